@@ -1,0 +1,342 @@
+/*
+ * alu.c - the integer ALU family: ADD OR ADC SBB AND SUB XOR CMP (00-3D and
+ * group 1), TEST, NOT, NEG, INC, DEC, CMC, CLC, STC and SALC.
+ *
+ * One function computes all eight group-1 operations for any width
+ * (alu_calc); the handlers only fetch operands for their form. The result's
+ * flags are kept in a struct alu_out and committed after the destination
+ * write, so a fault on the write leaves EFLAGS as it was.
+ */
+#include "cpu_int.h"
+
+/* {====== the eight operations of opcodes 00-3F and group 1 ====== */
+
+/* Encoding order: bits 5:3 of opcodes 00-3F, ModRM.reg of group 1. */
+enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
+
+/* A result and its flags, not yet committed. kind is an enum lf_op; for
+ * LF_NONE the arithmetic flags are given in `flags`. */
+struct alu_out {
+	uint32_t res;
+	uint32_t a, b;
+	uint32_t flags;
+	uint8_t kind;
+};
+
+/* ADC/SBB with a carry in: flags computed eagerly (the lazy ADD/SUB
+ * records cannot express the third addend). */
+static uint32_t carry_flags(int sz, uint32_t a, uint32_t b, uint32_t r, bool sub)
+{
+	uint32_t m = size_mask(sz), sb = sign_bit(sz);
+	a &= m;
+	b &= m;
+	uint32_t f = flags_szp(r, sz);
+	if (sub ? a <= b : (uint64_t)a + b + 1 > m)
+		f |= EFLAGS_CF;
+	if ((a ^ b ^ r) & 0x10)
+		f |= EFLAGS_AF;
+	if ((sub ? (a ^ b) & (a ^ r) : (a ^ r) & (b ^ r)) & sb)
+		f |= EFLAGS_OF;
+	return f;
+}
+
+static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint32_t b)
+{
+	uint32_t m = size_mask(sz);
+	struct alu_out o = {.a = a & m, .b = b & m};
+	uint32_t cf;
+	switch (op) {
+	case ALU_ADD:
+		o.res = (a + b) & m;
+		o.kind = LF_ADD;
+		break;
+	case ALU_OR:
+		o.res = (a | b) & m;
+		o.kind = LF_LOGIC;
+		break;
+	case ALU_AND:
+		o.res = a & b & m;
+		o.kind = LF_LOGIC;
+		break;
+	case ALU_XOR:
+		o.res = (a ^ b) & m;
+		o.kind = LF_LOGIC;
+		break;
+	case ALU_ADC:
+		cf = flags_cf(cpu) ? 1 : 0;
+		o.res = (a + b + cf) & m;
+		o.kind = cf ? LF_NONE : LF_ADD;
+		if (cf)
+			o.flags = carry_flags(sz, a, b, o.res, false);
+		break;
+	case ALU_SBB:
+		cf = flags_cf(cpu) ? 1 : 0;
+		o.res = (a - b - cf) & m;
+		o.kind = cf ? LF_NONE : LF_SUB;
+		if (cf)
+			o.flags = carry_flags(sz, a, b, o.res, true);
+		break;
+	default: /* SUB, CMP */
+		o.res = (a - b) & m;
+		o.kind = LF_SUB;
+		break;
+	}
+	return o;
+}
+
+static void alu_commit(struct cpu *cpu, const struct alu_out *o, int sz)
+{
+	if (o->kind == LF_NONE)
+		flags_set_arith(cpu, o->flags);
+	else
+		lf_set(cpu, o->kind, sz, o->a, o->b, o->res);
+}
+
+/* r/m = r/m op b (CMP only compares): read, compute, write, then flags. */
+static void alu_rm(struct cpu *cpu, const struct insn *in, int op, int sz, uint32_t b)
+{
+	struct alu_out o = alu_calc(cpu, op, sz, rm_read(cpu, in, sz), b);
+	if (op != ALU_CMP)
+		rm_write(cpu, in, o.res, sz);
+	alu_commit(cpu, &o, sz);
+}
+
+/* reg = reg op b (CMP only compares). */
+static void alu_reg(struct cpu *cpu, int reg, int op, int sz, uint32_t b)
+{
+	struct alu_out o = alu_calc(cpu, op, sz, reg_sz(cpu, reg, sz), b);
+	if (op != ALU_CMP)
+		set_reg_sz(cpu, reg, o.res, sz);
+	alu_commit(cpu, &o, sz);
+}
+
+static int alu_op_of(const struct insn *in)
+{
+	return (in->op >> 3) & 7;
+}
+
+/* }====================================================================== */
+
+/* {====== 00-3D: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / eAX,Iz ====== */
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP Eb,Gb */
+static void op_alu_eb_gb(struct cpu *cpu, const struct insn *in)
+{
+	alu_rm(cpu, in, alu_op_of(in), 1, reg8(cpu, in->reg));
+}
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP Ev,Gv */
+static void op_alu_ev_gv(struct cpu *cpu, const struct insn *in)
+{
+	int sz = osz(in);
+	alu_rm(cpu, in, alu_op_of(in), sz, reg_sz(cpu, in->reg, sz));
+}
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP Gb,Eb */
+static void op_alu_gb_eb(struct cpu *cpu, const struct insn *in)
+{
+	alu_reg(cpu, in->reg, alu_op_of(in), 1, rm_read(cpu, in, 1));
+}
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP Gv,Ev */
+static void op_alu_gv_ev(struct cpu *cpu, const struct insn *in)
+{
+	int sz = osz(in);
+	alu_reg(cpu, in->reg, alu_op_of(in), sz, rm_read(cpu, in, sz));
+}
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP AL,Ib */
+static void op_alu_al_ib(struct cpu *cpu, const struct insn *in)
+{
+	alu_reg(cpu, EAX, alu_op_of(in), 1, in->imm);
+}
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP eAX,Iz */
+static void op_alu_eax_iz(struct cpu *cpu, const struct insn *in)
+{
+	alu_reg(cpu, EAX, alu_op_of(in), osz(in), in->imm);
+}
+
+/* }====================================================================== */
+
+/* {====== group 1: 80 82 Eb,Ib; 81 Ev,Iz; 83 Ev,Ib ====== */
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP Eb,Ib (80 /r, 82 /r) */
+static void op_grp1_eb_ib(struct cpu *cpu, const struct insn *in)
+{
+	alu_rm(cpu, in, in->reg, 1, in->imm);
+}
+
+/* ADD/OR/ADC/SBB/AND/SUB/XOR/CMP Ev,Iz (81 /r) and Ev,Ib sign-extended
+ * (83 /r): the decoder already sign-extended the immediate. */
+static void op_grp1_ev_i(struct cpu *cpu, const struct insn *in)
+{
+	alu_rm(cpu, in, in->reg, osz(in), in->imm);
+}
+
+/* }====================================================================== */
+
+/* {====== TEST, NOT, NEG ====== */
+
+static void test_flags(struct cpu *cpu, int sz, uint32_t res)
+{
+	lf_set(cpu, LF_LOGIC, sz, 0, 0, res & size_mask(sz));
+}
+
+/* TEST Eb,Gb (84) */
+static void op_test_eb_gb(struct cpu *cpu, const struct insn *in)
+{
+	test_flags(cpu, 1, rm_read(cpu, in, 1) & reg8(cpu, in->reg));
+}
+
+/* TEST Ev,Gv (85) */
+static void op_test_ev_gv(struct cpu *cpu, const struct insn *in)
+{
+	int sz = osz(in);
+	test_flags(cpu, sz, rm_read(cpu, in, sz) & reg_sz(cpu, in->reg, sz));
+}
+
+/* TEST AL,Ib (A8) */
+static void op_test_al_ib(struct cpu *cpu, const struct insn *in)
+{
+	test_flags(cpu, 1, cpu->r[EAX] & in->imm);
+}
+
+/* TEST eAX,Iz (A9) */
+static void op_test_eax_iz(struct cpu *cpu, const struct insn *in)
+{
+	test_flags(cpu, osz(in), cpu->r[EAX] & in->imm);
+}
+
+static int grp3_size(const struct insn *in)
+{
+	return (in->op & 1) ? osz(in) : 1;
+}
+
+/* TEST Eb,Ib (F6 /0 /1) and TEST Ev,Iz (F7 /0 /1) */
+static void op_test_e_i(struct cpu *cpu, const struct insn *in)
+{
+	int sz = grp3_size(in);
+	test_flags(cpu, sz, rm_read(cpu, in, sz) & in->imm);
+}
+
+/* NOT Eb (F6 /2), NOT Ev (F7 /2): no flags. */
+static void op_not_e(struct cpu *cpu, const struct insn *in)
+{
+	int sz = grp3_size(in);
+	rm_write(cpu, in, ~rm_read(cpu, in, sz), sz);
+}
+
+/* NEG Eb (F6 /3), NEG Ev (F7 /3): flags as for 0 - operand. */
+static void op_neg_e(struct cpu *cpu, const struct insn *in)
+{
+	int sz = grp3_size(in);
+	uint32_t a = rm_read(cpu, in, sz) & size_mask(sz);
+	uint32_t r = (0u - a) & size_mask(sz);
+	rm_write(cpu, in, r, sz);
+	lf_set(cpu, LF_SUB, sz, 0, a, r);
+}
+
+/* }====================================================================== */
+
+/* {====== INC, DEC (CF kept) ====== */
+
+static void incdec_flags(struct cpu *cpu, bool dec, int sz, uint32_t a, uint32_t r)
+{
+	flags_get(cpu); /* CF must live in eflags while the lazy INC/DEC record is active */
+	lf_set(cpu, dec ? LF_DEC : LF_INC, sz, a, 1, r);
+}
+
+/* INC r16/r32 (40+r), DEC r16/r32 (48+r) */
+static void op_incdec_zv(struct cpu *cpu, const struct insn *in)
+{
+	int sz = osz(in), reg = in->op & 7;
+	bool dec = in->op & 8;
+	uint32_t a = reg_sz(cpu, reg, sz);
+	uint32_t r = (dec ? a - 1 : a + 1) & size_mask(sz);
+	set_reg_sz(cpu, reg, r, sz);
+	incdec_flags(cpu, dec, sz, a, r);
+}
+
+/* INC Eb (FE /0), DEC Eb (FE /1), INC Ev (FF /0), DEC Ev (FF /1) */
+static void op_incdec_e(struct cpu *cpu, const struct insn *in)
+{
+	int sz = (in->op & 1) ? osz(in) : 1;
+	bool dec = in->reg == 1;
+	uint32_t a = rm_read(cpu, in, sz);
+	uint32_t r = (dec ? a - 1 : a + 1) & size_mask(sz);
+	rm_write(cpu, in, r, sz);
+	incdec_flags(cpu, dec, sz, a, r);
+}
+
+/* }====================================================================== */
+
+/* {====== carry flag instructions ====== */
+
+/* CMC (F5): complement CF. */
+static void op_cmc(struct cpu *cpu, const struct insn *in)
+{
+	flags_set_arith(cpu, flags_get(cpu) ^ EFLAGS_CF);
+}
+
+/* CLC (F8): clear CF. */
+static void op_clc(struct cpu *cpu, const struct insn *in)
+{
+	flags_set_arith(cpu, flags_get(cpu) & ~EFLAGS_CF);
+}
+
+/* STC (F9): set CF. */
+static void op_stc(struct cpu *cpu, const struct insn *in)
+{
+	flags_set_arith(cpu, flags_get(cpu) | EFLAGS_CF);
+}
+
+/* SALC (D6, undocumented): AL = CF ? FF : 00, flags unchanged. */
+static void op_salc(struct cpu *cpu, const struct insn *in)
+{
+	set_reg8(cpu, EAX, flags_cf(cpu) ? 0xff : 0x00);
+}
+
+/* }====================================================================== */
+
+/*
+ * Installs the handlers of the ALU family in the opcode registry.
+ * Called once by the decoder's registry initialization.
+ */
+void alu_register(void)
+{
+	for (int base = 0x00; base <= 0x38; base += 8) {
+		cpu_set_op(base + 0, op_alu_eb_gb);  /* op Eb,Gb */
+		cpu_set_op(base + 1, op_alu_ev_gv);  /* op Ev,Gv */
+		cpu_set_op(base + 2, op_alu_gb_eb);  /* op Gb,Eb */
+		cpu_set_op(base + 3, op_alu_gv_ev);  /* op Gv,Ev */
+		cpu_set_op(base + 4, op_alu_al_ib);  /* op AL,Ib */
+		cpu_set_op(base + 5, op_alu_eax_iz); /* op eAX,Iz */
+	}
+	for (int r = 0; r < 8; r++) {
+		cpu_set_grp(0x80, r, op_grp1_eb_ib); /* group 1 Eb,Ib */
+		cpu_set_grp(0x81, r, op_grp1_ev_i);  /* group 1 Ev,Iz */
+		cpu_set_grp(0x82, r, op_grp1_eb_ib); /* group 1 Eb,Ib (alias) */
+		cpu_set_grp(0x83, r, op_grp1_ev_i);  /* group 1 Ev,Ib */
+	}
+	cpu_set_op(0x84, op_test_eb_gb);  /* TEST Eb,Gb */
+	cpu_set_op(0x85, op_test_ev_gv);  /* TEST Ev,Gv */
+	cpu_set_op(0xa8, op_test_al_ib);  /* TEST AL,Ib */
+	cpu_set_op(0xa9, op_test_eax_iz); /* TEST eAX,Iz */
+	for (int op = 0xf6; op <= 0xf7; op++) {
+		cpu_set_grp(op, 0, op_test_e_i); /* TEST E,I */
+		cpu_set_grp(op, 1, op_test_e_i); /* TEST E,I (undocumented alias) */
+		cpu_set_grp(op, 2, op_not_e);    /* NOT E */
+		cpu_set_grp(op, 3, op_neg_e);    /* NEG E */
+	}
+	for (int op = 0x40; op <= 0x4f; op++)
+		cpu_set_op(op, op_incdec_zv); /* INC/DEC r */
+	for (int op = 0xfe; op <= 0xff; op++) {
+		cpu_set_grp(op, 0, op_incdec_e); /* INC E */
+		cpu_set_grp(op, 1, op_incdec_e); /* DEC E */
+	}
+	cpu_set_op(0xf5, op_cmc);  /* CMC */
+	cpu_set_op(0xf8, op_clc);  /* CLC */
+	cpu_set_op(0xf9, op_stc);  /* STC */
+	cpu_set_op(0xd6, op_salc); /* SALC */
+}

@@ -1,0 +1,285 @@
+/*
+ * cpu.h - the i686-class x86 interpreter: state and public entry points.
+ *
+ * This is the engine-internal interface of the CPU. Front ends use
+ * engine/nestlab.h; the files of engine/ use this one.
+ *
+ * The CPU owns its architectural state (struct cpu) and talks to the rest of
+ * the machine only through a struct bus (physical memory, port I/O and the
+ * interrupt line), so tests can run it on a bare RAM array.
+ */
+#ifndef NESTLAB_CPU_H
+#define NESTLAB_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x86.h"
+
+/* {====== the bus the CPU runs on ======================================== */
+
+/*
+ * Physical memory and I/O as the CPU sees them. `ram` is directly addressable
+ * for addresses below `ram_size` that are not claimed by `mmio_hole`;
+ * everything else (ROM, MMIO, unmapped) goes through the callbacks.
+ * ptr() may return a host pointer to a whole 4 KiB page that is plain memory
+ * (RAM or ROM), with *writable false for ROM; it returns NULL for MMIO.
+ */
+struct bus {
+	void *opaque;
+	uint8_t *(*page_ptr)(void *opaque, uint32_t paddr, bool *writable);
+	uint32_t (*mem_read)(void *opaque, uint32_t paddr, int size);
+	void (*mem_write)(void *opaque, uint32_t paddr, uint32_t val, int size);
+	uint32_t (*io_read)(void *opaque, uint16_t port, int size);
+	void (*io_write)(void *opaque, uint16_t port, uint32_t val, int size);
+	/* Returns the vector of the pending maskable interrupt and acknowledges
+	 * it, or -1 if none. Called only when EFLAGS.IF allows delivery. */
+	int (*intr_ack)(void *opaque);
+	/* Called when the CPU asserts the A20 mask or shuts down. */
+	void (*shutdown)(void *opaque, const char *why);
+};
+
+/* }====================================================================== */
+
+/* {====== segment registers and descriptor caches ======================== */
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
+
+/*
+ * A segment register with its hidden descriptor cache. `attr` holds bits
+ * 8..23 of the descriptor's high dword (type, S, DPL, P, AVL, D/B, G) in the
+ * manual's positions shifted down by 8, so DESC_* masks apply directly.
+ * `limit` is the byte-granular limit after G scaling.
+ */
+struct seg {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t base;
+	uint32_t limit;
+};
+
+struct dtr {
+	uint32_t base;
+	uint32_t limit;
+};
+
+/* }====================================================================== */
+
+/* {====== the software TLB ============================================== */
+
+#define TLB_SIZE 256
+
+/*
+ * One entry maps a linear page to a host pointer (plain memory) or to a
+ * physical page (MMIO). Separate tags for read and write let a page be
+ * readable through the fast path while writes still go the slow way (to set
+ * the dirty bit, to protect ROM or to catch self-modifying code).
+ * Tags hold the linear page | 1 when valid so that 0 never matches.
+ */
+struct tlb_entry {
+	uint32_t tag_read[2];  /* [0] supervisor, [1] user */
+	uint32_t tag_write[2];
+	uint32_t phys;         /* physical page address */
+	uint8_t *host;         /* host page pointer or NULL */
+};
+
+/* }====================================================================== */
+
+struct insn;
+struct cpu;
+struct dcache;
+
+typedef void (*cpu_op_fn)(struct cpu *cpu, const struct insn *in);
+
+/*
+ * The decoded instruction. Fields are named after the manual: prefixes,
+ * opcode, modrm (mod/reg/rm), sib (scale/index/base), displacement and
+ * immediate. The decoder fills every field; handlers only read them.
+ */
+struct insn {
+	cpu_op_fn fn;        /* handler, named after the manual's notation */
+	uint16_t op;         /* opcode; 0x0F xx is 0x100 | xx */
+	uint8_t len;         /* total length in bytes, prefixes included */
+	uint8_t modrm;
+	uint8_t mod, reg, rm;
+	uint8_t sib;
+	uint8_t base, index, scale; /* 32-bit addressing; REG_NONE if absent */
+	uint8_t seg;         /* effective segment of the memory operand */
+	uint8_t seg_override; /* SEG_NONE if no override prefix */
+	uint8_t rep;         /* 0, PREFIX_REP (F3) or PREFIX_REPNE (F2) */
+	bool lock;
+	bool opsize32;       /* effective operand size is 32 */
+	bool addrsize32;     /* effective address size is 32 */
+	bool has_modrm;
+	uint8_t cost;        /* base cycles from the cycle model table */
+	bool page_cross;     /* bytes span two pages: never cached */
+	uint32_t disp;
+	uint32_t imm;        /* first immediate (sign-extended where the manual says) */
+	uint32_t imm2;       /* second immediate: ENTER's level, far pointer selector */
+};
+
+#define REG_NONE 0xff
+#define PREFIX_REP 0xf3
+#define PREFIX_REPNE 0xf2
+
+/* Decoder results (negative values of cpu_decode). */
+enum {
+	DECODE_UD = -1,      /* undefined opcode: #UD */
+	DECODE_TOO_LONG = -2, /* more than 15 bytes: #GP(0) */
+	DECODE_SHORT = -3,   /* the bytes ran out before the instruction ended */
+};
+
+/* Why cpu_run returned. */
+enum cpu_stop {
+	CPU_STOP_NONE = 0,
+	CPU_STOP_BUDGET,     /* ran the requested number of instructions */
+	CPU_STOP_HLT,        /* HLT with interrupts that cannot wake it */
+	CPU_STOP_SHUTDOWN,   /* triple fault or shutdown */
+	CPU_STOP_REQUEST,    /* cpu_request_stop() or a device asked */
+	CPU_STOP_BREAK,      /* a debug hook asked to stop */
+};
+
+/* Strict mode: MSR_NESTLAB_CTL bit 0 (documented in docs/cpu.md). */
+#define MSR_NESTLAB_CTL 0x4e4c0000u
+#define NESTLAB_CTL_STRICT 1u
+
+struct cpu {
+	/* {====== architectural state (saved by cpu_save) ====== */
+	uint32_t r[8];       /* EAX ECX EDX EBX ESP EBP ESI EDI */
+	uint32_t eip;
+	uint32_t eflags;     /* all bits; arithmetic ones valid only when lf_op == LF_NONE */
+	struct seg seg[6];
+	struct seg ldtr, tr;
+	struct dtr gdtr, idtr;
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	uint64_t tsc;        /* offset added to cycles by RDTSC */
+	uint64_t msr_apic_base;
+	uint32_t msr_nestlab_ctl;
+	uint64_t msr_sysenter[3];
+	uint8_t cpl;
+	bool halted;
+	bool a20;            /* A20 gate enabled */
+	uint8_t intr_shadow; /* 1: the next instruction runs with interrupts held (MOV SS/POP SS/STI) */
+	bool nmi_pending;
+	bool irq_line;       /* a maskable interrupt is pending at the interrupt controller */
+	bool in_nmi;
+
+	/* lazy flags: the last flag-setting operation */
+	uint32_t lf_res, lf_a, lf_b;
+	uint8_t lf_op;       /* enum lf_op */
+
+	uint64_t icount;     /* retired instructions */
+	uint64_t cycles;     /* icount plus modelled costs */
+	/* }====== end of saved state ====== */
+
+	/* {====== derived and host-side state (rebuilt after restore) ====== */
+	struct bus bus;
+	uint32_t a20_mask;
+	bool code32;         /* CS.D */
+	bool stack32;        /* SS.B */
+	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
+	uint8_t user;        /* 1 when CPL == 3 (TLB index) */
+	uint8_t seg_ok[6];   /* fast-path permissions, see seg_lin() */
+	uint32_t fetch_page; /* linear page of the last code fetch | 1, 0 if none */
+	uint32_t fetch_phys; /* its physical page */
+	struct tlb_entry tlb[TLB_SIZE];
+	struct dcache *dcache;
+
+	/* per-instruction scratch */
+	uint32_t start_eip;  /* EIP of the instruction being executed */
+	uint32_t start_esp;  /* ESP before it (restored on a fault) */
+	const struct insn *cur;
+	uint8_t exc_depth;   /* 0; 1 while delivering; 2 after a contributory fault in delivery */
+	int8_t last_exc;     /* vector of the exception being delivered or -1 */
+	bool trap_after;     /* single-step / data breakpoint trap pending after this insn */
+	uint32_t dr6_pending;
+	bool stop_request;
+	enum cpu_stop stop;
+	bool block_end;      /* the current block must end after this instruction */
+	jmp_buf fault_jmp;
+	const char *shutdown_why;
+	int exc_vec, exc_err;  /* the exception being raised */
+	bool delivering;     /* an exception or external interrupt is being delivered */
+	struct insn scratch; /* decode of an instruction that spans two pages */
+	struct {             /* state before an event delivery, put back if it faults */
+		uint32_t eip, esp, eflags;
+		struct seg cs, ss;
+		uint8_t cpl;
+	} pre;
+};
+
+/* {====== lifecycle ====== */
+
+/* Allocates a CPU in its power-on state on `bus`. Never fails (aborts on OOM). */
+struct cpu *cpu_new(const struct bus *bus);
+void cpu_free(struct cpu *cpu);
+
+/* Power-on / RESET: the state the manual gives for after RESET (real mode,
+ * CS.sel=F000 base FFFF0000, EIP=FFF0, EDX=signature). */
+void cpu_reset(struct cpu *cpu);
+
+/*
+ * Runs until `max_insns` instructions have retired (counting
+ * exceptions/interrupts delivered as no instruction) or until a stop
+ * condition. Returns the reason. Guest faults never escape it.
+ */
+enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns);
+
+/* Executes exactly one instruction (or delivers one pending event). */
+enum cpu_stop cpu_step(struct cpu *cpu);
+
+/* Raises or lowers the maskable interrupt line (INTR). The CPU calls
+ * bus.intr_ack when it can take the interrupt. */
+void cpu_set_irq(struct cpu *cpu, bool level);
+
+/* Asks a running cpu_run to return at the next instruction boundary. */
+void cpu_request_stop(struct cpu *cpu);
+
+/* {====== decoding (also used by tests and the disassembly views) ====== */
+
+/*
+ * Decodes one instruction from `bytes` (n available) in 16- or 32-bit code.
+ * Returns its length (1..15), or DECODE_UD, DECODE_TOO_LONG or DECODE_SHORT.
+ * Fills *out on success. Pure: touches no CPU state.
+ */
+int cpu_decode(const uint8_t *bytes, size_t n, bool code32, struct insn *out);
+
+/* {====== state access for front ends ====== */
+
+/* Loads a segment register in real-mode style (base = sel << 4) keeping the
+ * other cache fields, as after a real-mode MOV Sreg. */
+void cpu_set_seg_real(struct cpu *cpu, int sreg, uint16_t sel);
+
+/* Materializes the lazily computed arithmetic flags and returns EFLAGS. */
+uint32_t cpu_get_eflags(struct cpu *cpu);
+/* Replaces EFLAGS wholesale (no privilege checks: a debugger's write). */
+void cpu_set_eflags(struct cpu *cpu, uint32_t v);
+
+/* Recomputes derived state (modes, TLB, CPL caches) after a front end or a
+ * restore changed control registers or segments directly. */
+void cpu_state_changed(struct cpu *cpu);
+
+/* Drops the TLB (all entries). */
+void cpu_tlb_flush(struct cpu *cpu);
+
+/* Tells the CPU that physical memory at [paddr, paddr+len) changed behind its
+ * back (DMA, loader, debugger): cached decodes there are dropped. */
+void cpu_invalidate_phys(struct cpu *cpu, uint32_t paddr, uint32_t len);
+
+/*
+ * Reads guest memory through the current paging without side effects
+ * (no A/D updates, no faults). Returns false if a page is not mapped.
+ */
+bool cpu_peek_linear(struct cpu *cpu, uint32_t lin, void *buf, size_t len);
+
+/* Serialized CPU state (architectural part). cpu_save_size() bytes. */
+size_t cpu_save_size(void);
+void cpu_save(const struct cpu *cpu, void *buf);
+/* Returns false (and leaves the CPU untouched) if `buf` is not a CPU image
+ * of this version. */
+bool cpu_restore(struct cpu *cpu, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * exec.c - the run loop: fetch, execute, retire; the one place that catches
+ * guest faults; interrupts, single-step and the double-fault rules.
+ *
+ * cpu_raise() (below) is the only throw point for guest exceptions. It
+ * longjmps to the setjmp in cpu_run(), which puts EIP and ESP back to where
+ * the faulting instruction started and delivers the exception. If delivery
+ * itself faults, the rules of the SDM (Vol. 3, "Interrupt 8 - Double Fault
+ * Exception", table of benign/contributory/page-fault classes) turn the pair
+ * into #DF, and a fault while delivering #DF shuts the machine down
+ * (triple fault), which the host sees as CPU_STOP_SHUTDOWN.
+ */
+#include "cpu_int.h"
+
+void cpu_decode_init(void);
+
+_Noreturn void cpu_host_bug(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "nestlab: internal error at %s:%d: %s\n", file, line, what);
+	abort();
+}
+
+/* {====== lifecycle ====== */
+
+struct cpu *cpu_new(const struct bus *bus)
+{
+	cpu_decode_init();
+	struct cpu *cpu = calloc(1, sizeof *cpu);
+	if (!cpu)
+		cpu_host_bug(__FILE__, __LINE__, "out of memory");
+	cpu->bus = *bus;
+	cpu->dcache = dcache_new();
+	cpu_reset(cpu);
+	return cpu;
+}
+
+void cpu_free(struct cpu *cpu)
+{
+	if (!cpu)
+		return;
+	dcache_free(cpu->dcache);
+	free(cpu);
+}
+
+static void seg_reset(struct seg *s, uint16_t sel, uint32_t base, uint16_t attr)
+{
+	s->sel = sel;
+	s->base = base;
+	s->limit = 0xffff;
+	s->attr = attr;
+}
+
+void cpu_reset(struct cpu *cpu)
+{
+	memset(cpu->r, 0, sizeof cpu->r);
+	cpu->r[EDX] = 0x0633; /* family 6, model 3, stepping 3 */
+	cpu->eip = 0xfff0;
+	cpu->eflags = EFLAGS_1;
+	cpu->lf_op = LF_NONE;
+	/* CS: present, readable accessed code; the others read/write data. */
+	seg_reset(&cpu->seg[SEG_CS], 0xf000, 0xffff0000u, DESC_P | DESC_S | DESC_TYPE_CODE | DESC_TYPE_R | DESC_TYPE_A);
+	for (int s = 0; s < 6; s++)
+		if (s != SEG_CS)
+			seg_reset(&cpu->seg[s], 0, 0, DESC_P | DESC_S | DESC_TYPE_W | DESC_TYPE_A);
+	seg_reset(&cpu->ldtr, 0, 0, DESC_P | SYS_LDT);
+	seg_reset(&cpu->tr, 0, 0, DESC_P | SYS_TSS32_BUSY);
+	cpu->gdtr = (struct dtr){0, 0xffff};
+	cpu->idtr = (struct dtr){0, 0x3ff};
+	cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
+	cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+	memset(cpu->dr, 0, sizeof cpu->dr);
+	cpu->dr[6] = 0xffff0ff0u;
+	cpu->dr[7] = 0x400;
+	cpu->tsc = 0;
+	cpu->msr_apic_base = 0xfee00900ull; /* enabled, bootstrap processor */
+	cpu->msr_nestlab_ctl = 0;
+	memset(cpu->msr_sysenter, 0, sizeof cpu->msr_sysenter);
+	cpu->cpl = 0;
+	cpu->halted = false;
+	cpu->a20 = true;
+	cpu->intr_shadow = 0;
+	cpu->nmi_pending = cpu->in_nmi = false;
+	cpu->delivering = false;
+	cpu->stop_request = false;
+	cpu_state_changed(cpu);
+	if (cpu->dcache)
+		dcache_flush(cpu->dcache);
+}
+
+void cpu_state_changed(struct cpu *cpu)
+{
+	cpu->a20_mask = cpu->a20 ? 0xffffffffu : ~(1u << 20);
+	cpu->strict = (cpu->msr_nestlab_ctl & NESTLAB_CTL_STRICT) != 0;
+	cpu_mode_changed(cpu);
+	cpu_tlb_flush(cpu);
+}
+
+void cpu_request_stop(struct cpu *cpu)
+{
+	cpu->stop_request = true;
+}
+
+void cpu_set_irq(struct cpu *cpu, bool level)
+{
+	cpu->irq_line = level;
+}
+
+/* }====================================================================== */
+
+/* {====== exceptions ====== */
+
+_Noreturn void cpu_raise(struct cpu *cpu, int vec, int err)
+{
+	cpu->exc_vec = vec;
+	cpu->exc_err = err;
+	longjmp(cpu->fault_jmp, 1);
+}
+
+enum exc_class { BENIGN, CONTRIBUTORY, PAGE_FAULT, DOUBLE_FAULT };
+
+static enum exc_class exc_class(int vec)
+{
+	switch (vec) {
+	case EXC_DE:
+	case EXC_TS:
+	case EXC_NP:
+	case EXC_SS:
+	case EXC_GP:
+		return CONTRIBUTORY;
+	case EXC_PF:
+		return PAGE_FAULT;
+	case EXC_DF:
+		return DOUBLE_FAULT;
+	default:
+		return BENIGN;
+	}
+}
+
+/* State a delivery may change before it faults: put back if it does. */
+static void save_pre(struct cpu *cpu)
+{
+	cpu->pre.eip = cpu->eip;
+	cpu->pre.esp = cpu->r[ESP];
+	cpu->pre.eflags = cpu->eflags;
+	cpu->pre.cs = cpu->seg[SEG_CS];
+	cpu->pre.ss = cpu->seg[SEG_SS];
+	cpu->pre.cpl = cpu->cpl;
+}
+
+static void restore_pre(struct cpu *cpu)
+{
+	cpu->eip = cpu->pre.eip;
+	cpu->r[ESP] = cpu->pre.esp;
+	cpu->eflags = cpu->pre.eflags;
+	cpu->seg[SEG_CS] = cpu->pre.cs;
+	cpu->seg[SEG_SS] = cpu->pre.ss;
+	cpu->cpl = cpu->pre.cpl;
+	cpu_mode_changed(cpu);
+}
+
+static void shutdown(struct cpu *cpu, const char *why)
+{
+	cpu->stop = CPU_STOP_SHUTDOWN;
+	cpu->shutdown_why = why;
+	cpu->delivering = false;
+	if (cpu->bus.shutdown)
+		cpu->bus.shutdown(cpu->bus.opaque, why);
+}
+
+/*
+ * Delivers an exception, or an external interrupt when ext is set. Called
+ * with the machine state of the instruction boundary to report. Faults in
+ * delivery come back through the catch in cpu_run().
+ */
+static void deliver_event(struct cpu *cpu, int vec, int err, bool ext)
+{
+	flags_get(cpu);
+	save_pre(cpu);
+	cpu->delivering = true;
+	cpu->last_exc = (int8_t)vec;
+	cpu->cycles += 40;
+	cpu_deliver(cpu, vec, err, false, ext);
+	cpu->delivering = false;
+	cpu->halted = false;
+}
+
+/* The catch side of cpu_raise: decides what to deliver. */
+static void fault_caught(struct cpu *cpu)
+{
+	int vec = cpu->exc_vec, err = cpu->exc_err;
+	flags_get(cpu);
+	if (cpu->delivering) {
+		int first = cpu->last_exc;
+		restore_pre(cpu);
+		enum exc_class a = exc_class(first), b = exc_class(vec);
+		if (a == DOUBLE_FAULT) {
+			shutdown(cpu, "triple fault");
+			return;
+		}
+		if ((a == CONTRIBUTORY && b == CONTRIBUTORY) ||
+		    (a == PAGE_FAULT && (b == CONTRIBUTORY || b == PAGE_FAULT))) {
+			vec = EXC_DF;
+			err = 0;
+		}
+		cpu->delivering = false;
+	} else {
+		cpu->eip = cpu->start_eip;
+		cpu->r[ESP] = cpu->start_esp;
+	}
+	deliver_event(cpu, vec, err, true);
+}
+
+/* }====================================================================== */
+
+/* {====== the run loop ====== */
+
+static bool can_take_irq(const struct cpu *cpu)
+{
+	return cpu->irq_line && (cpu->eflags & EFLAGS_IF) && !cpu->intr_shadow;
+}
+
+/* Handles what may happen at an instruction boundary besides executing.
+ * Returns false if the loop must return (cpu->stop says why). */
+static bool boundary_events(struct cpu *cpu)
+{
+	if (cpu->stop_request) {
+		cpu->stop_request = false;
+		cpu->stop = CPU_STOP_REQUEST;
+		return false;
+	}
+	cpu->start_eip = cpu->eip;
+	cpu->start_esp = cpu->r[ESP];
+	if (cpu->nmi_pending && !cpu->in_nmi && !cpu->intr_shadow) {
+		cpu->nmi_pending = false;
+		cpu->in_nmi = true;
+		deliver_event(cpu, EXC_NMI, ERR_NONE, true);
+		return true;
+	}
+	if (can_take_irq(cpu) && cpu->bus.intr_ack) {
+		int v = cpu->bus.intr_ack(cpu->bus.opaque);
+		if (v >= 0) {
+			deliver_event(cpu, v, ERR_NONE, true);
+			return true;
+		}
+	}
+	if (cpu->halted) {
+		cpu->stop = CPU_STOP_HLT;
+		return false;
+	}
+	return true;
+}
+
+/* Executes one instruction. Faults longjmp out of it. */
+static inline void execute(struct cpu *cpu)
+{
+	cpu->start_eip = cpu->eip;
+	cpu->start_esp = cpu->r[ESP];
+	const struct insn *in = dcache_fetch(cpu);
+	if (unlikely(cpu->eip + in->len - 1 > cpu->seg[SEG_CS].limit || cpu->eip + in->len - 1 < cpu->eip))
+		cpu_gp0(cpu);
+	bool tf = (cpu->eflags & EFLAGS_TF) != 0;
+	cpu->cur = in;
+	cpu->eip += in->len;
+	if (!cpu->code32)
+		cpu->eip &= 0xffff;
+	in->fn(cpu, in);
+	cpu->icount++;
+	cpu->cycles += 1 + in->cost;
+	cpu->eflags &= ~EFLAGS_RF;
+	if (unlikely(tf)) {
+		cpu->dr[6] |= DR6_BS;
+		cpu->start_eip = cpu->eip;
+		cpu->start_esp = cpu->r[ESP];
+		deliver_event(cpu, EXC_DB, ERR_NONE, true);
+	}
+}
+
+enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
+{
+	const uint64_t end = cpu->icount + max_insns;
+	cpu->stop = CPU_STOP_NONE;
+	if (setjmp(cpu->fault_jmp)) {
+		fault_caught(cpu);
+		if (cpu->stop != CPU_STOP_NONE)
+			return cpu->stop;
+	}
+	while (cpu->icount < end) {
+		if (unlikely(cpu->stop_request | cpu->halted | cpu->irq_line | cpu->nmi_pending)) {
+			if (!boundary_events(cpu))
+				return cpu->stop;
+			if (cpu->stop != CPU_STOP_NONE)
+				return cpu->stop;
+		}
+		uint8_t shadow = cpu->intr_shadow;
+		execute(cpu);
+		if (unlikely(shadow))
+			cpu->intr_shadow = 0;
+	}
+	return cpu->stop = CPU_STOP_BUDGET;
+}
+
+enum cpu_stop cpu_step(struct cpu *cpu)
+{
+	return cpu_run(cpu, 1);
+}
+
+/* }====================================================================== */
+
+/* {====== save and restore ====== */
+
+#define CPU_SAVE_MAGIC 0x4e4c4350u /* "NLCP" */
+#define CPU_SAVE_VERSION 1u
+
+struct cpu_image {
+	uint32_t magic, version;
+	uint8_t state[offsetof(struct cpu, bus)];
+};
+
+size_t cpu_save_size(void)
+{
+	return sizeof(struct cpu_image);
+}
+
+void cpu_save(const struct cpu *cpu, void *buf)
+{
+	struct cpu_image *img = buf;
+	img->magic = CPU_SAVE_MAGIC;
+	img->version = CPU_SAVE_VERSION;
+	memcpy(img->state, cpu, sizeof img->state);
+}
+
+bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
+{
+	const struct cpu_image *img = buf;
+	if (len != sizeof *img || img->magic != CPU_SAVE_MAGIC || img->version != CPU_SAVE_VERSION)
+		return false;
+	memcpy(cpu, img->state, sizeof img->state);
+	cpu_state_changed(cpu);
+	dcache_flush(cpu->dcache);
+	return true;
+}
+
+/* }====================================================================== */

@@ -1,0 +1,248 @@
+/*
+ * mmu.c - paging, the software TLB, and the slow paths of memory access.
+ *
+ * Two-level i386 paging (CR4.PSE adds 4 MiB pages):
+ *
+ *   linear   | 31 ........ 22 | 21 ........ 12 | 11 ........ 0 |
+ *            |   directory    |     table      |    offset     |
+ *
+ *   CR3 -> page directory (1024 PDEs) -> page table (1024 PTEs) -> page
+ *   a PDE with PS=1 (and CR4.PSE) maps a 4 MiB page directly.
+ *
+ * The TLB caches translations per privilege (supervisor/user) with separate
+ * read and write tags, and a host pointer for plain memory. A write tag is
+ * only set once the dirty bit is set, and never for pages that hold decoded
+ * code or ROM, so those writes take the slow path here.
+ */
+#include "cpu_int.h"
+
+/* {====== physical access ====== */
+
+uint32_t phys_read(struct cpu *cpu, uint32_t pa, int sz)
+{
+	bool w;
+	uint8_t *p = cpu->bus.page_ptr(cpu->bus.opaque, pa & ~0xfffu, &w);
+	if (p && (pa & 0xfff) <= 0x1000u - sz) {
+		p += pa & 0xfff;
+		return sz == 4 ? *(uint32_t *)p : sz == 2 ? *(uint16_t *)p : *p;
+	}
+	if (!p)
+		return cpu->bus.mem_read(cpu->bus.opaque, pa, sz);
+	uint32_t v = 0;
+	for (int i = 0; i < sz; i++)
+		v |= phys_read(cpu, pa + i, 1) << (8 * i);
+	return v;
+}
+
+void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
+{
+	bool w;
+	if (cpu->dcache && dcache_page_has_code(cpu->dcache, pa))
+		dcache_invalidate(cpu->dcache, pa, sz);
+	uint8_t *p = cpu->bus.page_ptr(cpu->bus.opaque, pa & ~0xfffu, &w);
+	if (p && (pa & 0xfff) <= 0x1000u - sz) {
+		if (!w)
+			return; /* ROM */
+		p += pa & 0xfff;
+		if (sz == 4)
+			*(uint32_t *)p = v;
+		else if (sz == 2)
+			*(uint16_t *)p = (uint16_t)v;
+		else
+			*p = (uint8_t)v;
+		return;
+	}
+	if (!p) {
+		cpu->bus.mem_write(cpu->bus.opaque, pa, v, sz);
+		cpu->block_end = true;
+		return;
+	}
+	for (int i = 0; i < sz; i++)
+		phys_write(cpu, pa + i, v >> (8 * i), 1);
+}
+
+/* }====================================================================== */
+
+/* {====== the page walk ====== */
+
+static _Noreturn void page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
+{
+	cpu->cr2 = lin;
+	cpu->cycles += 20;
+	cpu_raise(cpu, EXC_PF, (int)err);
+}
+
+/*
+ * Walks the page tables for `lin`. Returns the physical address, sets the
+ * accessed and (for writes) dirty bits, and reports in *wr whether a later
+ * write at the same privilege may skip the walk (writable and dirty).
+ * Faults with #PF.
+ */
+static uint32_t walk(struct cpu *cpu, uint32_t lin, enum acc acc, bool user, bool *wr)
+{
+	bool write = acc == ACC_WRITE;
+	uint32_t pde_pa = ((cpu->cr3 & PTE_FRAME) | ((lin >> 20) & 0xffc)) & cpu->a20_mask;
+	uint32_t pde = phys_read(cpu, pde_pa, 4);
+	uint32_t err = (write ? PFEC_W : 0) | (user ? PFEC_U : 0);
+	cpu->cycles += 2;
+	if (!(pde & PTE_P))
+		page_fault(cpu, lin, err);
+	bool big = (pde & PTE_PS) && (cpu->cr4 & CR4_PSE);
+	uint32_t pte = pde, pte_pa = 0, perm = pde;
+	if (!big) {
+		pte_pa = ((pde & PTE_FRAME) | ((lin >> 10) & 0xffc)) & cpu->a20_mask;
+		pte = phys_read(cpu, pte_pa, 4);
+		if (!(pte & PTE_P))
+			page_fault(cpu, lin, err);
+		perm = pde & pte;
+	}
+	bool wp = (cpu->cr0 & CR0_WP) != 0;
+	if (user && !(perm & PTE_U))
+		page_fault(cpu, lin, err | PFEC_P);
+	if (write && !(perm & PTE_W) && (user || wp))
+		page_fault(cpu, lin, err | PFEC_P);
+	if (!(pde & PTE_A) || (big && write && !(pde & PTE_D)))
+		phys_write(cpu, pde_pa, pde | PTE_A | (big && write ? PTE_D : 0), 4);
+	if (!big && (!(pte & PTE_A) || (write && !(pte & PTE_D))))
+		phys_write(cpu, pte_pa, pte | PTE_A | (write ? PTE_D : 0), 4);
+	bool dirty = write || (pte & PTE_D);
+	*wr = dirty && ((perm & PTE_W) || (!user && !wp));
+	if (big)
+		return ((pde & PDE_FRAME_4M) | (lin & 0x3fffff)) & cpu->a20_mask;
+	return ((pte & PTE_FRAME) | (lin & 0xfff)) & cpu->a20_mask;
+}
+
+uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
+{
+	bool wr = true;
+	uint32_t pa;
+	if (cpu->cr0 & CR0_PG)
+		pa = walk(cpu, lin, acc, user, &wr);
+	else
+		pa = lin & cpu->a20_mask;
+	/* Fill the TLB for the privilege of this access. */
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	bool w;
+	uint8_t *host = cpu->bus.page_ptr(cpu->bus.opaque, pa & ~0xfffu, &w);
+	uint32_t tag = (lin & ~0xfffu) | 1;
+	if (e->tag_read[0] != tag && e->tag_read[1] != tag && e->tag_write[0] != tag &&
+	    e->tag_write[1] != tag)
+		memset(e, 0, sizeof *e);
+	if (host && (e->host == NULL || e->phys == (pa & ~0xfffu))) {
+		e->phys = pa & ~0xfffu;
+		e->host = host;
+		e->tag_read[user] = tag;
+		if (wr && w && !(cpu->dcache && dcache_page_has_code(cpu->dcache, pa)))
+			e->tag_write[user] = tag;
+		else
+			e->tag_write[user] = 0;
+	}
+	return pa;
+}
+
+bool mmu_probe(struct cpu *cpu, uint32_t lin, uint32_t *phys)
+{
+	if (!(cpu->cr0 & CR0_PG)) {
+		*phys = lin & cpu->a20_mask;
+		return true;
+	}
+	uint32_t pde = phys_read(cpu, ((cpu->cr3 & PTE_FRAME) | ((lin >> 20) & 0xffc)) & cpu->a20_mask, 4);
+	if (!(pde & PTE_P))
+		return false;
+	if ((pde & PTE_PS) && (cpu->cr4 & CR4_PSE)) {
+		*phys = ((pde & PDE_FRAME_4M) | (lin & 0x3fffff)) & cpu->a20_mask;
+		return true;
+	}
+	uint32_t pte = phys_read(cpu, ((pde & PTE_FRAME) | ((lin >> 10) & 0xffc)) & cpu->a20_mask, 4);
+	if (!(pte & PTE_P))
+		return false;
+	*phys = ((pte & PTE_FRAME) | (lin & 0xfff)) & cpu->a20_mask;
+	return true;
+}
+
+void cpu_tlb_flush(struct cpu *cpu)
+{
+	memset(cpu->tlb, 0, sizeof cpu->tlb);
+	cpu->fetch_page = 0;
+}
+
+void mmu_invlpg(struct cpu *cpu, uint32_t lin)
+{
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	memset(e, 0, sizeof *e);
+	cpu->fetch_page = 0;
+}
+
+/* Drops every fast write path to physical page `pa` (it now holds code). */
+void mmu_protect_code(struct cpu *cpu, uint32_t pa);
+void mmu_protect_code(struct cpu *cpu, uint32_t pa)
+{
+	pa &= ~0xfffu;
+	for (int i = 0; i < TLB_SIZE; i++)
+		if (cpu->tlb[i].host && cpu->tlb[i].phys == pa)
+			cpu->tlb[i].tag_write[0] = cpu->tlb[i].tag_write[1] = 0;
+}
+
+/* }====================================================================== */
+
+/* {====== linear access slow paths ====== */
+
+uint32_t lin_read(struct cpu *cpu, uint32_t lin, int sz, bool user)
+{
+	if ((lin & 0xfff) > 0x1000u - sz) {
+		/* Crosses a page: both pages are translated before any data moves. */
+		int n1 = 0x1000 - (lin & 0xfff);
+		uint32_t pa1 = mmu_translate(cpu, lin, ACC_READ, user);
+		uint32_t pa2 = mmu_translate(cpu, lin + n1, ACC_READ, user);
+		uint32_t v = 0;
+		for (int i = 0; i < sz; i++)
+			v |= phys_read(cpu, i < n1 ? pa1 + i : pa2 + (i - n1), 1) << (8 * i);
+		return v;
+	}
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	if (e->tag_read[user] == ((lin & ~0xfffu) | 1)) {
+		const uint8_t *p = e->host + (lin & 0xfff);
+		return sz == 4 ? *(const uint32_t *)p : sz == 2 ? *(const uint16_t *)p : *p;
+	}
+	cpu->cycles += 1;
+	return phys_read(cpu, mmu_translate(cpu, lin, ACC_READ, user), sz);
+}
+
+void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
+{
+	if ((lin & 0xfff) > 0x1000u - sz) {
+		int n1 = 0x1000 - (lin & 0xfff);
+		uint32_t pa1 = mmu_translate(cpu, lin, ACC_WRITE, user);
+		uint32_t pa2 = mmu_translate(cpu, lin + n1, ACC_WRITE, user);
+		for (int i = 0; i < sz; i++)
+			phys_write(cpu, i < n1 ? pa1 + i : pa2 + (i - n1), v >> (8 * i), 1);
+		return;
+	}
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	if (e->tag_write[user] == ((lin & ~0xfffu) | 1)) {
+		uint8_t *p = e->host + (lin & 0xfff);
+		if (sz == 4)
+			*(uint32_t *)p = v;
+		else if (sz == 2)
+			*(uint16_t *)p = (uint16_t)v;
+		else
+			*p = (uint8_t)v;
+		return;
+	}
+	cpu->cycles += 1;
+	phys_write(cpu, mmu_translate(cpu, lin, ACC_WRITE, user), v, sz);
+}
+
+bool cpu_peek_linear(struct cpu *cpu, uint32_t lin, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	for (size_t i = 0; i < len; i++) {
+		uint32_t pa;
+		if (!mmu_probe(cpu, lin + (uint32_t)i, &pa))
+			return false;
+		out[i] = (uint8_t)phys_read(cpu, pa, 1);
+	}
+	return true;
+}
+
+/* }====================================================================== */
