@@ -183,6 +183,8 @@ struct cpu {
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
 	uint8_t user;        /* 1 when CPL == 3 (TLB index) */
 	uint8_t seg_ok[6];   /* fast-path permissions, see seg_lin() */
+	uint8_t bp_exec;     /* DR7-enabled instruction breakpoints (bit n = DRn) */
+	uint8_t bp_data;     /* DR7-enabled data breakpoints */
 	uint32_t fetch_page; /* linear page of the last code fetch | 1, 0 if none */
 	uint32_t fetch_phys; /* its physical page */
 	struct tlb_entry tlb[TLB_SIZE];
@@ -197,6 +199,7 @@ struct cpu {
 	bool trap_after;     /* single-step / data breakpoint trap pending after this insn */
 	uint32_t dr6_pending;
 	bool stop_request;
+	uint64_t run_left;    /* steps left in this cpu_run: instructions and event deliveries */
 	enum cpu_stop stop;
 	bool block_end;      /* the current block must end after this instruction */
 	jmp_buf fault_jmp;
@@ -234,6 +237,10 @@ enum cpu_stop cpu_step(struct cpu *cpu);
 /* Raises or lowers the maskable interrupt line (INTR). The CPU calls
  * bus.intr_ack when it can take the interrupt. */
 void cpu_set_irq(struct cpu *cpu, bool level);
+
+/* Opens or closes the A20 gate (address line 20 forced to 0 when closed),
+ * as the board's port 0x92 or keyboard controller asks. */
+void cpu_set_a20(struct cpu *cpu, bool enabled);
 
 /* Asks a running cpu_run to return at the next instruction boundary. */
 void cpu_request_stop(struct cpu *cpu);

@@ -359,6 +359,17 @@ void io_register(void);
 void sys_register(void);
 void misc_register(void);
 
+/* {====== debug registers (debug.c) ====== */
+
+/* Recomputes bp_exec/bp_data from DR7 (after MOV DR7, task switch, restore). */
+void dbg_update(struct cpu *cpu);
+/* Raises #DB (fault) if an enabled instruction breakpoint matches EIP. */
+void dbg_check_exec(struct cpu *cpu);
+/* Notes data breakpoint hits for an access of sz bytes at lin. */
+void dbg_check_data(struct cpu *cpu, uint32_t lin, int sz, bool write);
+/* True if the linear page of `lin` holds an enabled data breakpoint. */
+bool dbg_page_watched(const struct cpu *cpu, uint32_t lin);
+
 /* Base cycle cost of an opcode (cycles.c). */
 uint8_t cycles_base(int op, int reg, bool mem);
 

@@ -282,7 +282,7 @@ static void shapes_init(void)
 		def[defined2[i]] = true;
 	for (int op = 0; op < 256; op++) {
 		bool ranged = (op >= 0x18 && op <= 0x1f) || (op >= 0x40 && op <= 0x4f) ||
-		              (op >= 0x80 && op <= 0x9f) || op >= 0xc8;
+		              (op >= 0x80 && op <= 0x9f) || (op >= 0xc8 && op <= 0xcf);
 		if (!def[op] && !ranged)
 			shape2_full[op] = (struct shape){UD, I_NONE, 0, 0, 0};
 	}
@@ -561,7 +561,8 @@ int cpu_decode(const uint8_t *b, size_t n, bool code32, struct insn *in)
 		return DECODE_TOO_LONG;
 	if (p + isz > n)
 		return DECODE_SHORT;
-	decode_imm(in, sh->imm, b + p);
+	if (isz > 0)
+		decode_imm(in, sh->imm, b + p);
 	p += isz;
 	if (p > 15)
 		return DECODE_TOO_LONG;

@@ -93,11 +93,21 @@ void cpu_state_changed(struct cpu *cpu)
 	cpu->strict = (cpu->msr_nestlab_ctl & NESTLAB_CTL_STRICT) != 0;
 	cpu_mode_changed(cpu);
 	cpu_tlb_flush(cpu);
+	dbg_update(cpu);
 }
 
 void cpu_request_stop(struct cpu *cpu)
 {
 	cpu->stop_request = true;
+}
+
+void cpu_set_a20(struct cpu *cpu, bool enabled)
+{
+	if (cpu->a20 == enabled)
+		return;
+	cpu->a20 = enabled;
+	cpu->a20_mask = enabled ? 0xffffffffu : ~(1u << 20);
+	cpu_tlb_flush(cpu);
 }
 
 void cpu_set_irq(struct cpu *cpu, bool level)
@@ -258,6 +268,8 @@ static inline void execute(struct cpu *cpu)
 	const struct insn *in = dcache_fetch(cpu);
 	if (unlikely(cpu->eip + in->len - 1 > cpu->seg[SEG_CS].limit || cpu->eip + in->len - 1 < cpu->eip))
 		cpu_gp0(cpu);
+	if (unlikely(cpu->bp_exec))
+		dbg_check_exec(cpu);
 	bool tf = (cpu->eflags & EFLAGS_TF) != 0;
 	cpu->cur = in;
 	cpu->eip += in->len;
@@ -267,8 +279,10 @@ static inline void execute(struct cpu *cpu)
 	cpu->icount++;
 	cpu->cycles += 1 + in->cost;
 	cpu->eflags &= ~EFLAGS_RF;
-	if (unlikely(tf)) {
-		cpu->dr[6] |= DR6_BS;
+	if (unlikely(tf | cpu->trap_after)) {
+		cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr6_pending | (tf ? DR6_BS : 0);
+		cpu->dr6_pending = 0;
+		cpu->trap_after = false;
 		cpu->start_eip = cpu->eip;
 		cpu->start_esp = cpu->r[ESP];
 		deliver_event(cpu, EXC_DB, ERR_NONE, true);
@@ -277,14 +291,19 @@ static inline void execute(struct cpu *cpu)
 
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
 {
-	const uint64_t end = cpu->icount + max_insns;
+	/* Every instruction and every exception delivered counts against the
+	 * budget, so a guest stuck in a fault loop still returns control. */
+	cpu->run_left = max_insns;
 	cpu->stop = CPU_STOP_NONE;
 	if (setjmp(cpu->fault_jmp)) {
 		fault_caught(cpu);
 		if (cpu->stop != CPU_STOP_NONE)
 			return cpu->stop;
+		if (cpu->run_left)
+			cpu->run_left--;
 	}
-	while (cpu->icount < end) {
+	while (cpu->run_left) {
+		cpu->run_left--;
 		if (unlikely(cpu->stop_request | cpu->halted | cpu->irq_line | cpu->nmi_pending)) {
 			if (!boundary_events(cpu))
 				return cpu->stop;

@@ -128,7 +128,8 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 	if (e->tag_read[0] != tag && e->tag_read[1] != tag && e->tag_write[0] != tag &&
 	    e->tag_write[1] != tag)
 		memset(e, 0, sizeof *e);
-	if (host && (e->host == NULL || e->phys == (pa & ~0xfffu))) {
+	if (host && (e->host == NULL || e->phys == (pa & ~0xfffu)) &&
+	    !(cpu->bp_data && dbg_page_watched(cpu, lin))) {
 		e->phys = pa & ~0xfffu;
 		e->host = host;
 		e->tag_read[user] = tag;
@@ -189,6 +190,8 @@ void mmu_protect_code(struct cpu *cpu, uint32_t pa)
 
 uint32_t lin_read(struct cpu *cpu, uint32_t lin, int sz, bool user)
 {
+	if (unlikely(cpu->bp_data))
+		dbg_check_data(cpu, lin, sz, false);
 	if ((lin & 0xfff) > 0x1000u - sz) {
 		/* Crosses a page: both pages are translated before any data moves. */
 		int n1 = 0x1000 - (lin & 0xfff);
@@ -210,6 +213,8 @@ uint32_t lin_read(struct cpu *cpu, uint32_t lin, int sz, bool user)
 
 void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
 {
+	if (unlikely(cpu->bp_data))
+		dbg_check_data(cpu, lin, sz, true);
 	if ((lin & 0xfff) > 0x1000u - sz) {
 		int n1 = 0x1000 - (lin & 0xfff);
 		uint32_t pa1 = mmu_translate(cpu, lin, ACC_WRITE, user);

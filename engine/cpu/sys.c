@@ -321,6 +321,12 @@ static void op_mov_cd_rd(struct cpu *cpu, const struct insn *in)
 
 static int dr_index(struct cpu *cpu, int n)
 {
+	if (cpu->dr[7] & DR7_GD) {
+		/* general detect: a debugger's registers are protected */
+		cpu->dr[7] &= ~DR7_GD;
+		cpu->dr[6] |= DR6_BD;
+		cpu_raise(cpu, EXC_DB, ERR_NONE);
+	}
 	if (n == 4 || n == 5) {
 		if (cpu->cr4 & CR4_DE)
 			cpu_ud(cpu);
@@ -348,6 +354,7 @@ static void op_mov_dd_rd(struct cpu *cpu, const struct insn *in)
 	else if (n == 7)
 		v = (v & 0xffff2bffu) | 0x400u;
 	cpu->dr[n] = v;
+	dbg_update(cpu);
 }
 
 /* CLTS (0F 06) */
