@@ -243,7 +243,8 @@ static void op_neg_e(struct cpu *cpu, const struct insn *in)
 
 static void incdec_flags(struct cpu *cpu, bool dec, int sz, uint32_t a, uint32_t r)
 {
-	flags_get(cpu); /* CF must live in eflags while the lazy INC/DEC record is active */
+	/* CF must live in eflags while the lazy INC/DEC record is active */
+	cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | flags_cf(cpu);
 	lf_set(cpu, dec ? LF_DEC : LF_INC, sz, a, 1, r);
 }
 

@@ -69,7 +69,7 @@ struct dtr {
 
 /* {====== the software TLB ============================================== */
 
-#define TLB_SIZE 256
+#define TLB_SIZE 1024
 
 /*
  * One entry maps a linear page to a host pointer (plain memory) or to a
@@ -113,7 +113,7 @@ struct insn {
 	bool opsize32;       /* effective operand size is 32 */
 	bool addrsize32;     /* effective address size is 32 */
 	bool has_modrm;
-	uint8_t cost;        /* base cycles from the cycle model table */
+	uint8_t cost;        /* cycles: 1 + the base cost from the cycle model table */
 	bool page_cross;     /* bytes span two pages: never cached */
 	uint32_t disp;
 	uint32_t imm;        /* first immediate (sign-extended where the manual says) */
@@ -160,12 +160,21 @@ struct cpu {
 	uint32_t msr_nestlab_ctl;
 	uint64_t msr_sysenter[3];
 	uint8_t cpl;
-	bool halted;
 	bool a20;            /* A20 gate enabled */
 	uint8_t intr_shadow; /* 1: the next instruction runs with interrupts held (MOV SS/POP SS/STI) */
-	bool nmi_pending;
-	bool irq_line;       /* a maskable interrupt is pending at the interrupt controller */
 	bool in_nmi;
+	/* The conditions the run loop must look at between instructions,
+	 * readable as one word (`events`) so the loop tests them at once. */
+	union {
+		struct {
+			bool halted;
+			bool nmi_pending;
+			bool irq_line;     /* a maskable interrupt is pending at the interrupt controller */
+			bool stop_request; /* a front end asked cpu_run to return */
+			bool trap_after;   /* a #DB trap (data breakpoint, task T bit) is due */
+		};
+		uint64_t events;
+	};
 
 	/* lazy flags: the last flag-setting operation */
 	uint32_t lf_res, lf_a, lf_b;
@@ -179,6 +188,7 @@ struct cpu {
 	struct bus bus;
 	uint32_t a20_mask;
 	bool code32;         /* CS.D */
+	uint32_t eip_mask;   /* 0xffff for 16-bit code, else all ones */
 	bool stack32;        /* SS.B */
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
 	uint8_t user;        /* 1 when CPL == 3 (TLB index) */
@@ -196,10 +206,8 @@ struct cpu {
 	const struct insn *cur;
 	uint8_t exc_depth;   /* 0; 1 while delivering; 2 after a contributory fault in delivery */
 	int8_t last_exc;     /* vector of the exception being delivered or -1 */
-	bool trap_after;     /* single-step / data breakpoint trap pending after this insn */
 	uint32_t dr6_pending;
-	bool stop_request;
-	uint64_t run_left;    /* steps left in this cpu_run: instructions and event deliveries */
+	uint64_t run_end;    /* cpu_run returns when icount reaches this (faults lower it) */
 	enum cpu_stop stop;
 	bool block_end;      /* the current block must end after this instruction */
 	jmp_buf fault_jmp;

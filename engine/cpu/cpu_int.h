@@ -20,6 +20,8 @@
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* For the few helpers on every instruction's path. */
+#define HOT static inline __attribute__((always_inline))
 
 #define CPU_ASSERT(c)                                                                              \
 	do {                                                                                       \
@@ -54,32 +56,32 @@ void cpu_deliver(struct cpu *cpu, int vec, int err, bool soft, bool ext);
 
 /* {====== registers ====== */
 
-static inline uint32_t reg8(const struct cpu *cpu, int n)
+HOT uint32_t reg8(const struct cpu *cpu, int n)
 {
 	return n < 4 ? cpu->r[n] & 0xff : (cpu->r[n - 4] >> 8) & 0xff;
 }
-static inline void set_reg8(struct cpu *cpu, int n, uint32_t v)
+HOT void set_reg8(struct cpu *cpu, int n, uint32_t v)
 {
 	if (n < 4)
 		cpu->r[n] = (cpu->r[n] & ~0xffu) | (v & 0xff);
 	else
 		cpu->r[n - 4] = (cpu->r[n - 4] & ~0xff00u) | ((v & 0xff) << 8);
 }
-static inline uint32_t reg16(const struct cpu *cpu, int n)
+HOT uint32_t reg16(const struct cpu *cpu, int n)
 {
 	return cpu->r[n] & 0xffff;
 }
-static inline void set_reg16(struct cpu *cpu, int n, uint32_t v)
+HOT void set_reg16(struct cpu *cpu, int n, uint32_t v)
 {
 	cpu->r[n] = (cpu->r[n] & ~0xffffu) | (v & 0xffff);
 }
 
 /* Operand sizes are carried as a byte count: 1, 2 or 4. */
-static inline uint32_t reg_sz(const struct cpu *cpu, int n, int sz)
+HOT uint32_t reg_sz(const struct cpu *cpu, int n, int sz)
 {
 	return sz == 1 ? reg8(cpu, n) : sz == 2 ? reg16(cpu, n) : cpu->r[n];
 }
-static inline void set_reg_sz(struct cpu *cpu, int n, uint32_t v, int sz)
+HOT void set_reg_sz(struct cpu *cpu, int n, uint32_t v, int sz)
 {
 	if (sz == 1)
 		set_reg8(cpu, n, v);
@@ -88,19 +90,19 @@ static inline void set_reg_sz(struct cpu *cpu, int n, uint32_t v, int sz)
 	else
 		cpu->r[n] = v;
 }
-static inline uint32_t size_mask(int sz)
+HOT uint32_t size_mask(int sz)
 {
 	return sz == 4 ? 0xffffffffu : (1u << (sz * 8)) - 1;
 }
-static inline uint32_t sign_bit(int sz)
+HOT uint32_t sign_bit(int sz)
 {
 	return 1u << (sz * 8 - 1);
 }
-static inline uint32_t sext(uint32_t v, int sz)
+HOT uint32_t sext(uint32_t v, int sz)
 {
 	return sz == 1 ? (uint32_t)(int32_t)(int8_t)v : sz == 2 ? (uint32_t)(int32_t)(int16_t)v : v;
 }
-static inline int osz(const struct insn *in)
+HOT int osz(const struct insn *in)
 {
 	return in->opsize32 ? 4 : 2;
 }
@@ -117,7 +119,7 @@ enum lf_op {
 };
 
 /* The size lives in the top bits of lf_op: lf_op = kind | (size << 4). */
-static inline void lf_set(struct cpu *cpu, int kind, int sz, uint32_t a, uint32_t b, uint32_t res)
+HOT void lf_set(struct cpu *cpu, int kind, int sz, uint32_t a, uint32_t b, uint32_t res)
 {
 	cpu->lf_op = (uint8_t)(kind | (sz << 4));
 	cpu->lf_a = a;
@@ -138,12 +140,12 @@ uint32_t flags_cf(struct cpu *cpu);
 /* Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc). */
 bool flags_cond(struct cpu *cpu, int cc);
 /* PF of the low byte of v. */
-static inline uint32_t parity(uint32_t v)
+HOT uint32_t parity(uint32_t v)
 {
 	return (0x9669u >> ((v ^ (v >> 4)) & 0xf) & 1) ? EFLAGS_PF : 0;
 }
 /* SZP flags of a result. */
-static inline uint32_t flags_szp(uint32_t res, int sz)
+HOT uint32_t flags_szp(uint32_t res, int sz)
 {
 	res &= size_mask(sz);
 	return (res == 0 ? EFLAGS_ZF : 0) | (res & sign_bit(sz) ? EFLAGS_SF : 0) | parity(res);
@@ -172,31 +174,48 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin);
 uint32_t phys_read(struct cpu *cpu, uint32_t pa, int sz);
 void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz);
 
+/* Little-endian loads and stores of 1, 2 or 4 bytes at any alignment in
+ * host memory (memcpy compiles to a single move on x86 hosts). */
+HOT uint32_t host_ld(const uint8_t *p, int sz)
+{
+	if (sz == 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		return v;
+	}
+	if (sz == 2) {
+		uint16_t v;
+		memcpy(&v, p, 2);
+		return v;
+	}
+	return *p;
+}
+HOT void host_st(uint8_t *p, uint32_t v, int sz)
+{
+	if (sz == 4) {
+		memcpy(p, &v, 4);
+	} else if (sz == 2) {
+		uint16_t w = (uint16_t)v;
+		memcpy(p, &w, 2);
+	} else {
+		*p = (uint8_t)v;
+	}
+}
+
 /* Fast-path linear read/write with the current CPL. */
-static inline uint32_t lin_rd(struct cpu *cpu, uint32_t lin, int sz)
+HOT uint32_t lin_rd(struct cpu *cpu, uint32_t lin, int sz)
 {
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_read[cpu->user] == ((lin & ~0xfffu) | 1) && (lin & 0xfff) <= 0x1000u - sz)) {
-		const uint8_t *p = e->host + (lin & 0xfff);
-		if (sz == 4)
-			return *(const uint32_t *)p;
-		if (sz == 2)
-			return *(const uint16_t *)p;
-		return *p;
+		return host_ld(e->host + (lin & 0xfff), sz);
 	}
 	return lin_read(cpu, lin, sz, cpu->user);
 }
-static inline void lin_wr(struct cpu *cpu, uint32_t lin, uint32_t v, int sz)
+HOT void lin_wr(struct cpu *cpu, uint32_t lin, uint32_t v, int sz)
 {
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->tag_write[cpu->user] == ((lin & ~0xfffu) | 1) && (lin & 0xfff) <= 0x1000u - sz)) {
-		uint8_t *p = e->host + (lin & 0xfff);
-		if (sz == 4)
-			*(uint32_t *)p = v;
-		else if (sz == 2)
-			*(uint16_t *)p = (uint16_t)v;
-		else
-			*p = (uint8_t)v;
+		host_st(e->host + (lin & 0xfff), v, sz);
 		return;
 	}
 	lin_write(cpu, lin, v, sz, cpu->user);
@@ -212,7 +231,7 @@ uint32_t seg_check(struct cpu *cpu, int s, uint32_t off, int sz, enum acc acc);
 
 /* Fast check: seg_ok[] caches, per segment register, whether reads (bit 0)
  * and writes (bit 1) need only the limit check (expand-up, usable type). */
-static inline uint32_t seg_lin(struct cpu *cpu, int s, uint32_t off, int sz, enum acc acc)
+HOT uint32_t seg_lin(struct cpu *cpu, int s, uint32_t off, int sz, enum acc acc)
 {
 	const struct seg *sg = &cpu->seg[s];
 	if (likely(((cpu->seg_ok[s] >> acc) & 1) && off <= sg->limit - (uint32_t)(sz - 1) &&
@@ -223,11 +242,11 @@ static inline uint32_t seg_lin(struct cpu *cpu, int s, uint32_t off, int sz, enu
 /* Recomputes seg_ok[s] from the descriptor cache. */
 void seg_update_ok(struct cpu *cpu, int s);
 
-static inline uint32_t mem_rd(struct cpu *cpu, int s, uint32_t off, int sz)
+HOT uint32_t mem_rd(struct cpu *cpu, int s, uint32_t off, int sz)
 {
 	return lin_rd(cpu, seg_lin(cpu, s, off, sz, ACC_READ), sz);
 }
-static inline void mem_wr(struct cpu *cpu, int s, uint32_t off, uint32_t v, int sz)
+HOT void mem_wr(struct cpu *cpu, int s, uint32_t off, uint32_t v, int sz)
 {
 	lin_wr(cpu, seg_lin(cpu, s, off, sz, ACC_WRITE), v, sz);
 }
@@ -264,7 +283,7 @@ static inline int cpu_iopl(const struct cpu *cpu)
 /* {====== operands ====== */
 
 /* Effective address (offset) of the ModRM memory operand. */
-static inline uint32_t ea(const struct cpu *cpu, const struct insn *in)
+HOT uint32_t ea(const struct cpu *cpu, const struct insn *in)
 {
 	uint32_t a = in->disp;
 	if (in->base != REG_NONE)
@@ -274,13 +293,13 @@ static inline uint32_t ea(const struct cpu *cpu, const struct insn *in)
 	return in->addrsize32 ? a : a & 0xffff;
 }
 
-static inline uint32_t rm_read(struct cpu *cpu, const struct insn *in, int sz)
+HOT uint32_t rm_read(struct cpu *cpu, const struct insn *in, int sz)
 {
 	if (in->mod == 3)
 		return reg_sz(cpu, in->rm, sz);
 	return mem_rd(cpu, in->seg, ea(cpu, in), sz);
 }
-static inline void rm_write(struct cpu *cpu, const struct insn *in, uint32_t v, int sz)
+HOT void rm_write(struct cpu *cpu, const struct insn *in, uint32_t v, int sz)
 {
 	if (in->mod == 3)
 		set_reg_sz(cpu, in->rm, v, sz);
@@ -294,15 +313,15 @@ void cpu_push(struct cpu *cpu, uint32_t v, int sz);
 uint32_t cpu_pop(struct cpu *cpu, int sz);
 /* Reads the stack slot `off` bytes above ESP without popping. */
 uint32_t cpu_stack_peek(struct cpu *cpu, uint32_t off, int sz);
-static inline uint32_t sp_mask(const struct cpu *cpu)
+HOT uint32_t sp_mask(const struct cpu *cpu)
 {
 	return cpu->stack32 ? 0xffffffffu : 0xffff;
 }
-static inline uint32_t get_sp(const struct cpu *cpu)
+HOT uint32_t get_sp(const struct cpu *cpu)
 {
 	return cpu->r[ESP] & sp_mask(cpu);
 }
-static inline void set_sp(struct cpu *cpu, uint32_t v)
+HOT void set_sp(struct cpu *cpu, uint32_t v)
 {
 	if (cpu->stack32)
 		cpu->r[ESP] = v;
@@ -375,11 +394,45 @@ uint8_t cycles_base(int op, int reg, bool mem);
 
 /* {====== decoded-instruction cache (dcache.c) ====== */
 
+#define DC_BITS 16
+
+/* One cached decode: the physical address of its first byte and the code
+ * size it was decoded for (0 empty, 1 16-bit, 2 32-bit). */
+struct dc_entry {
+	uint32_t pa;
+	uint8_t mode;
+	struct insn in;
+};
+
+static inline uint32_t dcache_hash(uint32_t pa)
+{
+	return (pa ^ (pa >> DC_BITS)) & ((1u << DC_BITS) - 1);
+}
+
+/* Returns the cached decode for the instruction at CS:EIP, or decodes it
+ * (faulting as the CPU would) and caches it. */
+const struct insn *dcache_fetch(struct cpu *cpu);
+
+/* Decodes the instruction at linear `lin` / physical `pa` into entry `e`
+ * (or, if it spans two pages, into cpu->scratch). Faults like a fetch. */
+const struct insn *dcache_fill(struct cpu *cpu, uint32_t lin, uint32_t pa, struct dc_entry *e,
+                               uint8_t mode);
+
+/* The fast path of dcache_fetch, for the run loop. */
+static inline const struct insn *dcache_lookup(struct cpu *cpu)
+{
+	uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
+	if (likely(((lin & ~0xfffu) | 1) == cpu->fetch_page)) {
+		uint32_t pa = cpu->fetch_phys | (lin & 0xfff);
+		struct dc_entry *e = &((struct dc_entry *)cpu->dcache)[dcache_hash(pa)];
+		if (likely(e->pa == pa && e->mode == 1 + cpu->code32))
+			return &e->in;
+	}
+	return dcache_fetch(cpu);
+}
+
 struct dcache *dcache_new(void);
 void dcache_free(struct dcache *dc);
-/* Returns the cached decode for physical address pa in the given mode, or
- * decodes it (faulting as the CPU would) and caches it. */
-const struct insn *dcache_fetch(struct cpu *cpu);
 /* Drops decodes overlapping [pa, pa+len). */
 void dcache_invalidate(struct dcache *dc, uint32_t pa, uint32_t len);
 /* True if physical page `pa >> 12` holds decoded code. */

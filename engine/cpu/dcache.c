@@ -14,14 +14,9 @@
  */
 #include "cpu_int.h"
 
-#define DC_BITS 16
 #define DC_SIZE (1u << DC_BITS)
 
-struct dc_entry {
-	uint32_t pa;
-	uint8_t mode; /* 0 empty, 1 16-bit code, 2 32-bit code */
-	struct insn in;
-};
+/* struct dc_entry is in cpu_int.h: the run loop probes it inline. */
 
 struct codepage {
 	uint32_t count;      /* cached instructions starting in this page */
@@ -29,7 +24,7 @@ struct codepage {
 };
 
 struct dcache {
-	struct dc_entry e[DC_SIZE];
+	struct dc_entry e[DC_SIZE]; /* first: cpu_int.h indexes it directly */
 	struct codepage **dir[1024]; /* by pa >> 22, then (pa >> 12) & 1023 */
 };
 
@@ -37,7 +32,7 @@ void mmu_protect_code(struct cpu *cpu, uint32_t pa);
 
 static inline uint32_t dc_hash(uint32_t pa)
 {
-	return (pa ^ (pa >> DC_BITS) ^ (pa >> 24)) & (DC_SIZE - 1);
+	return dcache_hash(pa);
 }
 
 struct dcache *dcache_new(void)
@@ -190,6 +185,12 @@ const struct insn *dcache_fetch(struct cpu *cpu)
 	uint8_t mode = cpu->code32 ? 2 : 1;
 	if (likely(e->pa == pa && e->mode == mode))
 		return &e->in;
+	return dcache_fill(cpu, lin, pa, e, mode);
+}
+
+const struct insn *dcache_fill(struct cpu *cpu, uint32_t lin, uint32_t pa, struct dc_entry *e, uint8_t mode)
+{
+	struct dcache *dc = cpu->dcache;
 
 	uint8_t buf[15];
 	int n = gather(cpu, pa, buf);

@@ -586,7 +586,7 @@ int cpu_decode(const uint8_t *b, size_t n, bool code32, struct insn *in)
 	}
 	cpu_op_fn fn = (sh->flags & GRP) ? grptab[op][in->reg] : optab[op];
 	in->fn = fn ? fn : op_undefined;
-	in->cost = cycles_base(op, in->reg, in->has_modrm && in->mod != 3);
+	in->cost = (uint8_t)(1 + cycles_base(op, in->reg, in->has_modrm && in->mod != 3));
 	return (int)p;
 }
 

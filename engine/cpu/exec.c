@@ -82,6 +82,9 @@ void cpu_reset(struct cpu *cpu)
 	cpu->nmi_pending = cpu->in_nmi = false;
 	cpu->delivering = false;
 	cpu->stop_request = false;
+	cpu->trap_after = false;
+	cpu->stop = CPU_STOP_NONE;
+	/* icount and cycles go on: they are the machine's clock, not the CPU's. */
 	cpu_state_changed(cpu);
 	if (cpu->dcache)
 		dcache_flush(cpu->dcache);
@@ -229,58 +232,80 @@ static bool can_take_irq(const struct cpu *cpu)
 	return cpu->irq_line && (cpu->eflags & EFLAGS_IF) && !cpu->intr_shadow;
 }
 
-/* Handles what may happen at an instruction boundary besides executing.
- * Returns false if the loop must return (cpu->stop says why). */
-static bool boundary_events(struct cpu *cpu)
+enum boundary { B_EXECUTE, B_DELIVERED, B_STOP };
+
+/* Handles what may happen at an instruction boundary besides executing:
+ * pending traps, stop requests, NMI, interrupts, HLT. Says whether the
+ * loop goes on to execute, has delivered an event (which counts against
+ * the budget, so an interrupt storm cannot hang the host), or must return
+ * (cpu->stop says why). */
+static enum boundary boundary_events(struct cpu *cpu)
 {
+	cpu->start_eip = cpu->eip;
+	cpu->start_esp = cpu->r[ESP];
+	if (cpu->trap_after) {
+		/* a data breakpoint or task-switch T bit trap, after the instruction */
+		cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr6_pending;
+		cpu->dr6_pending = 0;
+		cpu->trap_after = false;
+		deliver_event(cpu, EXC_DB, ERR_NONE, true);
+		return B_DELIVERED;
+	}
 	if (cpu->stop_request) {
 		cpu->stop_request = false;
 		cpu->stop = CPU_STOP_REQUEST;
-		return false;
+		return B_STOP;
 	}
-	cpu->start_eip = cpu->eip;
-	cpu->start_esp = cpu->r[ESP];
 	if (cpu->nmi_pending && !cpu->in_nmi && !cpu->intr_shadow) {
 		cpu->nmi_pending = false;
 		cpu->in_nmi = true;
 		deliver_event(cpu, EXC_NMI, ERR_NONE, true);
-		return true;
+		return B_DELIVERED;
 	}
 	if (can_take_irq(cpu) && cpu->bus.intr_ack) {
 		int v = cpu->bus.intr_ack(cpu->bus.opaque);
 		if (v >= 0) {
 			deliver_event(cpu, v, ERR_NONE, true);
-			return true;
+			return B_DELIVERED;
 		}
 	}
 	if (cpu->halted) {
 		cpu->stop = CPU_STOP_HLT;
-		return false;
+		return B_STOP;
 	}
-	return true;
+	return B_EXECUTE;
 }
 
-/* Executes one instruction. Faults longjmp out of it. */
+/* Executes one instruction: the fast path. Faults longjmp out of it. */
 static inline void execute(struct cpu *cpu)
 {
 	cpu->start_eip = cpu->eip;
 	cpu->start_esp = cpu->r[ESP];
-	const struct insn *in = dcache_fetch(cpu);
-	if (unlikely(cpu->eip + in->len - 1 > cpu->seg[SEG_CS].limit || cpu->eip + in->len - 1 < cpu->eip))
+	const struct insn *in = dcache_lookup(cpu);
+	if (unlikely((uint64_t)cpu->eip + in->len - 1 > cpu->seg[SEG_CS].limit))
 		cpu_gp0(cpu);
-	if (unlikely(cpu->bp_exec))
-		dbg_check_exec(cpu);
-	bool tf = (cpu->eflags & EFLAGS_TF) != 0;
-	cpu->cur = in;
-	cpu->eip += in->len;
-	if (!cpu->code32)
-		cpu->eip &= 0xffff;
+	cpu->eip = (cpu->eip + in->len) & cpu->eip_mask;
 	in->fn(cpu, in);
 	cpu->icount++;
-	cpu->cycles += 1 + in->cost;
+	cpu->cycles += in->cost;
+}
+
+/* One instruction with everything the fast path leaves out: the interrupt
+ * shadow, instruction breakpoints, RF, and the single-step trap. */
+static void execute_slow(struct cpu *cpu)
+{
+	uint8_t shadow = cpu->intr_shadow;
+	cpu->start_eip = cpu->eip;
+	cpu->start_esp = cpu->r[ESP];
+	if (cpu->bp_exec)
+		dbg_check_exec(cpu);
+	bool tf = (cpu->eflags & EFLAGS_TF) != 0;
+	execute(cpu);
 	cpu->eflags &= ~EFLAGS_RF;
-	if (unlikely(tf | cpu->trap_after)) {
-		cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr6_pending | (tf ? DR6_BS : 0);
+	if (shadow)
+		cpu->intr_shadow = 0;
+	if (tf) {
+		cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr6_pending | DR6_BS;
 		cpu->dr6_pending = 0;
 		cpu->trap_after = false;
 		cpu->start_eip = cpu->eip;
@@ -289,33 +314,43 @@ static inline void execute(struct cpu *cpu)
 	}
 }
 
+/* The loop proper. Kept out of cpu_run() so that the setjmp there does not
+ * pessimize its register allocation. Returns when the budget is spent or a
+ * stop condition arises; faults longjmp out of it. */
+static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
+{
+	while (cpu->icount < cpu->run_end) {
+		if (unlikely(cpu->events)) {
+			enum boundary b = boundary_events(cpu);
+			if (b == B_STOP || cpu->stop != CPU_STOP_NONE)
+				return cpu->stop;
+			if (b == B_DELIVERED) {
+				cpu->run_end--;
+				continue;
+			}
+		}
+		if (unlikely((cpu->eflags & (EFLAGS_TF | EFLAGS_RF)) | cpu->bp_exec | cpu->intr_shadow))
+			execute_slow(cpu);
+		else
+			execute(cpu);
+	}
+	return cpu->stop = CPU_STOP_BUDGET;
+}
+
 enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
 {
 	/* Every instruction and every exception delivered counts against the
 	 * budget, so a guest stuck in a fault loop still returns control. */
-	cpu->run_left = max_insns;
+	cpu->run_end = cpu->icount + max_insns;
 	cpu->stop = CPU_STOP_NONE;
 	if (setjmp(cpu->fault_jmp)) {
 		fault_caught(cpu);
 		if (cpu->stop != CPU_STOP_NONE)
 			return cpu->stop;
-		if (cpu->run_left)
-			cpu->run_left--;
+		if (cpu->run_end > cpu->icount)
+			cpu->run_end--;
 	}
-	while (cpu->run_left) {
-		cpu->run_left--;
-		if (unlikely(cpu->stop_request | cpu->halted | cpu->irq_line | cpu->nmi_pending)) {
-			if (!boundary_events(cpu))
-				return cpu->stop;
-			if (cpu->stop != CPU_STOP_NONE)
-				return cpu->stop;
-		}
-		uint8_t shadow = cpu->intr_shadow;
-		execute(cpu);
-		if (unlikely(shadow))
-			cpu->intr_shadow = 0;
-	}
-	return cpu->stop = CPU_STOP_BUDGET;
+	return run_loop(cpu);
 }
 
 enum cpu_stop cpu_step(struct cpu *cpu)
@@ -354,6 +389,7 @@ bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
 	if (len != sizeof *img || img->magic != CPU_SAVE_MAGIC || img->version != CPU_SAVE_VERSION)
 		return false;
 	memcpy(cpu, img->state, sizeof img->state);
+	cpu->stop_request = false;
 	cpu_state_changed(cpu);
 	dcache_flush(cpu->dcache);
 	return true;

@@ -72,6 +72,14 @@ uint32_t flags_cf(struct cpu *cpu)
 		return cpu->eflags & EFLAGS_CF;
 	case LF_LOGIC:
 		return 0;
+	case LF_ADD: {
+		uint32_t m = size_mask(cpu->lf_op >> 4);
+		return (cpu->lf_res & m) < (cpu->lf_a & m) ? EFLAGS_CF : 0;
+	}
+	case LF_SUB: {
+		uint32_t m = size_mask(cpu->lf_op >> 4);
+		return (cpu->lf_a & m) < (cpu->lf_b & m) ? EFLAGS_CF : 0;
+	}
 	default:
 		return flags_get(cpu) & EFLAGS_CF;
 	}
@@ -99,6 +107,11 @@ bool flags_cond(struct cpu *cpu, int cc)
 		default: break;
 		}
 	}
+	/* ZF and SF come straight from the result for every lazy kind. */
+	if (cpu->lf_op != LF_NONE && (cc >> 1) == 2)
+		return ((cpu->lf_res & size_mask(cpu->lf_op >> 4)) == 0) != (cc & 1);
+	if (cpu->lf_op != LF_NONE && (cc >> 1) == 4)
+		return ((cpu->lf_res & sign_bit(cpu->lf_op >> 4)) != 0) != (cc & 1);
 	uint32_t f = flags_get(cpu);
 	bool r;
 	switch (cc >> 1) {

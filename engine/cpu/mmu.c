@@ -23,8 +23,7 @@ uint32_t phys_read(struct cpu *cpu, uint32_t pa, int sz)
 	bool w;
 	uint8_t *p = cpu->bus.page_ptr(cpu->bus.opaque, pa & ~0xfffu, &w);
 	if (p && (pa & 0xfff) <= 0x1000u - sz) {
-		p += pa & 0xfff;
-		return sz == 4 ? *(uint32_t *)p : sz == 2 ? *(uint16_t *)p : *p;
+		return host_ld(p + (pa & 0xfff), sz);
 	}
 	if (!p)
 		return cpu->bus.mem_read(cpu->bus.opaque, pa, sz);
@@ -43,13 +42,7 @@ void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
 	if (p && (pa & 0xfff) <= 0x1000u - sz) {
 		if (!w)
 			return; /* ROM */
-		p += pa & 0xfff;
-		if (sz == 4)
-			*(uint32_t *)p = v;
-		else if (sz == 2)
-			*(uint16_t *)p = (uint16_t)v;
-		else
-			*p = (uint8_t)v;
+		host_st(p + (pa & 0xfff), v, sz);
 		return;
 	}
 	if (!p) {
@@ -204,8 +197,7 @@ uint32_t lin_read(struct cpu *cpu, uint32_t lin, int sz, bool user)
 	}
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_read[user] == ((lin & ~0xfffu) | 1)) {
-		const uint8_t *p = e->host + (lin & 0xfff);
-		return sz == 4 ? *(const uint32_t *)p : sz == 2 ? *(const uint16_t *)p : *p;
+		return host_ld(e->host + (lin & 0xfff), sz);
 	}
 	cpu->cycles += 1;
 	return phys_read(cpu, mmu_translate(cpu, lin, ACC_READ, user), sz);
@@ -225,13 +217,7 @@ void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
 	}
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_write[user] == ((lin & ~0xfffu) | 1)) {
-		uint8_t *p = e->host + (lin & 0xfff);
-		if (sz == 4)
-			*(uint32_t *)p = v;
-		else if (sz == 2)
-			*(uint16_t *)p = (uint16_t)v;
-		else
-			*p = (uint8_t)v;
+		host_st(e->host + (lin & 0xfff), v, sz);
 		return;
 	}
 	cpu->cycles += 1;

@@ -429,6 +429,22 @@ static void test_rep_movs_continues_after_budget(void)
 	tb_free(tb);
 }
 
+static void test_rep_movsd_32bit_addressing(void)
+{
+	struct testbus *tb = setup_pmode(0, 0);
+	tb_put32(tb, 0x123450, 0x11111111);
+	tb_put32(tb, 0x123454, 0x22222222);
+	tb->cpu->r[ECX] = 2;
+	tb->cpu->r[ESI] = 0x123450;
+	tb->cpu->r[EDI] = 0x234560;
+	RUN(tb, 0xf3, 0xa5); /* rep movsd (32-bit code: ESI, EDI, ECX) */
+	g_assert_cmpuint(tb->cpu->r[ECX], ==, 0);
+	g_assert_cmphex(tb->cpu->r[ESI], ==, 0x123458);
+	g_assert_cmphex(tb->cpu->r[EDI], ==, 0x234568);
+	g_assert_cmphex(tb_get32(tb, 0x234564), ==, 0x22222222);
+	tb_free(tb);
+}
+
 static void test_repe_cmps_stops_at_first_difference(void)
 {
 	struct testbus *tb = setup();
@@ -588,6 +604,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cpu/stack/popf-cpl0-changes-iopl", test_popf_cpl0_changes_iopl);
 	g_test_add_func("/cpu/stack/pushf-popf-trap-in-strict-mode", test_pushf_popf_trap_in_strict_mode);
 	g_test_add_func("/cpu/string/rep-movs-continues-after-budget", test_rep_movs_continues_after_budget);
+	g_test_add_func("/cpu/string/rep-movsd-32bit-addressing", test_rep_movsd_32bit_addressing);
 	g_test_add_func("/cpu/string/repe-cmps-stops-at-first-difference",
 	                test_repe_cmps_stops_at_first_difference);
 	g_test_add_func("/cpu/string/repne-scas-finds-byte-backwards", test_repne_scas_finds_byte_backwards);

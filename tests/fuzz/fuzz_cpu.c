@@ -22,6 +22,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Guest instructions retired over the whole run (reported by the driver). */
+unsigned long long fuzz_insns_total;
+
 static uint8_t *ram;
 static uint8_t ones_page[4096];
 
@@ -82,7 +85,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 64 < 0x20000 ? size - 64 : 0x20000;
 	memcpy(ram, data + 64, n);
 
-	struct cpu *cpu = cpu_new(&bus);
+	/* One CPU for the whole run: cpu_reset gives it a clean power-on state
+	 * (and an empty decode cache) for every input. */
+	static struct cpu *cpu;
+	if (!cpu)
+		cpu = cpu_new(&bus);
+	cpu_reset(cpu);
+	uint64_t icount0 = cpu->icount;
 	const uint8_t *h = data;
 	for (int i = 0; i < 8; i++)
 		cpu->r[i] = rd32(h + 4 * i);
@@ -142,10 +151,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st == CPU_STOP_HLT)
 			cpu->halted = false, cpu->eflags |= EFLAGS_IF;
 	}
+	fuzz_insns_total += cpu->icount - icount0;
 	/* Decoder alone on the raw bytes, both code sizes. */
 	struct insn in;
 	cpu_decode(data, size < 15 ? size : 15, true, &in);
 	cpu_decode(data, size < 15 ? size : 15, false, &in);
-	cpu_free(cpu);
 	return 0;
 }

@@ -1,0 +1,21 @@
+/*
+ * machine.h - the machine's parts, for the files of engine/ that need more
+ * than nestlab.h gives front ends (devices, loaders, the monitor, tests of
+ * the engine itself).
+ */
+#ifndef NESTLAB_MACHINE_H
+#define NESTLAB_MACHINE_H
+
+#include "cpu.h"
+#include "debugport.h"
+#include "ioport.h"
+#include "nestlab.h"
+#include "physmem.h"
+
+/* The CPU, physical memory, port space and debug ports of `m` (owned by m). */
+struct cpu *machine_cpu(struct machine *m);
+struct pmem *machine_pmem(struct machine *m);
+struct ioport_map *machine_io(struct machine *m);
+struct dev_debugport *machine_debugport(struct machine *m);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * physmem.c - RAM pages on demand and the ROM mappings (see physmem.h).
+ */
+#include "physmem.h"
+
+#include <string.h>
+
+#define ROM_HIGH_END 0x100000000ull /* 4 GiB */
+
+struct pmem {
+	uint32_t ram_size;
+	uint32_t ram_pages;
+	uint8_t **page;  /* ram_pages entries, NULL until touched */
+	size_t used;
+	uint8_t *rom;    /* page-aligned copy of the image, or NULL */
+	uint32_t rom_size;
+	uint32_t rom_high; /* 4 GiB - rom_size */
+	uint32_t rom_low;  /* 1 MiB - rom_size */
+};
+
+struct pmem *pmem_new(uint32_t ram_bytes)
+{
+	g_assert(ram_bytes % PMEM_PAGE_SIZE == 0);
+	g_assert(ram_bytes / (1024u * 1024u) <= PMEM_RAM_MAX_MIB);
+	struct pmem *pm = g_new0(struct pmem, 1);
+	pm->ram_size = ram_bytes;
+	pm->ram_pages = ram_bytes >> PMEM_PAGE_SHIFT;
+	pm->page = g_new0(uint8_t *, pm->ram_pages ? pm->ram_pages : 1);
+	return pm;
+}
+
+void pmem_free(struct pmem *pm)
+{
+	if (!pm)
+		return;
+	for (uint32_t i = 0; i < pm->ram_pages; i++)
+		g_free(pm->page[i]);
+	g_free(pm->page);
+	g_free(pm->rom);
+	g_free(pm);
+}
+
+void pmem_map_rom(struct pmem *pm, GBytes *rom)
+{
+	gsize size;
+	const void *data = g_bytes_get_data(rom, &size);
+	g_assert(size >= PMEM_PAGE_SIZE && size <= PMEM_ROM_LOW_END && size % PMEM_PAGE_SIZE == 0);
+	g_free(pm->rom);
+	pm->rom = g_malloc(size);
+	memcpy(pm->rom, data, size);
+	pm->rom_size = (uint32_t)size;
+	pm->rom_high = (uint32_t)(ROM_HIGH_END - size);
+	pm->rom_low = PMEM_ROM_LOW_END - (uint32_t)size;
+}
+
+/* The ROM byte for `paddr`, or NULL if no ROM mapping covers it. */
+static uint8_t *rom_at(struct pmem *pm, uint32_t paddr)
+{
+	if (!pm->rom)
+		return NULL;
+	if (paddr >= pm->rom_high)
+		return pm->rom + (paddr - pm->rom_high);
+	if (paddr >= pm->rom_low && paddr < PMEM_ROM_LOW_END)
+		return pm->rom + (paddr - pm->rom_low);
+	return NULL;
+}
+
+static uint8_t *ram_page(struct pmem *pm, uint32_t paddr)
+{
+	uint32_t n = paddr >> PMEM_PAGE_SHIFT;
+	if (n >= pm->ram_pages)
+		return NULL;
+	if (G_UNLIKELY(!pm->page[n])) {
+		pm->page[n] = g_malloc0(PMEM_PAGE_SIZE);
+		pm->used++;
+	}
+	return pm->page[n];
+}
+
+uint8_t *pmem_page(struct pmem *pm, uint32_t paddr, bool *writable)
+{
+	paddr &= ~(PMEM_PAGE_SIZE - 1);
+	uint8_t *p = rom_at(pm, paddr);
+	if (p) {
+		*writable = false;
+		return p;
+	}
+	*writable = true;
+	return ram_page(pm, paddr);
+}
+
+/* The host byte for `paddr`, or NULL where nothing is mapped. */
+static uint8_t *byte_at(struct pmem *pm, uint32_t paddr, bool *writable)
+{
+	uint8_t *p = pmem_page(pm, paddr, writable);
+	return p ? p + (paddr & (PMEM_PAGE_SIZE - 1)) : NULL;
+}
+
+uint32_t pmem_read(struct pmem *pm, uint32_t paddr, int size)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < size; i++) {
+		bool w;
+		const uint8_t *p = byte_at(pm, paddr + (uint32_t)i, &w);
+		v |= (uint32_t)(p ? *p : 0xff) << (8 * i);
+	}
+	return v;
+}
+
+void pmem_write(struct pmem *pm, uint32_t paddr, uint32_t val, int size)
+{
+	for (int i = 0; i < size; i++) {
+		bool w;
+		uint8_t *p = byte_at(pm, paddr + (uint32_t)i, &w);
+		if (p && w)
+			*p = (uint8_t)(val >> (8 * i));
+	}
+}
+
+void pmem_store(struct pmem *pm, uint32_t paddr, const void *buf, size_t len)
+{
+	const uint8_t *src = buf;
+	for (size_t i = 0; i < len; i++)
+		pmem_write(pm, paddr + (uint32_t)i, src[i], 1);
+}
+
+void pmem_load(struct pmem *pm, uint32_t paddr, void *buf, size_t len)
+{
+	uint8_t *dst = buf;
+	for (size_t i = 0; i < len; i++)
+		dst[i] = (uint8_t)pmem_read(pm, paddr + (uint32_t)i, 1);
+}
+
+uint32_t pmem_ram_size(const struct pmem *pm)
+{
+	return pm->ram_size;
+}
+
+size_t pmem_pages_used(const struct pmem *pm)
+{
+	return pm->used;
+}
