@@ -19,7 +19,7 @@
 
 enum {
 	EXIT_SHUTDOWN = 2,      /* triple fault or shutdown */
-	EXIT_LIMIT = 3,         /* --max-insns reached */
+	EXIT_LIMIT = 6,         /* --max-insns reached (even: no guest exit is even) */
 	EXIT_HALT = 4,          /* HLT with nothing to wake the CPU */
 	EXIT_VECTORS_FAILED = 5, /* --vectors: at least one test failed */
 	EXIT_USAGE = 64,        /* bad command line */
@@ -53,7 +53,7 @@ static const GOptionEntry entries[] = {
 	{"mem", 0, 0, G_OPTION_ARG_INT, &o.mem,
 	 "RAM size in MiB, from 1 to 3072 (default 32); pages cost nothing until used", "MIB"},
 	{"max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
-	 "Stop after N instructions with exit status 3 (default: no limit)", "N"},
+	 "Stop after N instructions with exit status 6 (default: no limit)", "N"},
 	{"post-port", 0, 0, G_OPTION_ARG_STRING, &o.post_port,
 	 "Port of the POST code display, hex like 0x190 or decimal (default 0x80)", "PORT"},
 	{"trace-cpu", 0, 0, G_OPTION_ARG_FILENAME, &o.trace,

@@ -56,7 +56,7 @@ expect_status "--post-port decimal 400" 1 "$run" --rom "$tmp/post.rom" --post-po
 grep -q "POST code 0x77" "$tmp/err"; check "decimal POST port" $?
 
 rom "$tmp/loop.rom" "ebfe"
-expect_status "--max-insns limit gives 3" 3 "$run" --rom "$tmp/loop.rom" --max-insns 1000
+expect_status "--max-insns limit gives 6" 6 "$run" --rom "$tmp/loop.rom" --max-insns 1000
 grep -q "instruction limit" "$tmp/err"; check "limit message" $?
 rom "$tmp/halt.rom" "fa f4"
 expect_status "HLT with nothing to wake gives 4" 4 "$run" --rom "$tmp/halt.rom"
@@ -65,13 +65,13 @@ rom "$tmp/tf.rom" "2e0f011e0700 cc 000000000000"
 expect_status "triple fault gives 2" 2 "$run" --rom "$tmp/tf.rom" --max-insns 100000
 grep -q "shut down" "$tmp/err"; check "shutdown message" $?
 
-expect_status "--trace-cpu" 3 "$run" --rom "$tmp/loop.rom" --max-insns 3 --trace-cpu "$tmp/trace"
+expect_status "--trace-cpu" 6 "$run" --rom "$tmp/loop.rom" --max-insns 3 --trace-cpu "$tmp/trace"
 [ "$(wc -l <"$tmp/trace")" = 3 ]; check "one trace line per instruction" $?
 line='^0 eip=0000fff0 eax=00000000 ecx=00000000 edx=00000633 ebx=00000000 esp=00000000 ebp=00000000 esi=00000000 edi=00000000 efl=00000002 cs=f000 ss=0000 ds=0000 es=0000 fs=0000 gs=0000 cr0=60000010 cr2=00000000 cr3=00000000 cr4=00000000 cpl=0$'
 head -1 "$tmp/trace" | grep -Eq "$line"; check "trace line format" $?
 sed -n 2p "$tmp/trace" | grep -q '^1 eip=00000000 .* cs=f000 '; check "second line after the far jump" $?
 expect_status "trace to an impossible path" 73 "$run" --rom "$tmp/loop.rom" --max-insns 3 --trace-cpu "$tmp/no/dir/t"
-expect_status "--stats" 3 "$run" --rom "$tmp/loop.rom" --max-insns 100000 --stats
+expect_status "--stats" 6 "$run" --rom "$tmp/loop.rom" --max-insns 100000 --stats
 grep -q "100000 instructions.*MIPS" "$tmp/err"; check "--stats line" $?
 
 # A two-test vector directory: NOP passes; the second expects AX=1 and fails.

@@ -1,7 +1,8 @@
 /*
  * fuzz_driver.c - runs the fuzz target without libFuzzer: on the files
  * given on the command line, or on N deterministic pseudo-random inputs
- * (structured: a header plus x86-looking code) when given `-n N`.
+ * (structured: a header plus x86-looking code) when given `-n N`; with
+ * `-o DIR` it also writes them there, as seeds for a libFuzzer corpus.
  * Used by the test suite under AddressSanitizer and UBSan.
  */
 #include <stdint.h>
@@ -66,6 +67,20 @@ static void make_sane(uint8_t *b, size_t size, int mode)
 	b[41] = (uint8_t)(0x10 + (next() & 0x3f));
 }
 
+/* Saves a generated input as a seed for libFuzzer (-o DIR). */
+static void write_seed(const char *dir, long k, const uint8_t *buf, size_t size)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/seed-%05ld", dir, k);
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "fuzz-cpu: cannot write %s\n", path);
+		return;
+	}
+	fwrite(buf, 1, size, f);
+	fclose(f);
+}
+
 static int run_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -84,9 +99,12 @@ int main(int argc, char **argv)
 {
 	long count = 0;
 	int rc = 0, files = 0;
+	const char *seed_dir = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
 			count = strtol(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			seed_dir = argv[++i];
 		} else {
 			rc |= run_file(argv[i]);
 			files++;
@@ -102,6 +120,8 @@ int main(int argc, char **argv)
 		 * gates, stacks and page tables, and delivery paths get exercised. */
 		if (k % 4)
 			make_sane(buf, size, (int)(k % 8));
+		if (seed_dir)
+			write_seed(seed_dir, k, buf, size);
 		LLVMFuzzerTestOneInput(buf, size);
 	}
 	printf("fuzz-cpu: %ld generated inputs and %d files ran without a crash (%llu guest instructions)\n",

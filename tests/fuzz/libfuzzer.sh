@@ -13,5 +13,11 @@ echo "building $out ..."
 clang -std=gnu17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$top/engine/cpu" $(pkg-config --cflags glib-2.0) \
   "$top"/engine/cpu/*.c "$here/fuzz_cpu.c" -o "$out"
+# Seed an empty corpus with the suite driver's structured inputs (sane
+# descriptor tables and page tables around random code).
+seeder=$top/build/tests/fuzz/fuzz-cpu
+if [ -z "$(ls -A "$corpus")" ] && [ -x "$seeder" ]; then
+	"$seeder" -n 64 -o "$corpus" >/dev/null
+fi
 echo "running for $secs s (corpus: $corpus) ..."
-"$out" -max_total_time="$secs" -max_len=8192 -print_final_stats=1 "$corpus"
+"$out" -max_total_time="$secs" -max_len=8192 -len_control=0 -print_final_stats=1 "$corpus"
