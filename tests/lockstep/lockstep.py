@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True     # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import x86flags  # noqa: E402
 
