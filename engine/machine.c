@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include "rom.h"
+#include "sysctl.h"
 
 #define MIB (1024u * 1024u)
 #define RUN_CHUNK (1u << 22) /* instructions per cpu_run between stop checks */
@@ -21,6 +22,7 @@ struct machine {
 	struct pmem *pmem;
 	struct ioport_map *io;
 	struct dev_debugport *dbg;
+	struct dev_sysctl *sysctl;
 	const char *shutdown_why;
 	volatile sig_atomic_t stop_flag;
 	machine_console_fn console;
@@ -28,6 +30,22 @@ struct machine {
 };
 
 G_DEFINE_QUARK(nestlab-error-quark, nestlab_error)
+
+/* {====== port 0x92: A20 gate and fast reset ====== */
+
+static void sysctl_a20(void *opaque, bool enabled)
+{
+	struct machine *m = opaque;
+	cpu_set_a20(m->cpu, enabled);
+}
+
+static void sysctl_reset(void *opaque)
+{
+	struct machine *m = opaque;
+	cpu_reset(m->cpu);
+}
+
+/* }====================================================================== */
 
 /* {====== the bus the CPU sees ====== */
 
@@ -149,6 +167,14 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	};
 	m->cpu = cpu_new(&bus);
 	cpu_reset(m->cpu);
+	m->sysctl = dev_sysctl_new(m->io, sysctl_a20, sysctl_reset, m);
+	if (!m->sysctl) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "port 0x%x (A20 and fast reset) is already taken; choose another POST port",
+		            SYSCTL_PORT);
+		machine_free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -157,6 +183,7 @@ void machine_free(struct machine *m)
 	if (!m)
 		return;
 	cpu_free(m->cpu);
+	dev_sysctl_free(m->sysctl);
 	dev_debugport_free(m->dbg);
 	ioport_free(m->io);
 	pmem_free(m->pmem);

@@ -312,6 +312,39 @@ static void test_unclaimed_ports_float(void)
 
 /* {====== running guest code on the CPU ====== */
 
+/* Port 0x92 bit 1 closes the A20 gate: FFFF:0010 then wraps to 0:0000. */
+static void test_a20_gate_port_92(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0xff, 0xff,             /* mov ax,0xffff */
+		0x8e, 0xd8,                   /* mov ds,ax */
+		0xc6, 0x06, 0x10, 0x00, 0x5a, /* mov byte [0x10],0x5a  (0x100000) */
+		0x31, 0xc0,                   /* xor ax,ax */
+		0x8e, 0xc0,                   /* mov es,ax */
+		0x26, 0xa0, 0x00, 0x00,       /* mov al,[es:0]  -> 00: no wrap */
+		0xe6, 0xe9,                   /* out 0xe9,al */
+		0xe4, 0x92,                   /* in al,0x92 */
+		0x24, 0xfd,                   /* and al,0xfd */
+		0xe6, 0x92,                   /* out 0x92,al  (A20 closed) */
+		0xc6, 0x06, 0x10, 0x00, 0xa5, /* mov byte [0x10],0xa5  (wraps to 0) */
+		0x26, 0xa0, 0x00, 0x00,       /* mov al,[es:0]  -> a5 */
+		0xe6, 0xe9,                   /* out 0xe9,al */
+		0xe4, 0x92,                   /* in al,0x92  -> 00 */
+		0xe6, 0xe9,                   /* out 0xe9,al */
+		0xb0, 0x00,                   /* mov al,0 */
+		0xe6, 0xf4,                   /* out 0xf4,al */
+	};
+	struct capture cap = {g_string_new(NULL)};
+	struct machine *m = boot(code, sizeof code, 0, &cap);
+	g_assert_cmpint(machine_run(m, 1000), ==, MACHINE_EXIT);
+	g_assert_cmpuint(cap.text->len, ==, 3);
+	g_assert_cmphex((uint8_t)cap.text->str[0], ==, 0x00);
+	g_assert_cmphex((uint8_t)cap.text->str[1], ==, 0xa5);
+	g_assert_cmphex((uint8_t)cap.text->str[2], ==, 0x00);
+	g_string_free(cap.text, TRUE);
+	machine_free(m);
+}
+
 static void test_guest_exit_code(void)
 {
 	static const uint8_t code[] = {
@@ -433,6 +466,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/board/port/console-capture", test_console_capture);
 	g_test_add_func("/board/port/unclaimed-ports-float", test_unclaimed_ports_float);
 	g_test_add_func("/board/run/guest-exit-code", test_guest_exit_code);
+	g_test_add_func("/board/port/a20-gate-port-92-wraps-at-1m", test_a20_gate_port_92);
 	g_test_add_func("/board/run/guest-console-and-post", test_guest_console_and_post);
 	g_test_add_func("/board/run/halt-stops-the-run", test_guest_halt);
 	g_test_add_func("/board/run/instruction-limit", test_instruction_limit);
