@@ -243,8 +243,17 @@ static void op_neg_e(struct cpu *cpu, const struct insn *in)
 
 static void incdec_flags(struct cpu *cpu, bool dec, int sz, uint32_t a, uint32_t r)
 {
-	/* CF must live in eflags while the lazy INC/DEC record is active */
-	cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | flags_cf(cpu);
+	/* CF must live in eflags while the lazy INC/DEC record is active; it
+	 * already does after an INC/DEC or with no lazy record. */
+	int kind = cpu->lf_op & 0xf;
+	if (cpu->lf_op == (LF_SUB | 4 << 4))
+		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | (cpu->lf_a < cpu->lf_b ? EFLAGS_CF : 0);
+	else if (cpu->lf_op == (LF_ADD | 4 << 4))
+		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | (cpu->lf_res < cpu->lf_a ? EFLAGS_CF : 0);
+	else if (kind == LF_LOGIC)
+		cpu->eflags &= ~EFLAGS_CF;
+	else if (kind != LF_NONE && kind != LF_INC && kind != LF_DEC)
+		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | flags_cf(cpu);
 	lf_set(cpu, dec ? LF_DEC : LF_INC, sz, a, 1, r);
 }
 
@@ -300,6 +309,114 @@ static void op_salc(struct cpu *cpu, const struct insn *in)
 
 /* }====================================================================== */
 
+/* {====== specialized 32-bit register forms (cpu_set_fast) ====== */
+
+/*
+ * ADD, OR, AND, XOR, SUB and CMP of two 32-bit values with their lazy
+ * flags: alu_calc + alu_commit for sz 4 with `op` a constant, so each
+ * handler below compiles to a few moves. ADC and SBB keep the generic path.
+ */
+HOT uint32_t alu32(struct cpu *cpu, int op, uint32_t a, uint32_t b)
+{
+	uint32_t r;
+	int kind;
+	switch (op) {
+	case ALU_ADD: r = a + b; kind = LF_ADD; break;
+	case ALU_OR: r = a | b; kind = LF_LOGIC; break;
+	case ALU_AND: r = a & b; kind = LF_LOGIC; break;
+	case ALU_XOR: r = a ^ b; kind = LF_LOGIC; break;
+	default: r = a - b; kind = LF_SUB; break; /* SUB, CMP */
+	}
+	lf_set(cpu, kind, 4, a, b, r);
+	return r;
+}
+
+/* For one operation `op`: op Ed,Gd / op Gd,Ed / group 1 Ed,Id with
+ * ModRM.mod == 3 (the destination is a register; CMP only compares). */
+#define ALU32_FORMS(name, op)                                                                      \
+	static void op_##name##_rd_gd(struct cpu *cpu, const struct insn *in)                      \
+	{                                                                                          \
+		uint32_t r = alu32(cpu, op, cpu->r[in->rm], cpu->r[in->reg]);                      \
+		if (op != ALU_CMP)                                                                 \
+			cpu->r[in->rm] = r;                                                        \
+	}                                                                                          \
+	static void op_##name##_gd_rd(struct cpu *cpu, const struct insn *in)                      \
+	{                                                                                          \
+		uint32_t r = alu32(cpu, op, cpu->r[in->reg], cpu->r[in->rm]);                      \
+		if (op != ALU_CMP)                                                                 \
+			cpu->r[in->reg] = r;                                                       \
+	}                                                                                          \
+	static void op_##name##_rd_i(struct cpu *cpu, const struct insn *in)                       \
+	{                                                                                          \
+		uint32_t r = alu32(cpu, op, cpu->r[in->rm], in->imm);                              \
+		if (op != ALU_CMP)                                                                 \
+			cpu->r[in->rm] = r;                                                        \
+	}
+
+ALU32_FORMS(add, ALU_ADD)
+ALU32_FORMS(or, ALU_OR)
+ALU32_FORMS(and, ALU_AND)
+ALU32_FORMS(sub, ALU_SUB)
+ALU32_FORMS(xor, ALU_XOR)
+ALU32_FORMS(cmp, ALU_CMP)
+
+/* TEST Ed,Gd (85) with a register destination */
+static void op_test_rd_gd(struct cpu *cpu, const struct insn *in)
+{
+	lf_set(cpu, LF_LOGIC, 4, 0, 0, cpu->r[in->rm] & cpu->r[in->reg]);
+}
+
+/* INC r32 (40+r) */
+static void op_inc_rd(struct cpu *cpu, const struct insn *in)
+{
+	int reg = in->op & 7;
+	uint32_t a = cpu->r[reg];
+	cpu->r[reg] = a + 1;
+	incdec_flags(cpu, false, 4, a, a + 1);
+}
+
+/* DEC r32 (48+r) */
+static void op_dec_rd(struct cpu *cpu, const struct insn *in)
+{
+	int reg = in->op & 7;
+	uint32_t a = cpu->r[reg];
+	cpu->r[reg] = a - 1;
+	incdec_flags(cpu, true, 4, a, a - 1);
+}
+
+/* One operation's specialized forms, by encoding order (NULL: generic). */
+struct alu32_forms {
+	cpu_op_fn rd_gd, gd_rd, rd_i;
+};
+static const struct alu32_forms alu32_tab[8] = {
+	[ALU_ADD] = {op_add_rd_gd, op_add_gd_rd, op_add_rd_i},
+	[ALU_OR] = {op_or_rd_gd, op_or_gd_rd, op_or_rd_i},
+	[ALU_AND] = {op_and_rd_gd, op_and_gd_rd, op_and_rd_i},
+	[ALU_SUB] = {op_sub_rd_gd, op_sub_gd_rd, op_sub_rd_i},
+	[ALU_XOR] = {op_xor_rd_gd, op_xor_gd_rd, op_xor_rd_i},
+	[ALU_CMP] = {op_cmp_rd_gd, op_cmp_gd_rd, op_cmp_rd_i},
+};
+
+static void alu_register_fast(void)
+{
+	for (int op = 0; op < 8; op++) {
+		const struct alu32_forms *f = &alu32_tab[op];
+		if (!f->rd_gd)
+			continue;
+		cpu_set_fast(op * 8 + 1, f->rd_gd);      /* op Ev,Gv */
+		cpu_set_fast(op * 8 + 3, f->gd_rd);      /* op Gv,Ev */
+		cpu_set_fast_grp(0x81, op, f->rd_i);     /* group 1 Ev,Iz */
+		cpu_set_fast_grp(0x83, op, f->rd_i);     /* group 1 Ev,Ib */
+	}
+	cpu_set_fast(0x85, op_test_rd_gd);
+	for (int r = 0; r < 8; r++) {
+		cpu_set_fast(0x40 + r, op_inc_rd);
+		cpu_set_fast(0x48 + r, op_dec_rd);
+	}
+}
+
+/* }====================================================================== */
+
 /*
  * Installs the handlers of the ALU family in the opcode registry.
  * Called once by the decoder's registry initialization.
@@ -340,4 +457,5 @@ void alu_register(void)
 	cpu_set_op(0xf8, op_clc);  /* CLC */
 	cpu_set_op(0xf9, op_stc);  /* STC */
 	cpu_set_op(0xd6, op_salc); /* SALC */
+	alu_register_fast();
 }

@@ -234,8 +234,7 @@ uint32_t seg_check(struct cpu *cpu, int s, uint32_t off, int sz, enum acc acc);
 HOT uint32_t seg_lin(struct cpu *cpu, int s, uint32_t off, int sz, enum acc acc)
 {
 	const struct seg *sg = &cpu->seg[s];
-	if (likely(((cpu->seg_ok[s] >> acc) & 1) && off <= sg->limit - (uint32_t)(sz - 1) &&
-	           sg->limit >= (uint32_t)(sz - 1)))
+	if (likely(((cpu->seg_ok[s] >> acc) & 1) && (uint64_t)off + (uint32_t)(sz - 1) <= sg->limit))
 		return sg->base + off;
 	return seg_check(cpu, s, off, sz, acc);
 }
@@ -313,6 +312,40 @@ void cpu_push(struct cpu *cpu, uint32_t v, int sz);
 uint32_t cpu_pop(struct cpu *cpu, int sz);
 /* Reads the stack slot `off` bytes above ESP without popping. */
 uint32_t cpu_stack_peek(struct cpu *cpu, uint32_t off, int sz);
+/*
+ * Finds the host address (*p) of the 4-byte stack slot at SS:sp when the
+ * common case holds: a 32-bit stack, SS usable for `acc` with the slot
+ * within its limit, and a TLB hit not crossing a page (a valid TLB tag
+ * implies a host page). Returns false otherwise: the caller then takes the
+ * generic path, which performs every check (and faults) itself.
+ */
+HOT bool stack_slot32(struct cpu *cpu, uint32_t sp, enum acc acc, uint8_t **p)
+{
+	const struct seg *ss = &cpu->seg[SEG_SS];
+	if (!likely(cpu->stack32 && ((cpu->seg_ok[SEG_SS] >> acc) & 1) &&
+	            (uint64_t)sp + 3 <= ss->limit))
+		return false;
+	uint32_t lin = ss->base + sp;
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	uint32_t tag = acc == ACC_WRITE ? e->tag_write[cpu->user] : e->tag_read[cpu->user];
+	if (!likely(tag == ((lin & ~0xfffu) | 1) && (lin & 0xfff) <= 0x1000u - 4))
+		return false;
+	*p = e->host + (lin & 0xfff);
+	return true;
+}
+
+/* cpu_push of 4 bytes with the common case inline (same contract: the
+ * slot is written, and may fault, before ESP moves). */
+HOT void cpu_push32(struct cpu *cpu, uint32_t v)
+{
+	uint8_t *p;
+	if (likely(stack_slot32(cpu, cpu->r[ESP] - 4, ACC_WRITE, &p))) {
+		host_st(p, v, 4);
+		cpu->r[ESP] -= 4;
+		return;
+	}
+	cpu_push(cpu, v, 4);
+}
 HOT uint32_t sp_mask(const struct cpu *cpu)
 {
 	return cpu->stack32 ? 0xffffffffu : 0xffff;
@@ -363,6 +396,12 @@ static inline bool cpu_strict_trap(const struct cpu *cpu)
  * or of group member `reg` (0-7) of a group opcode. */
 void cpu_set_op(int op, cpu_op_fn fn);
 void cpu_set_grp(int op, int reg, cpu_op_fn fn);
+/* Installs a specialized handler used instead of the generic one when the
+ * instruction has a 32-bit operand size, no LOCK prefix and no memory
+ * operand (no ModRM, or ModRM.mod == 3). It must behave exactly like the
+ * generic handler for those forms. */
+void cpu_set_fast(int op, cpu_op_fn fn);
+void cpu_set_fast_grp(int op, int reg, cpu_op_fn fn);
 
 /* Each family registers its handlers from one function. */
 void alu_register(void);

@@ -309,6 +309,36 @@ void cpu_set_grp(int op, int reg, cpu_op_fn fn)
 	grptab[op][reg] = fn;
 }
 
+/* Specialized handlers for the 32-bit operand size register forms (see
+ * cpu_set_fast); NULL where the generic handler is used. */
+static cpu_op_fn fasttab[512];
+static cpu_op_fn fastgrp[512][8];
+
+void cpu_set_fast(int op, cpu_op_fn fn)
+{
+	CPU_ASSERT(op >= 0 && op < 512);
+	fasttab[op] = fn;
+}
+
+void cpu_set_fast_grp(int op, int reg, cpu_op_fn fn)
+{
+	CPU_ASSERT(op >= 0 && op < 512 && reg >= 0 && reg < 8);
+	fastgrp[op][reg] = fn;
+}
+
+/* The handler for a validated decode: the specialized one when the form
+ * qualifies (32-bit operand size, no LOCK, no memory operand), else the
+ * generic one. */
+static cpu_op_fn pick_handler(const struct insn *in, int op, bool grp)
+{
+	if (in->opsize32 && !in->lock && (!in->has_modrm || in->mod == 3)) {
+		cpu_op_fn fast = grp ? fastgrp[op][in->reg] : fasttab[op];
+		if (fast)
+			return fast;
+	}
+	return grp ? grptab[op][in->reg] : optab[op];
+}
+
 /* Opcodes with no handler yet raise #UD like an undefined one would. */
 static void op_undefined(struct cpu *cpu, const struct insn *in)
 {
@@ -584,7 +614,7 @@ int cpu_decode(const uint8_t *b, size_t n, bool code32, struct insn *in)
 		if (!ok)
 			return DECODE_UD;
 	}
-	cpu_op_fn fn = (sh->flags & GRP) ? grptab[op][in->reg] : optab[op];
+	cpu_op_fn fn = pick_handler(in, op, (sh->flags & GRP) != 0);
 	in->fn = fn ? fn : op_undefined;
 	in->cost = (uint8_t)(1 + cycles_base(op, in->reg, in->has_modrm && in->mod != 3));
 	return (int)p;

@@ -319,13 +319,21 @@ static void execute_slow(struct cpu *cpu)
  * stop condition arises; faults longjmp out of it. */
 static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
 {
-	while (cpu->icount < cpu->run_end) {
-		if (unlikely(cpu->events)) {
+	/* Only this loop changes run_end while it runs: keep it in a local. */
+	uint64_t end = cpu->run_end;
+	while (cpu->icount < end) {
+		/* One test for everything that leaves the fast path. */
+		uint64_t slow = (cpu->eflags & (EFLAGS_TF | EFLAGS_RF)) | cpu->bp_exec | cpu->intr_shadow;
+		if (likely(!(cpu->events | slow))) {
+			execute(cpu);
+			continue;
+		}
+		if (cpu->events) {
 			enum boundary b = boundary_events(cpu);
 			if (b == B_STOP || cpu->stop != CPU_STOP_NONE)
 				return cpu->stop;
 			if (b == B_DELIVERED) {
-				cpu->run_end--;
+				end = --cpu->run_end;
 				continue;
 			}
 		}

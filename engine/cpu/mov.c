@@ -35,8 +35,23 @@ static void op_mov_eb_gb(struct cpu *cpu, const struct insn *in)
 /* MOV Ev,Gv (89) */
 static void op_mov_ev_gv(struct cpu *cpu, const struct insn *in)
 {
-	int sz = osz(in);
-	rm_write(cpu, in, reg_sz(cpu, in->reg, sz), sz);
+	if (likely(in->opsize32)) { /* the common size, with constant folding */
+		rm_write(cpu, in, cpu->r[in->reg], 4);
+		return;
+	}
+	rm_write(cpu, in, reg16(cpu, in->reg), 2);
+}
+
+/* MOV Ed,Gd (89) with a register destination (cpu_set_fast) */
+static void op_mov_rd_gd(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->rm] = cpu->r[in->reg];
+}
+
+/* MOV Gd,Ed (8B) with a register source (cpu_set_fast) */
+static void op_mov_gd_rd(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->reg] = cpu->r[in->rm];
 }
 
 /* MOV Gb,Eb (8A) */
@@ -48,8 +63,11 @@ static void op_mov_gb_eb(struct cpu *cpu, const struct insn *in)
 /* MOV Gv,Ev (8B) */
 static void op_mov_gv_ev(struct cpu *cpu, const struct insn *in)
 {
-	int sz = osz(in);
-	set_reg_sz(cpu, in->reg, rm_read(cpu, in, sz), sz);
+	if (likely(in->opsize32)) { /* the common size, with constant folding */
+		cpu->r[in->reg] = rm_read(cpu, in, 4);
+		return;
+	}
+	set_reg16(cpu, in->reg, rm_read(cpu, in, 2));
 }
 
 /* MOV r8,Ib (B0-B7) */
@@ -217,8 +235,12 @@ static void op_nop(struct cpu *cpu, const struct insn *in)
 /* MOVZX Gv,Eb / MOVZX Gv,Ew (0F B6, 0F B7) */
 static void op_movzx_gv_e(struct cpu *cpu, const struct insn *in)
 {
-	int ssz = (in->op & 1) ? 2 : 1;
-	set_reg_sz(cpu, in->reg, rm_read(cpu, in, ssz), osz(in));
+	/* constant sizes in each arm, so the access folds */
+	uint32_t v = (in->op & 1) ? rm_read(cpu, in, 2) : rm_read(cpu, in, 1);
+	if (likely(in->opsize32))
+		cpu->r[in->reg] = v;
+	else
+		set_reg16(cpu, in->reg, v);
 }
 
 /* MOVSX Gv,Eb / MOVSX Gv,Ew (0F BE, 0F BF) */
@@ -296,6 +318,8 @@ void mov_register(void)
 	cpu_set_op(0x89, op_mov_ev_gv); /* MOV Ev,Gv */
 	cpu_set_op(0x8a, op_mov_gb_eb); /* MOV Gb,Eb */
 	cpu_set_op(0x8b, op_mov_gv_ev); /* MOV Gv,Ev */
+	cpu_set_fast(0x89, op_mov_rd_gd);
+	cpu_set_fast(0x8b, op_mov_gd_rd);
 	for (int r = 0; r < 8; r++) {
 		cpu_set_op(0xb0 + r, op_mov_zb_ib);   /* MOV r8,Ib */
 		cpu_set_op(0xb8 + r, op_mov_zv_iv);   /* MOV r,Iv */

@@ -65,12 +65,32 @@ static void op_push_zv(struct cpu *cpu, const struct insn *in)
 	cpu_push(cpu, reg_sz(cpu, in->op & 7, sz), sz);
 }
 
-/* POP r (58-5F): POP SP loads the popped value (the increment is lost). */
-static void op_pop_zv(struct cpu *cpu, const struct insn *in)
+/* POP r (58-5F): POP SP loads the popped value (the increment is lost).
+ * Not inlined: also the slow path of op_pop_rd. */
+static __attribute__((noinline)) void op_pop_zv(struct cpu *cpu, const struct insn *in)
 {
 	int sz = osz(in);
 	uint32_t v = cpu_pop(cpu, sz);
 	set_reg_sz(cpu, in->op & 7, v, sz);
+}
+
+/* PUSH r32 (50-57), the 32-bit operand size form (cpu_set_fast) */
+static void op_push_rd(struct cpu *cpu, const struct insn *in)
+{
+	cpu_push32(cpu, cpu->r[in->op & 7]);
+}
+
+/* POP r32 (58-5F), the 32-bit operand size form (cpu_set_fast) */
+static void op_pop_rd(struct cpu *cpu, const struct insn *in)
+{
+	uint8_t *p;
+	if (likely(stack_slot32(cpu, cpu->r[ESP], ACC_READ, &p))) {
+		uint32_t v = host_ld(p, 4);
+		cpu->r[ESP] += 4;
+		cpu->r[in->op & 7] = v; /* POP ESP: the loaded value wins */
+		return;
+	}
+	op_pop_zv(cpu, in);
 }
 
 /* PUSH Iz / PUSH Ib (68, 6A); the byte form is sign-extended. */
@@ -266,6 +286,8 @@ void stack_register(void)
 	for (int r = 0; r < 8; r++) {
 		cpu_set_op(0x50 + r, op_push_zv); /* PUSH r */
 		cpu_set_op(0x58 + r, op_pop_zv);  /* POP r */
+		cpu_set_fast(0x50 + r, op_push_rd);
+		cpu_set_fast(0x58 + r, op_pop_rd);
 	}
 	cpu_set_op(0x68, op_push_i);          /* PUSH Iz */
 	cpu_set_op(0x6a, op_push_i);          /* PUSH Ib */
