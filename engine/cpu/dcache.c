@@ -171,21 +171,43 @@ static _Noreturn void decode_fault(struct cpu *cpu, int r)
 	cpu_ud(cpu);
 }
 
+/* True if every offset of the linear page `page` lies within the CS limit,
+ * so no instruction that starts and ends in it can cross the limit. */
+static bool page_within_cs(const struct cpu *cpu, uint32_t page)
+{
+	uint32_t lo = page - cpu->seg[SEG_CS].base, hi = lo + 0xfff;
+	return lo <= hi && hi <= cpu->seg[SEG_CS].limit;
+}
+
+/*
+ * The slow side of the fetch. cpu->fetch_page caches the translation of the
+ * current code page, and is only set for a page that lies wholly within
+ * the CS limit: that is what lets the run loop's fast path skip the limit
+ * check. Every other fetch comes here and is checked (#GP(0) when the
+ * instruction's last byte is beyond the limit).
+ */
 const struct insn *dcache_fetch(struct cpu *cpu)
 {
 	uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
-	if (unlikely(((lin & ~0xfffu) | 1) != cpu->fetch_page)) {
-		uint32_t pa = mmu_translate(cpu, lin, ACC_FETCH, cpu->user);
-		cpu->fetch_page = (lin & ~0xfffu) | 1;
+	uint32_t pa;
+	if (((lin & ~0xfffu) | 1) == cpu->fetch_page) {
+		pa = cpu->fetch_phys | (lin & 0xfff);
+	} else {
+		pa = mmu_translate(cpu, lin, ACC_FETCH, cpu->user);
 		cpu->fetch_phys = pa & ~0xfffu;
+		cpu->fetch_page = page_within_cs(cpu, lin & ~0xfffu) ? (lin & ~0xfffu) | 1 : 0;
 	}
-	uint32_t pa = cpu->fetch_phys | (lin & 0xfff);
 	struct dcache *dc = cpu->dcache;
 	struct dc_entry *e = &dc->e[dc_hash(pa)];
 	uint8_t mode = cpu->code32 ? 2 : 1;
-	if (likely(e->pa == pa && e->mode == mode))
-		return &e->in;
-	return dcache_fill(cpu, lin, pa, e, mode);
+	const struct insn *in;
+	if (e->pa == pa && e->mode == mode)
+		in = &e->in;
+	else
+		in = dcache_fill(cpu, lin, pa, e, mode);
+	if ((uint64_t)cpu->eip + in->len - 1 > cpu->seg[SEG_CS].limit)
+		cpu_gp0(cpu);
+	return in;
 }
 
 const struct insn *dcache_fill(struct cpu *cpu, uint32_t lin, uint32_t pa, struct dc_entry *e, uint8_t mode)

@@ -281,9 +281,8 @@ static inline void execute(struct cpu *cpu)
 {
 	cpu->start_eip = cpu->eip;
 	cpu->start_esp = cpu->r[ESP];
+	/* The CS limit is checked by the lookup (see dcache_fetch). */
 	const struct insn *in = dcache_lookup(cpu);
-	if (unlikely((uint64_t)cpu->eip + in->len - 1 > cpu->seg[SEG_CS].limit))
-		cpu_gp0(cpu);
 	cpu->eip = (cpu->eip + in->len) & cpu->eip_mask;
 	in->fn(cpu, in);
 	cpu->icount++;

@@ -214,6 +214,45 @@ static void test_too_long_gp(void)
 	tb_free(tb);
 }
 
+/* An instruction whose last byte lies beyond the CS limit raises #GP(0),
+ * in real mode at the 64 KiB wrap... */
+static void test_fetch_beyond_limit_real(void)
+{
+	struct testbus *tb = tb_new();
+	tb_put32(tb, 13 * 4, 0x3000); /* IVT 13 -> 0000:3000 */
+	tb_put(tb, 0x3000, "\xf4", 1);
+	tb_put(tb, 0xfffe, "\xb8\x34\x12", 3); /* mov ax,0x1234 across the limit */
+	tb->cpu->eip = 0xfffe;
+	g_assert_cmpint(cpu_run(tb->cpu, 10), ==, CPU_STOP_HLT);
+	g_assert_cmphex(tb->cpu->eip, ==, 0x3001);
+	g_assert_cmphex(tb->cpu->r[EAX] & 0xffff, ==, 0);
+	g_assert_cmphex(tb_get32(tb, 0x8000 - 6) & 0xffff, ==, 0xfffe); /* pushed IP */
+	tb_free(tb);
+}
+
+/* ...and in protected mode with a limit in the middle of a page, where the
+ * decode cache must not let a cached instruction skip the check. */
+static void test_fetch_beyond_limit_midpage(void)
+{
+	struct testbus *tb = tb_new();
+	tb_pmode32(tb);
+	tb->cpu->r[ESP] = 0x8000;
+	tb_gate(tb, 0x600 + 8 * EXC_GP, 0x08, 0x3000, SYS_INTGATE32, 0);
+	tb_put(tb, 0x3000, "\xf4", 1);
+	/* 17fb: mov eax,1 (5 bytes, ends at 17ff) ; 1800: nop beyond the limit */
+	tb_put(tb, 0x17fb, "\xb8\x01\x00\x00\x00\x90", 6);
+	tb->cpu->eip = 0x17fb;
+	cpu_run(tb->cpu, 1); /* cached while CS is flat */
+	tb->cpu->eip = 0x17fb;
+	tb->cpu->r[EAX] = 0;
+	tb->cpu->seg[SEG_CS].limit = 0x17ff;
+	cpu_state_changed(tb->cpu);
+	g_assert_cmpint(cpu_run(tb->cpu, 10), ==, CPU_STOP_HLT);
+	g_assert_cmphex(tb->cpu->r[EAX], ==, 1);                /* within the limit: ran */
+	g_assert_cmphex(tb_get32(tb, 0x8000 - 12), ==, 0x1800); /* the NOP faulted */
+	tb_free(tb);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -226,5 +265,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cpu/strict/sgdt-traps-at-cpl3", test_strict_sgdt);
 	g_test_add_func("/cpu/core/save-restore-continues-identically", test_save_restore);
 	g_test_add_func("/cpu/decode/longer-than-15-bytes-gp", test_too_long_gp);
+	g_test_add_func("/cpu/core/fetch-beyond-cs-limit-real-mode-gp", test_fetch_beyond_limit_real);
+	g_test_add_func("/cpu/core/fetch-beyond-cs-limit-mid-page-gp", test_fetch_beyond_limit_midpage);
 	return g_test_run();
 }
