@@ -8,8 +8,8 @@
  *          access (20), MOV to CR (10), INVLPG (10).
  *
  * Base costs are the i486 book values rounded and simplified ("accurate
- * enough": deterministic and plausible, not a pipeline model). The table is
- * generated into docs/cycle-model.md by `nestlab-run --cycle-table`.
+ * enough": deterministic and plausible, not a pipeline model). docs/cpu.md
+ * ("Cycle model") describes the same rules for users; keep the two in step.
  */
 #include "cpu_int.h"
 

@@ -253,6 +253,83 @@ static void test_fetch_beyond_limit_midpage(void)
 	tb_free(tb);
 }
 
+/* Sets up 32-bit flat protected mode with a #DB gate to a HLT at 0x3000. */
+static void setup_db(struct testbus *tb)
+{
+	tb_pmode32(tb);
+	tb->cpu->r[ESP] = 0x8000;
+	tb_gate(tb, 0x600 + 8 * EXC_DB, 0x08, 0x3000, SYS_INTGATE32, 0);
+	tb_put(tb, 0x3000, "\xf4", 1);
+}
+
+/* DR0 as an instruction breakpoint: #DB before the instruction runs, with
+ * DR6.B0 and RF set in the pushed EFLAGS (so IRET resumes past it). */
+static void test_exec_breakpoint(void)
+{
+	struct testbus *tb = tb_new();
+	setup_db(tb);
+	/* 1000: inc eax ; 1001: inc eax (breakpoint) ; 1002: hlt */
+	tb_put(tb, 0x1000, "\x40\x40\xf4", 3);
+	tb->cpu->dr[0] = 0x1001;
+	tb->cpu->dr[7] = 0x401; /* L0, R/W0 = 00 (execute), LEN0 = 00 */
+	cpu_state_changed(tb->cpu);
+	g_assert_cmpint(cpu_run(tb->cpu, 10), ==, CPU_STOP_HLT);
+	g_assert_cmphex(tb->cpu->eip, ==, 0x3001);
+	g_assert_cmphex(tb->cpu->r[EAX], ==, 1);                 /* the second INC did not run */
+	g_assert_cmphex(tb->cpu->dr[6] & 0xf, ==, 1);            /* B0 */
+	g_assert_cmphex(tb_get32(tb, 0x8000 - 12), ==, 0x1001);  /* EIP of the breakpoint */
+	g_assert_cmphex(tb_get32(tb, 0x8000 - 4) & EFLAGS_RF, ==, EFLAGS_RF);
+	tb_free(tb);
+}
+
+/* DR1 as a data write breakpoint: #DB after the writing instruction, with
+ * DR6.B1; a read of the same address does not trigger it. */
+static void test_data_breakpoint(void)
+{
+	struct testbus *tb = tb_new();
+	setup_db(tb);
+	/* 1000: mov eax,[0x2000] ; 1005: mov [0x2000],eax ; 100a: hlt */
+	tb_put(tb, 0x1000, "\xa1\x00\x20\x00\x00\xa3\x00\x20\x00\x00\xf4", 11);
+	tb->cpu->dr[1] = 0x2000;
+	tb->cpu->dr[7] = 0x400 | 0x4 | (1u << 20) | (3u << 22); /* L1, R/W1 = 01, LEN1 = 11 */
+	cpu_state_changed(tb->cpu);
+	g_assert_cmpint(cpu_run(tb->cpu, 10), ==, CPU_STOP_HLT);
+	g_assert_cmphex(tb->cpu->eip, ==, 0x3001);
+	g_assert_cmphex(tb->cpu->dr[6] & 0xf, ==, 2);           /* B1 */
+	g_assert_cmphex(tb_get32(tb, 0x8000 - 12), ==, 0x100a); /* trap: after the write */
+	tb_free(tb);
+}
+
+/* TF: a #DB trap after each instruction, with DR6.BS. */
+static void test_single_step(void)
+{
+	struct testbus *tb = tb_new();
+	setup_db(tb);
+	tb_put(tb, 0x1000, "\x40\x40", 2); /* inc eax ; inc eax */
+	cpu_set_eflags(tb->cpu, EFLAGS_TF);
+	g_assert_cmpint(cpu_run(tb->cpu, 10), ==, CPU_STOP_HLT);
+	g_assert_cmphex(tb->cpu->r[EAX], ==, 1);
+	g_assert_cmphex(tb->cpu->dr[6] & DR6_BS, ==, DR6_BS);
+	g_assert_cmphex(tb_get32(tb, 0x8000 - 12), ==, 0x1001);
+	tb_free(tb);
+}
+
+/* RDTSC reads the modelled cycle counter (never host time); WRMSR to the
+ * TSC moves it. */
+static void test_rdtsc_is_cycles(void)
+{
+	struct testbus *tb = tb_new();
+	tb_pmode32(tb);
+	/* rdtsc ; mov ebx,eax ; mov ecx,0x10 ; xor eax,eax ; xor edx,edx ; wrmsr ; rdtsc ; hlt */
+	tb_put(tb, 0x1000, "\x0f\x31\x89\xc3\xb9\x10\x00\x00\x00\x31\xc0\x31\xd2\x0f\x30\x0f\x31\xf4",
+	       18);
+	g_assert_cmpint(cpu_run(tb->cpu, 20), ==, CPU_STOP_HLT);
+	g_assert_cmpuint(tb->cpu->r[EBX], ==, 0); /* the first instruction: cycle 0 */
+	g_assert_cmpuint(tb->cpu->r[EAX], >, 0);
+	g_assert_cmpuint(tb->cpu->r[EAX], <, 100); /* a few cycles after the TSC was zeroed */
+	tb_free(tb);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -267,5 +344,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/cpu/decode/longer-than-15-bytes-gp", test_too_long_gp);
 	g_test_add_func("/cpu/core/fetch-beyond-cs-limit-real-mode-gp", test_fetch_beyond_limit_real);
 	g_test_add_func("/cpu/core/fetch-beyond-cs-limit-mid-page-gp", test_fetch_beyond_limit_midpage);
+	g_test_add_func("/cpu/debug/exec-breakpoint-faults-with-rf", test_exec_breakpoint);
+	g_test_add_func("/cpu/debug/data-write-breakpoint-traps-after", test_data_breakpoint);
+	g_test_add_func("/cpu/debug/tf-single-step-trap", test_single_step);
+	g_test_add_func("/cpu/msr/rdtsc-reads-model-cycles-wrmsr-sets", test_rdtsc_is_cycles);
 	return g_test_run();
 }
