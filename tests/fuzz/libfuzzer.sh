@@ -7,7 +7,8 @@ top=$(cd "$here/../.." && pwd)
 secs=${1:-600}
 corpus=${2:-$top/build/fuzz-corpus}
 out=$top/build/fuzz-cpu-libfuzzer
-mkdir -p "$corpus" "$(dirname "$out")"
+artifacts=$top/build/fuzz-artifacts
+mkdir -p "$corpus" "$(dirname "$out")" "$artifacts"
 command -v clang >/dev/null || { echo "libfuzzer.sh: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 echo "building $out ..."
 clang -std=gnu17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -20,4 +21,6 @@ if [ -z "$(ls -A "$corpus")" ] && [ -x "$seeder" ]; then
 	"$seeder" -n 64 -o "$corpus" >/dev/null
 fi
 echo "running for $secs s (corpus: $corpus) ..."
-"$out" -max_total_time="$secs" -max_len=8192 -len_control=0 -print_final_stats=1 "$corpus"
+# Crashes and slow inputs are written to build/fuzz-artifacts/, not the cwd.
+"$out" -max_total_time="$secs" -max_len=8192 -len_control=0 -print_final_stats=1 \
+  -artifact_prefix="$artifacts/" "$corpus"
