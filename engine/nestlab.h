@@ -29,6 +29,9 @@ GQuark nestlab_error_quark(void);
 enum nestlab_error {
 	NESTLAB_ERROR_CONFIG,   /* a machine that cannot be built (size, port) */
 	NESTLAB_ERROR_ROM_SIZE, /* a ROM image that is not 64 or 128 KiB */
+	NESTLAB_ERROR_STATE,    /* a saved state that does not fit this build */
+	NESTLAB_ERROR_KERNEL,   /* a kernel image that cannot be loaded */
+	NESTLAB_ERROR_DISK,     /* a disk image that cannot be used */
 };
 
 /* {====== building a machine ====== */

@@ -208,6 +208,8 @@ struct cpu {
 	int8_t last_exc;     /* vector of the exception being delivered or -1 */
 	uint32_t dr6_pending;
 	uint64_t run_end;    /* cpu_run returns when icount reaches this (faults lower it) */
+	uint64_t cycle_limit; /* ... or when cycles reach this: the next timer event
+	                       * (kept by the machine's clock; UINT64_MAX if none) */
 	enum cpu_stop stop;
 	bool block_end;      /* the current block must end after this instruction */
 	jmp_buf fault_jmp;

@@ -30,6 +30,7 @@ struct cpu *cpu_new(const struct bus *bus)
 		cpu_host_bug(__FILE__, __LINE__, "out of memory");
 	cpu->bus = *bus;
 	cpu->dcache = dcache_new();
+	cpu->cycle_limit = UINT64_MAX;
 	cpu_reset(cpu);
 	return cpu;
 }
@@ -320,7 +321,7 @@ static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
 {
 	/* Only this loop changes run_end while it runs: keep it in a local. */
 	uint64_t end = cpu->run_end;
-	while (cpu->icount < end) {
+	while (cpu->icount < end && cpu->cycles < cpu->cycle_limit) {
 		/* One test for everything that leaves the fast path. */
 		uint64_t slow = (cpu->eflags & (EFLAGS_TF | EFLAGS_RF)) | cpu->bp_exec | cpu->intr_shadow;
 		if (likely(!(cpu->events | slow))) {

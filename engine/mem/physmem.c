@@ -16,6 +16,13 @@ struct pmem {
 	uint32_t rom_size;
 	uint32_t rom_high; /* 4 GiB - rom_size */
 	uint32_t rom_low;  /* 1 MiB - rom_size */
+	struct mmio {
+		uint32_t base, size;
+		pmem_mmio_read_fn rd;
+		pmem_mmio_write_fn wr;
+		void *opaque;
+	} mmio[PMEM_MMIO_MAX];
+	int n_mmio;
 };
 
 struct pmem *pmem_new(uint32_t ram_bytes)
@@ -70,6 +77,8 @@ static uint8_t *ram_page(struct pmem *pm, uint32_t paddr)
 	uint32_t n = paddr >> PMEM_PAGE_SHIFT;
 	if (n >= pm->ram_pages)
 		return NULL;
+	if (paddr >= PMEM_VGA_HOLE_START && paddr < PMEM_VGA_TEXT_START)
+		return NULL;
 	if (G_UNLIKELY(!pm->page[n])) {
 		pm->page[n] = g_malloc0(PMEM_PAGE_SIZE);
 		pm->used++;
@@ -96,8 +105,49 @@ static uint8_t *byte_at(struct pmem *pm, uint32_t paddr, bool *writable)
 	return p ? p + (paddr & (PMEM_PAGE_SIZE - 1)) : NULL;
 }
 
+bool pmem_map_mmio(struct pmem *pm, uint32_t base, uint32_t size, pmem_mmio_read_fn rd,
+                   pmem_mmio_write_fn wr, void *opaque)
+{
+	uint64_t end = (uint64_t)base + size;
+	if (size == 0 || base % PMEM_PAGE_SIZE || size % PMEM_PAGE_SIZE || end > ROM_HIGH_END)
+		return false;
+	if (base < pm->ram_size || pm->n_mmio == PMEM_MMIO_MAX)
+		return false;
+	if (pm->rom && end > pm->rom_high)
+		return false;
+	for (int i = 0; i < pm->n_mmio; i++) {
+		const struct mmio *r = &pm->mmio[i];
+		if (base < (uint64_t)r->base + r->size && r->base < end)
+			return false;
+	}
+	pm->mmio[pm->n_mmio++] = (struct mmio){ base, size, rd, wr, opaque };
+	return true;
+}
+
+/* The MMIO range that holds all `size` bytes at `paddr`, or NULL. */
+static const struct mmio *mmio_at(const struct pmem *pm, uint32_t paddr, int size)
+{
+	for (int i = 0; i < pm->n_mmio; i++) {
+		const struct mmio *r = &pm->mmio[i];
+		if (paddr - r->base < r->size && paddr - r->base + (uint32_t)size <= r->size)
+			return r;
+	}
+	return NULL;
+}
+
 uint32_t pmem_read(struct pmem *pm, uint32_t paddr, int size)
 {
+	if (G_UNLIKELY(pm->n_mmio) && paddr >= pm->ram_size) {
+		const struct mmio *r = mmio_at(pm, paddr, size);
+		if (r)
+			return r->rd ? r->rd(r->opaque, paddr - r->base, size) : 0xffffffffu >> (32 - 8 * size);
+		if (size > 1) {
+			uint32_t v = 0;
+			for (int i = 0; i < size; i++)
+				v |= pmem_read(pm, paddr + (uint32_t)i, 1) << (8 * i);
+			return v;
+		}
+	}
 	uint32_t v = 0;
 	for (int i = 0; i < size; i++) {
 		bool w;
@@ -109,6 +159,19 @@ uint32_t pmem_read(struct pmem *pm, uint32_t paddr, int size)
 
 void pmem_write(struct pmem *pm, uint32_t paddr, uint32_t val, int size)
 {
+	if (G_UNLIKELY(pm->n_mmio) && paddr >= pm->ram_size) {
+		const struct mmio *r = mmio_at(pm, paddr, size);
+		if (r) {
+			if (r->wr)
+				r->wr(r->opaque, paddr - r->base, val, size);
+			return;
+		}
+		if (size > 1) {
+			for (int i = 0; i < size; i++)
+				pmem_write(pm, paddr + (uint32_t)i, (val >> (8 * i)) & 0xff, 1);
+			return;
+		}
+	}
 	for (int i = 0; i < size; i++) {
 		bool w;
 		uint8_t *p = byte_at(pm, paddr + (uint32_t)i, &w);

@@ -16,6 +16,16 @@
  *
  * RAM is kept as an array of 4 KiB host pages allocated (zeroed) on first
  * touch, so a large --mem costs only the pages the guest uses.
+ *
+ * The PC's hole below 1 MiB: 0xA0000..0xB7FFF (VGA graphics windows) is
+ * unmapped; 0xB8000..0xBFFFF stays RAM (the VGA text buffer, which the VGA
+ * device reads back from RAM); 0xC0000..0xFFFFF stays RAM for the firmware
+ * tables a loader writes there, unless a ROM's alias covers it.
+ *
+ * MMIO: devices claim page-aligned ranges above RAM (the local APIC at
+ * 0xFEE00000, the IOAPIC at 0xFEC00000). pmem_page() returns NULL for them,
+ * so the CPU takes its slow path, and pmem_read()/pmem_write() call the
+ * device with the offset into its range and the access size.
  */
 #ifndef NESTLAB_PHYSMEM_H
 #define NESTLAB_PHYSMEM_H
@@ -58,6 +68,22 @@ void pmem_write(struct pmem *pm, uint32_t paddr, uint32_t val, int size);
  * see ROM and all-ones where nothing is mapped. */
 void pmem_store(struct pmem *pm, uint32_t paddr, const void *buf, size_t len);
 void pmem_load(struct pmem *pm, uint32_t paddr, void *buf, size_t len);
+
+typedef uint32_t (*pmem_mmio_read_fn)(void *opaque, uint32_t offset, int size);
+typedef void (*pmem_mmio_write_fn)(void *opaque, uint32_t offset, uint32_t val, int size);
+
+#define PMEM_MMIO_MAX 8
+#define PMEM_VGA_HOLE_START 0xa0000u /* unmapped up to the text buffer */
+#define PMEM_VGA_TEXT_START 0xb8000u
+
+/*
+ * Gives the page-aligned range [base, base + size) to a device. An access
+ * is split into bytes only if it crosses the end of the range; otherwise
+ * the device sees it whole (offset, size 1, 2 or 4). Returns false if the
+ * range overlaps RAM, the ROM or another MMIO range, or the table is full.
+ */
+bool pmem_map_mmio(struct pmem *pm, uint32_t base, uint32_t size, pmem_mmio_read_fn rd,
+                   pmem_mmio_write_fn wr, void *opaque);
 
 uint32_t pmem_ram_size(const struct pmem *pm);
 /* Number of RAM pages the guest (or a loader) has touched so far. */
