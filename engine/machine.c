@@ -1,48 +1,221 @@
 /*
- * machine.c - assembles the minimal test board (docs/board.md) and runs it.
+ * machine.c - assembles the PC (docs/board.md) and runs it.
  *
- *   CPU --bus--> physmem  (RAM pages on demand at 0, ROM at 4 GiB - size
- *    |                    and 1 MiB - size)
- *    +---------> ioport   (0xE9 console, 0xF4 exit, POST port)
+ *   CPU --bus--> physmem  RAM (pages on demand), the ROM, MMIO: LAPIC, IOAPIC
+ *    |   \-----> ioport   PIC, PIT, UARTs, CMOS, 8042, VGA, IDE, debug ports
+ *    |
+ *    +-- INTR <-- LAPIC <-- IOAPIC <-- ISA IRQ lines 0-15 --> 8259A pair
+ *                   ^-- LINT0 (ExtINT) <-- 8259A INT ----------------'
  *
- * The board has no interrupt controller yet, so a HLT is the end of a run.
+ * Time: every device runs on one clock (clock.h), the CPU's cycle counter.
+ * The run loop fires the due timers between instructions, lets the CPU run
+ * up to the next deadline, and when the CPU halts moves the clock straight
+ * to the next deadline. Scripted input (machine_add_input) is delivered from
+ * a timer or from the console output the guest produces, never from host
+ * time, so a run is a function of its configuration and inputs.
  */
+#define _GNU_SOURCE /* memmem */
 #include "machine.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "bda.h"
+#include "chardev.h"
+#include "clock.h"
+#include "cmos.h"
+#include "device.h"
+#include "disk.h"
+#include "flat.h"
+#include "ide.h"
+#include "ioapic.h"
+#include "kbd8042.h"
+#include "lapic.h"
+#include "mptable.h"
+#include "multiboot.h"
+#include "pic8259.h"
+#include "pit8254.h"
 #include "rom.h"
 #include "sysctl.h"
+#include "uart16550.h"
+#include "vga.h"
 
 #define MIB (1024u * 1024u)
 #define RUN_CHUNK (1u << 22) /* instructions per cpu_run between stop checks */
+#define MAX_DEVICES 16
+#define LAPIC_BASE 0xfee00000u
+#define IOAPIC_BASE 0xfec00000u
+#define BSP_APIC_ID 0
+#define IOAPIC_ID 1 /* the MP table's and the IOAPIC's own ID register agree */
+#define BOOT_GDT_ADDR 0x500u /* a flat GDT for multiboot and flat entry */
+#define BOOT_STACK 0x7000u   /* ESP at entry: a harmless low address */
+
+static const uint16_t uart_base[MACHINE_SERIAL_PORTS] = { 0x3f8, 0x2f8 };
+static const int uart_irq[MACHINE_SERIAL_PORTS] = { 4, 3 };
+static const char *const uart_name[MACHINE_SERIAL_PORTS] = { "com1", "com2" };
+
+struct input {
+	enum machine_input_dev dev;
+	uint64_t at_cycles;
+	char *wait_for;
+	char *text;
+};
 
 struct machine {
 	struct cpu *cpu;
 	struct pmem *pmem;
 	struct ioport_map *io;
+	struct clock *clock;
+	struct dev_board board;
 	struct dev_debugport *dbg;
 	struct dev_sysctl *sysctl;
+	struct dev_pic *pic;
+	struct dev_pit *pit;
+	struct dev_uart *uart[MACHINE_SERIAL_PORTS];
+	struct chardev *serial[MACHINE_SERIAL_PORTS];
+	bool stdin_open;
+	struct dev_cmos *cmos;
+	struct dev_kbd *kbd;
+	struct dev_vga *vga;
+	struct dev_lapic *lapic;
+	struct dev_ioapic *ioapic;
+	struct dev_ide *ide;
+	struct disk *disk[MACHINE_MAX_DISKS];
+	int n_disks;
+	struct device *dev[MAX_DEVICES];
+	int n_dev;
+	bool has_rom;
+	bool a20_kbd, a20_sysctl;
+
 	const char *shutdown_why;
 	volatile sig_atomic_t stop_flag;
 	machine_console_fn console;
 	void *console_opaque;
+	bool console_quiet;
+
+	GByteArray *console_log;
+	GPtrArray *inputs;      /* struct input, in order */
+	guint next_input;
+	size_t match_from;      /* console offset the next wait_for searches from */
+	struct clock_timer input_timer;
 };
 
 G_DEFINE_QUARK(nestlab-error-quark, nestlab_error)
 
-/* {====== port 0x92: A20 gate and fast reset ====== */
+static void add_device(struct machine *m, struct device *d)
+{
+	g_assert(m->n_dev < MAX_DEVICES);
+	m->dev[m->n_dev++] = d;
+}
+
+/* {====== interrupts: ISA lines, the 8259A, the APICs and the CPU's INTR ====== */
+
+/* The CPU's INTR line: the LAPIC has something above its priority, or the
+ * 8259A asserts INT and LINT0 passes it through (virtual wire mode). */
+static bool pic_reaches_cpu(const struct machine *m)
+{
+	return dev_pic_output(m->pic) && dev_lapic_accepts_pic(m->lapic);
+}
+
+static void update_intr(struct machine *m)
+{
+	cpu_set_irq(m->cpu, dev_lapic_pending(m->lapic) || pic_reaches_cpu(m));
+}
+
+static void board_irq(void *opaque, int irq, bool level)
+{
+	struct machine *m = opaque;
+	if (irq < 0 || irq >= DEV_ISA_IRQS)
+		return;
+	dev_pic_set_irq(m->pic, irq, level);
+	dev_ioapic_set_irq(m->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+static void pic_output_changed(void *opaque, bool level)
+{
+	update_intr(opaque);
+}
+
+static void lapic_changed(void *opaque)
+{
+	update_intr(opaque);
+}
+
+static void lapic_nmi(void *opaque)
+{
+	struct machine *m = opaque;
+	cpu_raise_nmi(m->cpu);
+}
+
+static void lapic_eoi(void *opaque, int vector)
+{
+	struct machine *m = opaque;
+	dev_ioapic_eoi(m->ioapic, vector);
+}
+
+static void lapic_init(void *opaque)
+{
+	/* INIT to itself on a one-CPU machine: documented as ignored. */
+}
+
+enum { APIC_DM_FIXED = 0, APIC_DM_LOWEST = 1, APIC_DM_NMI = 4, APIC_DM_EXTINT = 7 };
+
+static void ioapic_deliver(void *opaque, int vector, bool level_triggered, int dest, int mode)
+{
+	struct machine *m = opaque;
+	if (!dev_lapic_is_dest(m->lapic, dest))
+		return; /* addressed to a CPU this machine does not have */
+	switch (mode) {
+	case APIC_DM_NMI:
+		cpu_raise_nmi(m->cpu);
+		break;
+	case APIC_DM_EXTINT:
+		break; /* the 8259A reaches the CPU through LINT0 instead */
+	default:
+		dev_lapic_deliver(m->lapic, vector, level_triggered);
+		break;
+	}
+}
+
+/* }====================================================================== */
+
+/* {====== A20 and reset: port 0x92 and the 8042 ====== */
+
+static void set_a20(struct machine *m)
+{
+	cpu_set_a20(m->cpu, m->a20_kbd || m->a20_sysctl);
+}
 
 static void sysctl_a20(void *opaque, bool enabled)
 {
 	struct machine *m = opaque;
-	cpu_set_a20(m->cpu, enabled);
+	m->a20_sysctl = enabled;
+	set_a20(m);
 }
 
-static void sysctl_reset(void *opaque)
+static void kbd_a20(void *opaque, bool enabled)
 {
 	struct machine *m = opaque;
-	cpu_reset(m->cpu);
+	m->a20_kbd = enabled;
+	set_a20(m);
+}
+
+/* A reset through port 0x92 or the 8042. With a ROM the CPU restarts at
+ * its reset vector; a kernel has no firmware to restart into, so the run
+ * ends as a shutdown that says so. */
+static void board_reset(void *opaque)
+{
+	struct machine *m = opaque;
+	if (m->has_rom) {
+		cpu_reset(m->cpu);
+		return;
+	}
+	m->shutdown_why = "the guest reset the machine (no firmware to restart)";
+	cpu_request_stop(m->cpu);
 }
 
 /* }====================================================================== */
@@ -81,7 +254,21 @@ static void bus_io_write(void *opaque, uint16_t port, uint32_t val, int size)
 
 static int bus_intr_ack(void *opaque)
 {
-	return -1; /* no interrupt controller on this board */
+	struct machine *m = opaque;
+	int v = -1;
+	if (dev_lapic_pending(m->lapic))
+		v = dev_lapic_ack(m->lapic);
+	else if (pic_reaches_cpu(m))
+		v = dev_pic_ack(m->pic);
+	update_intr(m);
+	return v;
+}
+
+static void bus_apic_base(void *opaque, uint64_t value)
+{
+	struct machine *m = opaque;
+	dev_lapic_set_base_msr(m->lapic, value);
+	update_intr(m);
 }
 
 static void bus_shutdown(void *opaque, const char *why)
@@ -92,17 +279,133 @@ static void bus_shutdown(void *opaque, const char *why)
 
 /* }====================================================================== */
 
+/* {====== consoles and scripted input ====== */
+
+/* The guest wrote the exit port: the run ends at this instruction's end. */
 static void guest_exited(void *opaque, int status)
 {
 	struct machine *m = opaque;
 	cpu_request_stop(m->cpu);
 }
 
-static void console_forward(void *opaque, const uint8_t *buf, size_t len)
+static void check_wait(struct machine *m);
+
+/* Every byte the guest shows the world passes here, in guest order. */
+static void console_logged(struct machine *m, const uint8_t *buf, size_t len)
+{
+	g_byte_array_append(m->console_log, buf, (guint)len);
+	check_wait(m);
+}
+
+static void debugcon_out(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct machine *m = opaque;
-	m->console(m->console_opaque, buf, len);
+	if (m->console)
+		m->console(m->console_opaque, buf, len);
+	else if (!m->console_quiet) {
+		fwrite(buf, 1, len, stdout);
+		fflush(stdout);
+	}
+	console_logged(m, buf, len);
 }
+
+static void serial_tee(void *opaque, const uint8_t *buf, size_t len)
+{
+	console_logged(opaque, buf, len);
+}
+
+static struct input *current_input(const struct machine *m)
+{
+	return m->next_input < m->inputs->len ? g_ptr_array_index(m->inputs, m->next_input) : NULL;
+}
+
+static void deliver_input(struct machine *m, struct input *in)
+{
+	size_t n = strlen(in->text);
+	switch (in->dev) {
+	case MACHINE_INPUT_COM1:
+	case MACHINE_INPUT_COM2:
+		chardev_push_input(m->serial[in->dev - MACHINE_INPUT_COM1], (const uint8_t *)in->text, n);
+		break;
+	case MACHINE_INPUT_KBD:
+		dev_kbd_type(m->kbd, in->text);
+		break;
+	}
+	m->next_input++;
+	m->match_from = m->console_log->len;
+}
+
+/* Delivers inputs whose triggers hold, in order; arms the timer for the
+ * first that waits for a time. */
+static void advance_inputs(struct machine *m)
+{
+	struct input *in;
+	while ((in = current_input(m))) {
+		if (in->at_cycles > clock_now(m->clock)) {
+			clock_timer_arm(&m->input_timer, in->at_cycles);
+			return;
+		}
+		if (in->wait_for) {
+			const guint8 *log = m->console_log->data;
+			size_t len = m->console_log->len, wl = strlen(in->wait_for);
+			if (len < m->match_from + wl ||
+			    !memmem(log + m->match_from, len - m->match_from, in->wait_for, wl))
+				return;
+		}
+		deliver_input(m, in);
+	}
+}
+
+static void check_wait(struct machine *m)
+{
+	const struct input *in = current_input(m);
+	if (in && in->wait_for && !clock_timer_armed(&m->input_timer))
+		advance_inputs(m);
+}
+
+static void input_timer_fired(void *opaque, uint64_t now)
+{
+	advance_inputs(opaque);
+}
+
+void machine_add_input(struct machine *m, enum machine_input_dev dev, uint64_t at_ns,
+                       const char *wait_for, const char *text)
+{
+	struct input *in = g_new0(struct input, 1);
+	in->dev = dev;
+	in->at_cycles = clock_ns_to_cycles(at_ns);
+	in->wait_for = wait_for && *wait_for ? g_strdup(wait_for) : NULL;
+	in->text = g_strdup(text);
+	g_ptr_array_add(m->inputs, in);
+	if (m->inputs->len == m->next_input + 1)
+		advance_inputs(m);
+}
+
+unsigned machine_inputs_pending(const struct machine *m)
+{
+	return m->inputs->len - m->next_input;
+}
+
+static void free_input(gpointer p)
+{
+	struct input *in = p;
+	g_free(in->wait_for);
+	g_free(in->text);
+	g_free(in);
+}
+
+/* Host keyboard input for a serial port on stdio (interactive use only:
+ * it is the one input not under the machine's control). */
+static void poll_stdin(struct machine *m)
+{
+	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++)
+		if (m->stdin_open && m->serial[i])
+			m->stdin_open = chardev_poll_stdin(m->serial[i]);
+}
+
+/* }====================================================================== */
+
+/* {====== building ====== */
 
 static bool check_config(const struct machine_config *cfg, GError **error)
 {
@@ -110,6 +413,17 @@ static bool check_config(const struct machine_config *cfg, GError **error)
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "%u MiB of RAM is more than the board can map (at most %u MiB)",
 		            cfg->mem_mib, MACHINE_MEM_MAX_MIB);
+		return false;
+	}
+	int boots = !!(cfg->rom || cfg->rom_path) + !!cfg->kernel_path + !!cfg->flat_path;
+	if (boots > 1) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "give one thing to boot: a ROM, a kernel or a flat binary");
+		return false;
+	}
+	if (cfg->n_disks > MACHINE_MAX_DISKS || cfg->n_modules > MACHINE_MAX_MODULES) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "at most %d disks and %d modules", MACHINE_MAX_DISKS, MACHINE_MAX_MODULES);
 		return false;
 	}
 	return true;
@@ -124,6 +438,216 @@ static GBytes *config_rom(const struct machine_config *cfg, GError **error)
 		return rom_load(cfg->rom_path, error);
 	return NULL;
 }
+
+static struct chardev *open_serial(const struct machine_serial *s, bool *uses_stdin,
+                                   GError **error)
+{
+	switch (s->kind) {
+	case MACHINE_SERIAL_STDIO:
+		*uses_stdin = true;
+		return chardev_new_stdio();
+	case MACHINE_SERIAL_STDOUT:
+		return chardev_new_stdio();
+	case MACHINE_SERIAL_FILE:
+		return chardev_new_file(s->path, error);
+	case MACHINE_SERIAL_NONE:
+		return chardev_new_null();
+	case MACHINE_SERIAL_BUFFER:
+	default:
+		return chardev_new_buffer();
+	}
+}
+
+static bool build_serial(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	bool uses_stdin = false;
+	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++) {
+		m->serial[i] = open_serial(&cfg->serial[i], &uses_stdin, error);
+		if (!m->serial[i])
+			return false;
+		chardev_set_tee(m->serial[i], serial_tee, m);
+		m->uart[i] = dev_uart_new(&m->board, uart_base[i], uart_irq[i], uart_name[i],
+		                          m->serial[i], error);
+		if (!m->uart[i])
+			return false;
+		add_device(m, &m->uart[i]->dev);
+	}
+	m->stdin_open = uses_stdin;
+	return true;
+}
+
+static bool build_disks(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	struct disk *master = NULL, *slave = NULL;
+	for (int i = 0; i < cfg->n_disks; i++) {
+		const struct machine_disk *d = &cfg->disks[i];
+		if (d->slave ? slave != NULL : master != NULL) {
+			g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+			            "two disks are the IDE %s (%s); add ',slave' to one of them",
+			            d->slave ? "slave" : "master", d->path);
+			return false;
+		}
+		struct disk *k = disk_open(d->path, d->writeback, error);
+		if (!k)
+			return false;
+		m->disk[m->n_disks++] = k;
+		if (d->slave)
+			slave = k;
+		else
+			master = k;
+	}
+	m->ide = dev_ide_new(&m->board, master, slave, error);
+	if (!m->ide)
+		return false;
+	add_device(m, &m->ide->dev);
+	return true;
+}
+
+static bool build_devices(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	m->pic = dev_pic_new(&m->board, pic_output_changed, m, error);
+	if (!m->pic)
+		return false;
+	add_device(m, &m->pic->dev);
+	m->pit = dev_pit_new(&m->board, error);
+	if (!m->pit)
+		return false;
+	add_device(m, &m->pit->dev);
+	const struct dev_lapic_hooks hooks = {
+		.opaque = m, .changed = lapic_changed, .nmi = lapic_nmi, .eoi = lapic_eoi,
+		.init = lapic_init,
+	};
+	m->lapic = dev_lapic_new(&m->board, BSP_APIC_ID, &hooks, error);
+	if (!m->lapic)
+		return false;
+	add_device(m, &m->lapic->dev);
+	m->ioapic = dev_ioapic_new(&m->board, IOAPIC_ID, ioapic_deliver, m, error);
+	if (!m->ioapic)
+		return false;
+	add_device(m, &m->ioapic->dev);
+	if (!build_serial(m, cfg, error))
+		return false;
+	int64_t epoch = cfg->rtc_epoch ? cfg->rtc_epoch : MACHINE_RTC_EPOCH_DEFAULT;
+	m->cmos = dev_cmos_new(&m->board, epoch, pmem_ram_size(m->pmem), error);
+	if (!m->cmos)
+		return false;
+	add_device(m, &m->cmos->dev);
+	m->kbd = dev_kbd_new(&m->board, kbd_a20, board_reset, m, error);
+	if (!m->kbd)
+		return false;
+	add_device(m, &m->kbd->dev);
+	m->vga = dev_vga_new(&m->board, error);
+	if (!m->vga)
+		return false;
+	add_device(m, &m->vga->dev);
+	return build_disks(m, cfg, error);
+}
+
+/* {====== boot paths ====== */
+
+static const uint64_t boot_gdt[3] = {
+	0,
+	0x00cf9b000000ffffull, /* 0x08: flat 32-bit code, DPL 0 */
+	0x00cf93000000ffffull, /* 0x10: flat data, DPL 0 */
+};
+
+static void load_flat_seg(struct cpu *c, int sreg, uint16_t sel, uint16_t attr)
+{
+	c->seg[sreg] = (struct seg){ .sel = sel, .attr = attr, .base = 0, .limit = 0xffffffffu };
+}
+
+/* The CPU state the multiboot specification gives at a kernel's entry:
+ * protected mode, paging off, flat 4 GiB segments, IF clear, A20 open. */
+static void enter_protected(struct machine *m, const struct boot_entry *e)
+{
+	struct cpu *c = m->cpu;
+	pmem_store(m->pmem, BOOT_GDT_ADDR, boot_gdt, sizeof boot_gdt);
+	c->gdtr = (struct dtr){ BOOT_GDT_ADDR, sizeof boot_gdt - 1 };
+	c->idtr = (struct dtr){ 0, 0x3ff };
+	c->cr0 = CR0_PE | CR0_ET;
+	load_flat_seg(c, SEG_CS, 0x08, 0xcf9b);
+	for (int s = 0; s < 6; s++)
+		if (s != SEG_CS)
+			load_flat_seg(c, s, 0x10, 0xcf93);
+	c->cpl = 0;
+	c->eip = e->eip;
+	memset(c->r, 0, sizeof c->r);
+	c->r[EAX] = e->eax;
+	c->r[EBX] = e->ebx;
+	c->r[ESP] = BOOT_STACK;
+	cpu_set_eflags(c, EFLAGS_1);
+	cpu_state_changed(c);
+}
+
+static bool write_firmware_tables(struct machine *m, GError **error)
+{
+	const struct bda_config bc = { .com = { uart_base[0], uart_base[1] } };
+	bda_write(m->pmem, pmem_ram_size(m->pmem), &bc);
+	const struct mptable_config mc = {
+		.lapic_addr = LAPIC_BASE, .cpu_apic_id = BSP_APIC_ID, .cpu_apic_version = 0x14,
+		.cpu_signature = 0x633, .cpu_features = 0x833c, /* CPUID.1:EDX */
+		.ioapic_id = IOAPIC_ID, .ioapic_version = 0x11, .ioapic_addr = IOAPIC_BASE,
+	};
+	return mptable_write(m->pmem, &mc, error);
+}
+
+static GBytes *read_file(const char *path, const char *what, GError **error)
+{
+	gchar *data;
+	gsize len;
+	GError *local = NULL;
+	if (!g_file_get_contents(path, &data, &len, &local)) {
+		g_propagate_prefixed_error(error, local, "cannot read the %s: ", what);
+		return NULL;
+	}
+	return g_bytes_new_take(data, len);
+}
+
+static bool boot_kernel(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	GBytes *kernel = read_file(cfg->kernel_path, "kernel", error);
+	if (!kernel)
+		return false;
+	struct boot_module mods[MACHINE_MAX_MODULES];
+	int n = 0;
+	bool ok = true;
+	for (; n < cfg->n_modules; n++) {
+		mods[n].path_for_messages = cfg->modules[n].path;
+		mods[n].args = cfg->modules[n].args;
+		mods[n].data = read_file(cfg->modules[n].path, "module", error);
+		if (!mods[n].data) {
+			ok = false;
+			break;
+		}
+	}
+	struct boot_entry e;
+	if (ok)
+		ok = boot_multiboot_load(m->pmem, kernel, cfg->kernel_path, mods, n, cfg->cmdline, &e,
+		                         error);
+	for (int i = 0; i < n; i++)
+		g_bytes_unref(mods[i].data);
+	g_bytes_unref(kernel);
+	if (!ok || !write_firmware_tables(m, error))
+		return false;
+	enter_protected(m, &e);
+	return true;
+}
+
+static bool boot_flat(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	GBytes *image = read_file(cfg->flat_path, "flat binary", error);
+	if (!image)
+		return false;
+	struct boot_entry e = { 0 };
+	bool ok = boot_flat_load(m->pmem, image, cfg->flat_addr, &e, error);
+	g_bytes_unref(image);
+	if (!ok || !write_firmware_tables(m, error))
+		return false;
+	enter_protected(m, &e);
+	return true;
+}
+
+/* }====================================================================== */
 
 struct machine *machine_new(const struct machine_config *cfg, GError **error)
 {
@@ -141,20 +665,14 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	if (rom) {
 		pmem_map_rom(m->pmem, rom);
 		g_bytes_unref(rom);
+		m->has_rom = true;
 	}
+	m->console_log = g_byte_array_new();
+	m->inputs = g_ptr_array_new_with_free_func(free_input);
 	m->io = ioport_new();
-	uint16_t post = cfg->post_port ? cfg->post_port : MACHINE_POST_PORT_DEFAULT;
-	m->dbg = dev_debugport_new(m->io, post, error);
-	if (!m->dbg) {
-		machine_free(m);
-		return NULL;
-	}
-	dev_debugport_set_exit_handler(m->dbg, guest_exited, m);
-	if (cfg->console) {
-		m->console = cfg->console;
-		m->console_opaque = cfg->console_opaque;
-		dev_debugport_set_sink(m->dbg, console_forward, m);
-	}
+	m->console = cfg->console;
+	m->console_opaque = cfg->console_opaque;
+	m->console_quiet = cfg->console_quiet;
 	const struct bus bus = {
 		.opaque = m,
 		.page_ptr = bus_page_ptr,
@@ -164,31 +682,70 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 		.io_write = bus_io_write,
 		.intr_ack = bus_intr_ack,
 		.shutdown = bus_shutdown,
+		.apic_base_written = bus_apic_base,
 	};
 	m->cpu = cpu_new(&bus);
-	cpu_reset(m->cpu);
-	m->sysctl = dev_sysctl_new(m->io, sysctl_a20, sysctl_reset, m);
+	m->cpu->has_apic = true;
+	m->clock = clock_new(&m->cpu->cycles, &m->cpu->cycle_limit);
+	clock_timer_init(&m->input_timer, m->clock, "input", input_timer_fired, m);
+	m->board = (struct dev_board){
+		.io = m->io, .pmem = m->pmem, .clock = m->clock, .irq = board_irq, .opaque = m,
+	};
+	uint16_t post = cfg->post_port ? cfg->post_port : MACHINE_POST_PORT_DEFAULT;
+	m->dbg = dev_debugport_new(m->io, post, error);
+	if (!m->dbg)
+		goto fail;
+	dev_debugport_set_sink(m->dbg, debugcon_out, m);
+	dev_debugport_set_exit_handler(m->dbg, guest_exited, m);
+	m->a20_sysctl = true;
+	m->sysctl = dev_sysctl_new(m->io, sysctl_a20, board_reset, m);
 	if (!m->sysctl) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "port 0x%x (A20 and fast reset) is already taken; choose another POST port",
 		            SYSCTL_PORT);
-		machine_free(m);
-		return NULL;
+		goto fail;
 	}
+	if (!build_devices(m, cfg, error))
+		goto fail;
+	if (cfg->kernel_path && !boot_kernel(m, cfg, error))
+		goto fail;
+	if (cfg->flat_path && !boot_flat(m, cfg, error))
+		goto fail;
 	return m;
+fail:
+	machine_free(m);
+	return NULL;
 }
 
 void machine_free(struct machine *m)
 {
 	if (!m)
 		return;
+	for (int i = m->n_dev - 1; i >= 0; i--)
+		m->dev[i]->ops->free(m->dev[i]);
+	for (int i = 0; i < m->n_disks; i++)
+		disk_close(m->disk[i]);
+	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++)
+		if (m->serial[i]) {
+			chardev_flush(m->serial[i]);
+			chardev_free(m->serial[i]);
+		}
+	if (m->dbg)
+		dev_debugport_flush(m->dbg);
+	if (m->clock)
+		clock_timer_cancel(&m->input_timer);
+	clock_free(m->clock);
 	cpu_free(m->cpu);
 	dev_sysctl_free(m->sysctl);
 	dev_debugport_free(m->dbg);
 	ioport_free(m->io);
 	pmem_free(m->pmem);
+	g_ptr_array_free(m->inputs, TRUE);
+	g_byte_array_free(m->console_log, TRUE);
 	g_free(m);
 }
+
+/* }====================================================================== */
 
 /* {====== running ====== */
 
@@ -197,6 +754,8 @@ static enum machine_stop classify(struct machine *m, enum cpu_stop s)
 {
 	if (dev_debugport_exited(m->dbg, NULL))
 		return MACHINE_EXIT;
+	if (m->shutdown_why)
+		return MACHINE_SHUTDOWN;
 	switch (s) {
 	case CPU_STOP_HLT:
 		return MACHINE_HALT;
@@ -227,6 +786,43 @@ static enum machine_stop final_state(struct machine *m)
 	return MACHINE_LIMIT;
 }
 
+/*
+ * The CPU halted. If something can still wake it - a timer, host input -
+ * time moves to the next deadline and the run goes on (MACHINE_LIMIT);
+ * otherwise the halt is final. With IF clear only an NMI could wake it, and
+ * nothing on this board sends one by itself.
+ */
+static enum machine_stop idle(struct machine *m)
+{
+	bool can_wake = (cpu_get_eflags(m->cpu) & EFLAGS_IF) || m->cpu->nmi_pending;
+	uint64_t next = clock_next(m->clock);
+	if (can_wake && next != CLOCK_NEVER) {
+		clock_advance_to(m->clock, &m->cpu->cycles, next);
+		return MACHINE_LIMIT;
+	}
+	if (can_wake && m->stdin_open) {
+		/* Interactive: wait for the user (the one place host time enters,
+		 * and only as the moment an input arrives). */
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		while (!m->stop_flag && poll(&p, 1, 100) == 0)
+			;
+		poll_stdin(m);
+		return MACHINE_LIMIT;
+	}
+	return MACHINE_HALT;
+}
+
+/* Runs the CPU for at most `budget` instructions or to the next timer. */
+static enum machine_stop run_slice(struct machine *m, uint64_t budget)
+{
+	clock_run_due(m->clock);
+	enum cpu_stop s = budget == 1 ? cpu_step(m->cpu) : cpu_run(m->cpu, budget);
+	enum machine_stop st = classify(m, s);
+	if (st == MACHINE_HALT)
+		st = idle(m);
+	return st;
+}
+
 enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 {
 	enum machine_stop st = final_state(m);
@@ -245,7 +841,9 @@ enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 				return MACHINE_LIMIT;
 			chunk = MIN(chunk, max_insns - done);
 		}
-		st = classify(m, cpu_run(m->cpu, chunk));
+		if (m->stdin_open)
+			poll_stdin(m);
+		st = run_slice(m, chunk);
 		if (st != MACHINE_LIMIT)
 			return st;
 	}
@@ -256,7 +854,15 @@ enum machine_stop machine_step(struct machine *m)
 	enum machine_stop st = final_state(m);
 	if (st != MACHINE_LIMIT)
 		return st;
-	return classify(m, cpu_step(m->cpu));
+	/* A halted CPU waiting for a timer: move time on until it retires an
+	 * instruction or takes an interrupt, so that one step is one event. */
+	const uint64_t ic = m->cpu->icount;
+	for (int i = 0; i < 1024; i++) {
+		st = run_slice(m, 1);
+		if (st != MACHINE_LIMIT || m->cpu->icount != ic || !m->cpu->halted)
+			return st;
+	}
+	return st;
 }
 
 void machine_request_stop(struct machine *m)
@@ -329,6 +935,64 @@ void machine_get_regs(struct machine *m, struct machine_regs *r)
 	r->cpl = c->cpl;
 	r->icount = c->icount;
 	r->cycles = c->cycles;
+}
+
+const GByteArray *machine_serial_output(const struct machine *m, int port)
+{
+	g_return_val_if_fail(port >= 0 && port < MACHINE_SERIAL_PORTS, NULL);
+	return chardev_output(m->serial[port]);
+}
+
+const GByteArray *machine_console_log(const struct machine *m)
+{
+	return m->console_log;
+}
+
+void machine_vga_text(struct machine *m, GString *out)
+{
+	dev_vga_dump_text(m->vga, out);
+}
+
+uint64_t machine_time_ns(const struct machine *m)
+{
+	return clock_cycles_to_ns(m->cpu->cycles);
+}
+
+void machine_state_hash(struct machine *m, char out[65])
+{
+	GChecksum *h = g_checksum_new(G_CHECKSUM_SHA256);
+	size_t n = cpu_save_size();
+	guchar *buf = g_malloc(n);
+	cpu_save(m->cpu, buf);
+	g_checksum_update(h, buf, n);
+	g_free(buf);
+	uint32_t ram = pmem_ram_size(m->pmem);
+	guchar page[PMEM_PAGE_SIZE];
+	for (uint32_t a = 0; a < ram; a += PMEM_PAGE_SIZE) {
+		const uint8_t *p = pmem_page_if_present(m->pmem, a);
+		if (!p)
+			continue;
+		memcpy(page, p, sizeof page);
+		g_checksum_update(h, (const guchar *)&a, sizeof a);
+		g_checksum_update(h, page, sizeof page);
+	}
+	GByteArray *st = g_byte_array_new();
+	for (int i = 0; i < m->n_dev; i++)
+		m->dev[i]->ops->save(m->dev[i], st);
+	for (int i = 0; i < m->n_disks; i++)
+		disk_save_overlay(m->disk[i], st);
+	g_checksum_update(h, st->data, st->len);
+	g_byte_array_free(st, TRUE);
+	g_strlcpy(out, g_checksum_get_string(h), 65);
+	g_checksum_free(h);
+}
+
+void machine_console_hash(const struct machine *m, char out[65])
+{
+	gchar *s = g_compute_checksum_for_data(G_CHECKSUM_SHA256, m->console_log->data,
+	                                       m->console_log->len);
+	g_strlcpy(out, s, 65);
+	g_free(s);
 }
 
 void machine_phys_write(struct machine *m, uint32_t paddr, const void *buf, size_t len)

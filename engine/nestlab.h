@@ -8,9 +8,14 @@
  * size) come back as a GError in plain words; nothing a guest does can crash
  * the host.
  *
- * The board today is the minimal test board of docs/board.md: RAM at 0, an
- * optional ROM at the top of the 4 GiB space (aliased below 1 MiB), the
- * debug console on port 0xE9, the exit port 0xF4 and a POST port.
+ * The board is a PC (docs/board.md): RAM at 0 with the 640 KiB - 1 MiB hole,
+ * an optional ROM at the top of the 4 GiB space (aliased below 1 MiB), the
+ * 8259A pair, the 8254 PIT, two 16550A UARTs, the CMOS clock, the 8042 and
+ * its keyboard, VGA text, a local APIC and an IOAPIC, IDE on the primary
+ * channel, and the debug ports (console 0xE9, exit 0xF4, POST). It boots a
+ * reset-vector ROM, a multiboot kernel or a flat binary. Everything runs on
+ * one deterministic clock (engine/clock.h): the same configuration and the
+ * same inputs give the same run, instruction for instruction.
  */
 #ifndef NESTLAB_H
 #define NESTLAB_H
@@ -32,6 +37,7 @@ enum nestlab_error {
 	NESTLAB_ERROR_STATE,    /* a saved state that does not fit this build */
 	NESTLAB_ERROR_KERNEL,   /* a kernel image that cannot be loaded */
 	NESTLAB_ERROR_DISK,     /* a disk image that cannot be used */
+	NESTLAB_ERROR_DISK_READONLY, /* ',writeback' asked for a read-only disk image */
 };
 
 /* {====== building a machine ====== */
@@ -39,17 +45,59 @@ enum nestlab_error {
 #define MACHINE_MEM_DEFAULT_MIB 32u
 #define MACHINE_MEM_MAX_MIB 3072u
 #define MACHINE_POST_PORT_DEFAULT 0x80u
+#define MACHINE_RTC_EPOCH_DEFAULT 946684800 /* 2000-01-01 00:00:00 UTC */
+#define MACHINE_MAX_DISKS 2
+#define MACHINE_MAX_MODULES 16
+#define MACHINE_SERIAL_PORTS 2
 
 /* Receives what the guest writes to the debug console (port 0xE9). */
 typedef void (*machine_console_fn)(void *opaque, const uint8_t *buf, size_t len);
+
+/* Where a serial port's host side goes. */
+enum machine_serial_kind {
+	MACHINE_SERIAL_BUFFER, /* kept in memory only (machine_serial_output) */
+	MACHINE_SERIAL_STDOUT, /* stdout, no input */
+	MACHINE_SERIAL_STDIO,  /* stdout; stdin feeds its input (interactive) */
+	MACHINE_SERIAL_FILE,   /* written to `path` (truncated) */
+	MACHINE_SERIAL_NONE,   /* discarded */
+};
+
+struct machine_serial {
+	enum machine_serial_kind kind;
+	const char *path;
+};
+
+/* A disk on the primary IDE channel. */
+struct machine_disk {
+	const char *path;
+	bool slave;     /* else master */
+	bool writeback; /* write to the file itself instead of a copy-on-write overlay */
+};
+
+/* A multiboot module: a file and the string the kernel sees with it. */
+struct machine_module {
+	const char *path;
+	const char *args; /* or NULL */
+};
 
 struct machine_config {
 	uint32_t mem_mib;          /* RAM at physical 0, in MiB; 0 means 32 */
 	const char *rom_path;      /* ROM image file (64 or 128 KiB), or NULL */
 	GBytes *rom;               /* or the image itself; wins over rom_path */
+	const char *kernel_path;   /* a multiboot kernel (ELF or a.out kludge), or NULL */
+	const char *cmdline;       /* its command line, or NULL */
+	const struct machine_module *modules;
+	int n_modules;
+	const char *flat_path;     /* a flat binary entered in 32-bit protected mode, or NULL */
+	uint32_t flat_addr;        /* ... loaded and entered here */
+	const struct machine_disk *disks;
+	int n_disks;
+	struct machine_serial serial[MACHINE_SERIAL_PORTS]; /* COM1, COM2 (zeroed: buffer) */
+	int64_t rtc_epoch;         /* CMOS clock at power-on, Unix seconds; 0: the default */
 	uint16_t post_port;        /* POST port; 0 means 0x80 */
 	machine_console_fn console; /* NULL: console bytes go to stdout */
 	void *console_opaque;
+	bool console_quiet;         /* debug console bytes are only logged, not printed */
 };
 
 struct machine;
@@ -116,6 +164,43 @@ struct machine_regs {
 };
 
 void machine_get_regs(struct machine *m, struct machine_regs *r);
+
+/* {====== consoles and input ====== */
+
+/* All the output of one serial port so far (0: COM1, 1: COM2). */
+const GByteArray *machine_serial_output(const struct machine *m, int port);
+
+/* Everything the guest wrote to the debug console and the serial ports,
+ * in order: what --input waits for, and what the console hash covers. */
+const GByteArray *machine_console_log(const struct machine *m);
+
+/* Where scripted input goes. */
+enum machine_input_dev { MACHINE_INPUT_COM1, MACHINE_INPUT_COM2, MACHINE_INPUT_KBD };
+
+/*
+ * Queues input for the guest. Inputs are taken in the order they were
+ * added: each waits for the previous one, then for its trigger: `at_ns`
+ * (virtual nanoseconds since power-on; 0: no wait) and `wait_for` (NULL,
+ * or text that must appear in the console log after the previous input was
+ * delivered). Then `text` goes to the serial port's receive side (at the
+ * line's speed) or is typed on the keyboard. Deterministic: the same
+ * inputs take effect at the same instruction in every run.
+ */
+void machine_add_input(struct machine *m, enum machine_input_dev dev, uint64_t at_ns,
+                       const char *wait_for, const char *text);
+/* Inputs not delivered yet. */
+unsigned machine_inputs_pending(const struct machine *m);
+
+/* Writes the VGA text screen as UTF-8 lines (trailing blanks trimmed). */
+void machine_vga_text(struct machine *m, GString *out);
+
+/* A SHA-256 over the whole guest-visible state (CPU, RAM, devices, disk
+ * overlays), as 64 hex digits; and one over the console log. */
+void machine_state_hash(struct machine *m, char out[65]);
+void machine_console_hash(const struct machine *m, char out[65]);
+
+/* Virtual time since power-on, in nanoseconds. */
+uint64_t machine_time_ns(const struct machine *m);
 
 /* Copies to or from guest physical memory as a loader or debugger would
  * (writes reach RAM only; reads see ROM, and 0xff where nothing is mapped). */

@@ -1,7 +1,8 @@
 /*
- * nestlab-run - the headless runner: boots a ROM on the test board (or runs
- * the hardware vectors), streams the guest's debug console to stdout and
- * exits with the guest's exit status. See docs/nestlab-run.md.
+ * nestlab-run - the headless runner: boots a multiboot kernel, a flat
+ * binary or a ROM on the PC (or runs the hardware vectors), streams the
+ * guest's consoles to stdout, feeds it scripted input and exits with the
+ * guest's exit status. See docs/nestlab-run.md.
  */
 #include <errno.h>
 #include <glib.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "nestlab-config.h"
+#include "multiboot.h"
 #include "nestlab.h"
 #include "vecrun.h"
 
@@ -26,6 +28,16 @@ enum {
 	EXIT_NOINPUT = 66,      /* an input file is missing, unreadable or malformed */
 	EXIT_CANTCREAT = 73,    /* an output file cannot be created */
 	EXIT_IOERR = 74,        /* writing an output file failed */
+	EXIT_NOPERM = 77,       /* an input file exists but cannot be read */
+	EXIT_NOT_KERNEL = 80,   /* neither ELF nor a multiboot image */
+	EXIT_BAD_ELF = 81,      /* a malformed ELF file */
+	EXIT_WRONG_ARCH = 82,   /* an ELF file for another machine */
+	EXIT_NO_MB_HEADER = 83, /* an ELF file without a multiboot header */
+	EXIT_BAD_MB_HEADER = 84, /* a multiboot header that is wrong */
+	EXIT_OVERLAP = 85,      /* a module or boot data overlapping the kernel */
+	EXIT_TOO_BIG = 86,      /* RAM too small for the image */
+	EXIT_BAD_DISK = 87,     /* a disk image that cannot be used */
+	EXIT_DISK_READONLY = 88, /* ',writeback' on a read-only disk image */
 	EXIT_INTERRUPTED = 130, /* stopped by Ctrl-C */
 };
 
@@ -33,6 +45,15 @@ enum {
 
 struct opts {
 	gchar *rom;
+	gchar *flat;
+	gchar **modules;
+	gchar *cmdline;
+	gchar **disks;
+	gchar **serial;
+	gchar **inputs;
+	gboolean vga_dump;
+	gboolean state_hash;
+	gchar *rtc_epoch;
 	gint mem;
 	gint64 max_insns;
 	gchar *post_port;
@@ -50,6 +71,31 @@ static struct opts o;
 static const GOptionEntry entries[] = {
 	{"rom", 0, 0, G_OPTION_ARG_FILENAME, &o.rom,
 	 "Boot FILE, a 64 or 128 KiB ROM image (the CPU starts at its last 16 bytes)", "FILE"},
+	{"flat", 0, 0, G_OPTION_ARG_STRING, &o.flat,
+	 "Load FILE at ADDR (hex or decimal) and enter it in 32-bit protected mode", "FILE@ADDR"},
+	{"module", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.modules,
+	 "Give the multiboot kernel FILE as a module, with the string ARGS (repeatable)",
+	 "FILE[,ARGS]"},
+	{"cmdline", 0, 0, G_OPTION_ARG_STRING, &o.cmdline,
+	 "The multiboot kernel's command line", "TEXT"},
+	{"disk", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.disks,
+	 "Attach a disk image on the primary IDE channel (master unless ',slave'); guest writes "
+	 "go to a copy in memory unless ',writeback' (repeatable)", "FILE[,slave][,writeback]"},
+	{"serial", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.serial,
+	 "Where a serial port goes: stdout (COM1's default), stdio (stdout, and stdin feeds it), "
+	 "file:PATH, or none (COM2's default); 'com2=' picks the port, otherwise the first "
+	 "--serial is COM1 and the second COM2", "[com1=|com2=]stdout|stdio|file:PATH|none"},
+	{"input", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.inputs,
+	 "Send TEXT (escapes \\n \\r \\t \\e \\xNN \\: \\\\) to com1, com2 or the keyboard (kbd), "
+	 "after the previous input, at virtual time @T (e.g. @50ms) or once the consoles show "
+	 "WAIT (~WAIT) (repeatable)", "DEV[@TIME|~WAIT]:TEXT"},
+	{"vga-dump", 0, 0, G_OPTION_ARG_NONE, &o.vga_dump,
+	 "At the end, print the VGA text screen to stdout", NULL},
+	{"state-hash", 0, 0, G_OPTION_ARG_NONE, &o.state_hash,
+	 "At the end, print hashes of the machine state and of the consoles to stderr", NULL},
+	{"rtc-epoch", 0, 0, G_OPTION_ARG_STRING, &o.rtc_epoch,
+	 "The CMOS clock at power-on: Unix seconds or YYYY-MM-DDTHH:MM:SS (UTC; default "
+	 "2000-01-01T00:00:00)", "TIME"},
 	{"mem", 0, 0, G_OPTION_ARG_INT, &o.mem,
 	 "RAM size in MiB, from 1 to 3072 (default 32); pages cost nothing until used", "MIB"},
 	{"max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
@@ -76,28 +122,41 @@ static const GOptionEntry entries[] = {
 };
 
 static const char description[] =
-	"The test board: RAM at 0, the ROM at the top of memory (and below 1 MiB),\n"
-	"the debug console on port 0xE9 (bytes go to stdout), the exit port 0xF4\n"
-	"(a guest writing V ends the run with status (V<<1)|1, so 0 gives 1) and a\n"
-	"POST port whose last value is printed on exit.\n"
+	"The PC: RAM at 0 (with the 640 KiB - 1 MiB hole), 8259A PICs, 8254 PIT,\n"
+	"COM1/COM2 (16550A), CMOS clock, 8042 keyboard, VGA text, local APIC and\n"
+	"IOAPIC, IDE disks, the debug console on port 0xE9 (bytes go to stdout), the\n"
+	"exit port 0xF4 (a guest writing V ends the run with status (V<<1)|1, so 0\n"
+	"gives 1) and a POST port whose last value is printed on exit. KERNEL is a\n"
+	"multiboot kernel (ELF or a.out kludge). Time is virtual: two runs with the\n"
+	"same options do exactly the same thing.\n"
 	"\n"
 	"Exit status:\n"
 	"  odd      the guest wrote V to port 0xF4: (V<<1)|1, e.g. 1 for success\n"
-	"  2        the machine shut down (triple fault)\n"
-	"  3        the --max-insns limit was reached\n"
+	"  2        the machine shut down (triple fault, or a reset with no ROM)\n"
 	"  4        the guest halted (HLT) with nothing that could wake it\n"
 	"  5        --vectors: a test failed that --known does not list (else 0)\n"
+	"  6        the --max-insns limit was reached\n"
 	"  64       bad command line\n"
-	"  66       an input file is missing, unreadable or of the wrong size\n"
+	"  66       an input file does not exist (or a ROM of the wrong size)\n"
+	"  77       an input file cannot be read (permissions)\n"
 	"  73, 74   the trace file cannot be created or written\n"
+	"  80       KERNEL is neither an ELF file nor a multiboot image\n"
+	"  81       KERNEL is a malformed ELF file\n"
+	"  82       KERNEL is an ELF file for another machine (only i386 runs)\n"
+	"  83       KERNEL has no multiboot header in its first 8 KiB\n"
+	"  84       KERNEL's multiboot header is wrong (checksum, flags, addresses)\n"
+	"  85       a module or the boot information would overlap the kernel\n"
+	"  86       --mem is too small for the kernel and its modules\n"
+	"  87       a disk image cannot be used (unreadable, empty, a directory)\n"
+	"  88       ',writeback' asked for a read-only disk image\n"
 	"  130      interrupted with Ctrl-C\n"
-	"Note that a guest exit with V=1 also gives 3; the message on stderr tells\n"
-	"the two apart.\n"
 	"\n"
 	"Examples:\n"
+	"  nestlab-run build/guests/minios/minios.elf --disk build/guests/minios/fs.img,slave\n"
+	"  nestlab-run kernel.elf --input 'com1~$ :ls\\n' --input 'com1~$ :halt\\n'\n"
+	"  nestlab-run /usr/lib/multiboot/examples/kernel --vga-dump\n"
 	"  nestlab-run --rom build/guests/hello/hello.rom\n"
 	"  nestlab-run --rom guest.rom --max-insns 100000 --trace-cpu trace.txt\n"
-	"  nestlab-run --vectors ../shared/vectors/real16 --form F6.6\n"
 	"  nestlab-run --vectors ../shared/vectors/real16 --known tests/vectors/known-differences.txt\n"
 	"\n"
 	"More: docs/nestlab-run.md, man nestlab-run.";
@@ -136,11 +195,285 @@ static int usage_error(GOptionContext *ctx, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* The guest-side pieces the options describe, parsed. */
+struct guest_opts {
+	const char *kernel;
+	uint32_t flat_addr;
+	gchar *flat_path;
+	struct machine_module modules[MACHINE_MAX_MODULES];
+	int n_modules;
+	struct machine_disk disks[MACHINE_MAX_DISKS];
+	int n_disks;
+	struct machine_serial serial[MACHINE_SERIAL_PORTS];
+	int64_t epoch;
+	GPtrArray *strings; /* owned pieces of the above */
+};
+
+static struct guest_opts g;
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	guint64 v = g_ascii_strncasecmp(s, "0x", 2) == 0 ? g_ascii_strtoull(s + 2, &end, 16)
+	                                                : g_ascii_strtoull(s, &end, 10);
+	if (errno || end == s || *end || v > 0xffffffffu)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static char *keep(char *s)
+{
+	g_ptr_array_add(g.strings, s);
+	return s;
+}
+
+/* FILE[,slave][,writeback] */
+static bool parse_disk(const char *spec, struct machine_disk *d, const char **bad)
+{
+	gchar **parts = g_strsplit(spec, ",", -1);
+	*d = (struct machine_disk){ .path = keep(g_strdup(parts[0])) };
+	bool ok = *parts[0] != 0;
+	for (int i = 1; ok && parts[i]; i++) {
+		if (strcmp(parts[i], "slave") == 0)
+			d->slave = true;
+		else if (strcmp(parts[i], "master") == 0)
+			d->slave = false;
+		else if (strcmp(parts[i], "writeback") == 0)
+			d->writeback = true;
+		else {
+			*bad = keep(g_strdup(parts[i]));
+			ok = false;
+		}
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
+/* [com1=|com2=]stdout|stdio|file:PATH|none; *port is the next free port. */
+static bool parse_serial(const char *spec, int *port)
+{
+	if (g_str_has_prefix(spec, "com1="))
+		*port = 0, spec += 5;
+	else if (g_str_has_prefix(spec, "com2="))
+		*port = 1, spec += 5;
+	if (*port >= MACHINE_SERIAL_PORTS)
+		return false;
+	struct machine_serial *s = &g.serial[*port];
+	if (strcmp(spec, "stdout") == 0)
+		s->kind = MACHINE_SERIAL_STDOUT;
+	else if (strcmp(spec, "stdio") == 0)
+		s->kind = MACHINE_SERIAL_STDIO;
+	else if (strcmp(spec, "none") == 0)
+		s->kind = MACHINE_SERIAL_NONE;
+	else if (g_str_has_prefix(spec, "file:") && spec[5]) {
+		s->kind = MACHINE_SERIAL_FILE;
+		s->path = keep(g_strdup(spec + 5));
+	} else
+		return false;
+	(*port)++;
+	return true;
+}
+
+/* YYYY-MM-DDTHH:MM:SS (UTC) or Unix seconds. */
+static bool parse_epoch(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	gint64 v = g_ascii_strtoll(s, &end, 10);
+	if (!errno && end != s && !*end && v > 0) {
+		*out = v;
+		return true;
+	}
+	GTimeZone *utc = g_time_zone_new_utc();
+	GDateTime *dt = g_date_time_new_from_iso8601(s, utc);
+	g_time_zone_unref(utc);
+	if (!dt)
+		return false;
+	*out = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+	return *out > 0;
+}
+
+static int usage_error2(GOptionContext *ctx, const char *fmt, const char *a, const char *b)
+{
+	gchar *msg = g_strdup_printf(fmt, a, b);
+	int code = usage_error(ctx, "%s", msg);
+	g_free(msg);
+	return code;
+}
+
+struct input_spec {
+	enum machine_input_dev dev;
+	uint64_t at_ns;
+	gchar *wait_for;
+	gchar *text;
+};
+
+static GArray *g_inputs; /* struct input_spec */
+
+/*
+ * Copies an escaped string from *p up to `stop` (or the end), resolving
+ * \n \r \t \e \\ \: \xNN. Returns NULL on a bad escape.
+ */
+static gchar *unescape(const char **p, char stop)
+{
+	GString *out = g_string_new(NULL);
+	const char *s = *p;
+	for (; *s && *s != stop; s++) {
+		if (*s != '\\') {
+			g_string_append_c(out, *s);
+			continue;
+		}
+		s++;
+		switch (*s) {
+		case 'n': g_string_append_c(out, '\n'); break;
+		case 'r': g_string_append_c(out, '\r'); break;
+		case 't': g_string_append_c(out, '\t'); break;
+		case 'e': g_string_append_c(out, 0x1b); break;
+		case '\\': g_string_append_c(out, '\\'); break;
+		case ':': g_string_append_c(out, ':'); break;
+		case 'x':
+			if (g_ascii_isxdigit(s[1]) && g_ascii_isxdigit(s[2])) {
+				g_string_append_c(out, (char)(g_ascii_xdigit_value(s[1]) * 16 +
+				                              g_ascii_xdigit_value(s[2])));
+				s += 2;
+				break;
+			}
+			/* fall through */
+		default:
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+	}
+	*p = s;
+	return g_string_free(out, FALSE);
+}
+
+/* A virtual time like 250ms, 2s, 100us, 5000ns. */
+static bool parse_time_ns(const char *s, size_t len, uint64_t *ns)
+{
+	gchar *t = g_strndup(s, len);
+	char *end;
+	errno = 0;
+	guint64 v = g_ascii_strtoull(t, &end, 10);
+	static const struct { const char *unit; uint64_t mul; } units[] = {
+		{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
+	};
+	bool ok = false;
+	for (size_t i = 0; i < G_N_ELEMENTS(units) && !errno && end != t; i++)
+		if (strcmp(end, units[i].unit) == 0 && v <= UINT64_MAX / units[i].mul) {
+			*ns = v * units[i].mul;
+			ok = true;
+		}
+	g_free(t);
+	return ok;
+}
+
+/* DEV[@TIME|~WAIT]:TEXT */
+static bool parse_input(const char *spec, struct input_spec *in)
+{
+	*in = (struct input_spec){ 0 };
+	static const struct { const char *name; enum machine_input_dev dev; } devs[] = {
+		{"com1", MACHINE_INPUT_COM1}, {"com2", MACHINE_INPUT_COM2}, {"kbd", MACHINE_INPUT_KBD},
+	};
+	size_t n = strcspn(spec, "@~:");
+	bool found = false;
+	for (size_t i = 0; i < G_N_ELEMENTS(devs); i++)
+		if (strlen(devs[i].name) == n && strncmp(spec, devs[i].name, n) == 0) {
+			in->dev = devs[i].dev;
+			found = true;
+		}
+	if (!found)
+		return false;
+	const char *p = spec + n;
+	if (*p == '@') {
+		size_t t = strcspn(p + 1, ":");
+		if (!parse_time_ns(p + 1, t, &in->at_ns))
+			return false;
+		p += 1 + t;
+	} else if (*p == '~') {
+		p++;
+		in->wait_for = unescape(&p, ':');
+		if (!in->wait_for || !*in->wait_for)
+			return false;
+	}
+	if (*p != ':')
+		return false;
+	p++;
+	in->text = unescape(&p, 0);
+	return in->text != NULL;
+}
+
+/* Parses the guest options into g; returns 0 or the exit status. */
+static int check_guest_options(GOptionContext *ctx)
+{
+	g.strings = g_ptr_array_new_with_free_func(g_free);
+	g.serial[0].kind = MACHINE_SERIAL_STDOUT;
+	g.serial[1].kind = MACHINE_SERIAL_NONE;
+	if (o.flat) {
+		const char *at = strrchr(o.flat, '@');
+		if (!at || at == o.flat || !parse_u32(at + 1, &g.flat_addr))
+			return usage_error(ctx, "--flat '%s' must be FILE@ADDR, e.g. guest.bin@0x100000",
+			                   o.flat);
+		g.flat_path = keep(g_strndup(o.flat, (gsize)(at - o.flat)));
+	}
+	for (int i = 0; o.modules && o.modules[i]; i++) {
+		if (i == MACHINE_MAX_MODULES)
+			return usage_error(ctx, "at most 16 --module options%s", "");
+		const char *comma = strchr(o.modules[i], ',');
+		struct machine_module *mod = &g.modules[g.n_modules++];
+		mod->path = comma ? keep(g_strndup(o.modules[i], (gsize)(comma - o.modules[i])))
+		                  : o.modules[i];
+		mod->args = comma ? comma + 1 : NULL;
+		if (!*mod->path)
+			return usage_error(ctx, "--module '%s' has no file name", o.modules[i]);
+	}
+	if (g.n_modules && !g.kernel)
+		return usage_error(ctx, "--module only makes sense with a multiboot KERNEL%s", "");
+	if (o.cmdline && !g.kernel)
+		return usage_error(ctx, "--cmdline only makes sense with a multiboot KERNEL%s", "");
+	for (int i = 0; o.disks && o.disks[i]; i++) {
+		if (i == MACHINE_MAX_DISKS)
+			return usage_error(ctx, "at most two --disk options (IDE master and slave)%s", "");
+		const char *bad = "";
+		if (!parse_disk(o.disks[i], &g.disks[g.n_disks++], &bad))
+			return usage_error2(ctx, "--disk '%s': unknown flag '%s' (use FILE[,slave][,writeback])",
+			                    o.disks[i], bad);
+	}
+	int port = 0;
+	for (int i = 0; o.serial && o.serial[i]; i++)
+		if (!parse_serial(o.serial[i], &port))
+			return usage_error(ctx, "--serial '%s' must be [com1=|com2=]stdout, stdio, "
+			                   "file:PATH or none (at most one per port)", o.serial[i]);
+	g_inputs = g_array_new(FALSE, TRUE, sizeof(struct input_spec));
+	for (int i = 0; o.inputs && o.inputs[i]; i++) {
+		struct input_spec in;
+		if (!parse_input(o.inputs[i], &in))
+			return usage_error(ctx, "--input '%s' must be DEV[@TIME|~WAIT]:TEXT with DEV com1, "
+			                   "com2 or kbd, TIME like 50ms, and escapes \\n \\r \\t \\e "
+			                   "\\xNN \\: \\\\", o.inputs[i]);
+		if (in.dev == MACHINE_INPUT_COM2 && g.serial[1].kind == MACHINE_SERIAL_NONE)
+			g.serial[1].kind = MACHINE_SERIAL_BUFFER;
+		g_array_append_val(g_inputs, in);
+	}
+	if (o.rtc_epoch && !parse_epoch(o.rtc_epoch, &g.epoch))
+		return usage_error(ctx, "--rtc-epoch '%s' must be Unix seconds or "
+		                   "YYYY-MM-DDTHH:MM:SS", o.rtc_epoch);
+	return 0;
+}
+
 /* Returns 0 if the options make sense, else the exit status. */
 static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *post)
 {
-	if (argc > 1)
-		return usage_error(ctx, "unexpected argument '%s'", argv[1]);
+	if (argc > 2)
+		return usage_error(ctx, "unexpected argument '%s' (one KERNEL at most)", argv[2]);
+	if (argc == 2) {
+		if (argv[1][0] == '-' && argv[1][1])
+			return usage_error(ctx, "unknown option '%s'", argv[1]);
+		g.kernel = argv[1];
+	}
 	if (o.mem && (o.mem < 1 || o.mem > (gint)MACHINE_MEM_MAX_MIB))
 		return usage_error(ctx, "--mem must be between 1 and 3072 MiB%s", "");
 	if (o.max_insns < 0)
@@ -153,11 +486,15 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		                   "");
 	if (o.details < 0)
 		return usage_error(ctx, "--details must be a positive number%s", "");
-	if (o.vectors && o.rom)
-		return usage_error(ctx, "give either --rom or --vectors, not both%s", "");
-	if (!o.vectors && !o.rom)
-		return usage_error(ctx, "nothing to run: give --rom FILE (a guest) or --vectors DIR%s",
-		                   "");
+	int boots = !!o.rom + !!g.kernel + !!o.flat + !!o.vectors;
+	if (boots > 1)
+		return usage_error(ctx, "give one of KERNEL, --rom, --flat or --vectors%s", "");
+	if (!boots)
+		return usage_error(ctx, "nothing to run: give a multiboot KERNEL, --rom FILE, "
+		                   "--flat FILE@ADDR or --vectors DIR%s", "");
+	int code = check_guest_options(ctx);
+	if (code)
+		return code;
 	g_option_context_free(ctx);
 	return 0;
 }
@@ -198,7 +535,7 @@ static int report_end(struct machine *m, enum machine_stop st)
 	machine_get_regs(m, &r);
 	int status = 0;
 	int64_t post = machine_post_code(m);
-	if (post >= 0)
+	if (post >= 0 && o.rom) /* kernels use port 0x80 as an I/O delay */
 		fprintf(stderr, "nestlab-run: POST code 0x%02" PRIx64 "\n", post);
 	switch (st) {
 	case MACHINE_EXIT:
@@ -231,7 +568,8 @@ static void print_stats(struct machine *m, gint64 t0)
 	machine_get_regs(m, &r);
 	double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
 	fprintf(stderr, "nestlab-run: %" PRIu64 " instructions, %" PRIu64 " cycles, %.3f host seconds, "
-	        "%.2f MIPS\n", r.icount, r.cycles, secs, secs > 0 ? (double)r.icount / secs / 1e6 : 0.0);
+	        "%.2f MIPS, %.6f virtual seconds\n", r.icount, r.cycles, secs,
+	        secs > 0 ? (double)r.icount / secs / 1e6 : 0.0, (double)machine_time_ns(m) / 1e9);
 }
 
 static FILE *open_trace(const char *path)
@@ -244,21 +582,65 @@ static FILE *open_trace(const char *path)
 	return f;
 }
 
+/* The exit status for an error building the machine. */
+static int build_error_status(const GError *e)
+{
+	if (e->domain == G_FILE_ERROR)
+		return e->code == G_FILE_ERROR_NOENT ? EXIT_NOINPUT
+		       : e->code == G_FILE_ERROR_ACCES || e->code == G_FILE_ERROR_PERM ? EXIT_NOPERM
+		       : EXIT_NOINPUT;
+	if (e->domain == BOOT_ERROR) {
+		switch (e->code) {
+		case BOOT_ERROR_NOT_KERNEL: return EXIT_NOT_KERNEL;
+		case BOOT_ERROR_ELF: return EXIT_BAD_ELF;
+		case BOOT_ERROR_ARCH: return EXIT_WRONG_ARCH;
+		case BOOT_ERROR_NO_HEADER: return EXIT_NO_MB_HEADER;
+		case BOOT_ERROR_BAD_HEADER: return EXIT_BAD_MB_HEADER;
+		case BOOT_ERROR_OVERLAP: return EXIT_OVERLAP;
+		case BOOT_ERROR_TOO_BIG: return EXIT_TOO_BIG;
+		}
+		return EXIT_NOT_KERNEL;
+	}
+	if (e->domain == NESTLAB_ERROR) {
+		switch (e->code) {
+		case NESTLAB_ERROR_CONFIG: return EXIT_USAGE;
+		case NESTLAB_ERROR_DISK: return EXIT_BAD_DISK;
+		case NESTLAB_ERROR_DISK_READONLY: return EXIT_DISK_READONLY;
+		case NESTLAB_ERROR_KERNEL: return EXIT_NOT_KERNEL;
+		default: return EXIT_NOINPUT;
+		}
+	}
+	return EXIT_NOINPUT;
+}
+
 static int run_guest(uint16_t post)
 {
 	struct machine_config cfg = {
 		.mem_mib = (uint32_t)o.mem,
 		.rom_path = o.rom,
+		.kernel_path = g.kernel,
+		.cmdline = o.cmdline,
+		.modules = g.modules,
+		.n_modules = g.n_modules,
+		.flat_path = g.flat_path,
+		.flat_addr = g.flat_addr,
+		.disks = g.disks,
+		.n_disks = g.n_disks,
+		.rtc_epoch = g.epoch,
 		.post_port = post,
 	};
+	memcpy(cfg.serial, g.serial, sizeof cfg.serial);
 	GError *error = NULL;
 	struct machine *m = machine_new(&cfg, &error);
 	if (!m) {
 		fprintf(stderr, "nestlab-run: %s\n", error->message);
-		int code = error->domain == NESTLAB_ERROR && error->code == NESTLAB_ERROR_CONFIG
-		                   ? EXIT_USAGE : EXIT_NOINPUT;
+		int code = build_error_status(error);
 		g_error_free(error);
 		return code;
+	}
+	for (guint i = 0; i < g_inputs->len; i++) {
+		const struct input_spec *in = &g_array_index(g_inputs, struct input_spec, i);
+		machine_add_input(m, in->dev, in->at_ns, in->wait_for, in->text);
 	}
 	FILE *trace = NULL;
 	if (o.trace && !(trace = open_trace(o.trace))) {
@@ -276,8 +658,25 @@ static int run_guest(uint16_t post)
 	g_machine = NULL;
 	fflush(stdout);
 	int code = report_end(m, st);
+	if (machine_inputs_pending(m))
+		fprintf(stderr, "nestlab-run: %u --input item(s) were never delivered (the first waits "
+		        "for output that did not come, or for a time not reached)\n",
+		        machine_inputs_pending(m));
+	if (o.vga_dump) {
+		GString *screen = g_string_new(NULL);
+		machine_vga_text(m, screen);
+		fputs(screen->str, stdout);
+		fflush(stdout);
+		g_string_free(screen, TRUE);
+	}
 	if (o.stats)
 		print_stats(m, t0);
+	if (o.state_hash) {
+		char h[65], c[65];
+		machine_state_hash(m, h);
+		machine_console_hash(m, c);
+		fprintf(stderr, "nestlab-run: state hash %s\nnestlab-run: console hash %s\n", h, c);
+	}
 	if (trace && trace != stdout && fclose(trace) != 0) {
 		fprintf(stderr, "nestlab-run: writing the trace file %s failed: %s\n", o.trace,
 		        g_strerror(errno));
@@ -324,7 +723,7 @@ static int run_vectors(void)
 
 int main(int argc, char **argv)
 {
-	GOptionContext *ctx = g_option_context_new("- run a guest on the nestlab test board");
+	GOptionContext *ctx = g_option_context_new("[KERNEL] - run a guest on the nestlab PC");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(ctx, description);
 	GError *error = NULL;

@@ -39,6 +39,9 @@ struct bus {
 	int (*intr_ack)(void *opaque);
 	/* Called when the CPU asserts the A20 mask or shuts down. */
 	void (*shutdown)(void *opaque, const char *why);
+	/* Optional: WRMSR to IA32_APIC_BASE wrote `value` (the local APIC's
+	 * global enable lives in this MSR). */
+	void (*apic_base_written)(void *opaque, uint64_t value);
 };
 
 /* }====================================================================== */
@@ -191,6 +194,7 @@ struct cpu {
 	uint32_t eip_mask;   /* 0xffff for 16-bit code, else all ones */
 	bool stack32;        /* SS.B */
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
+	bool has_apic;       /* the board has a local APIC: CPUID.1:EDX bit 9 */
 	uint8_t user;        /* 1 when CPL == 3 (TLB index) */
 	uint8_t seg_ok[6];   /* fast-path permissions, see seg_lin() */
 	uint8_t bp_exec;     /* DR7-enabled instruction breakpoints (bit n = DRn) */
@@ -251,6 +255,10 @@ void cpu_set_irq(struct cpu *cpu, bool level);
 /* Opens or closes the A20 gate (address line 20 forced to 0 when closed),
  * as the board's port 0x92 or keyboard controller asks. */
 void cpu_set_a20(struct cpu *cpu, bool enabled);
+
+/* Makes an NMI pending (the LAPIC's LINT1 or an NMI IPI); it is taken at
+ * the next instruction boundary unless an NMI handler is running. */
+void cpu_raise_nmi(struct cpu *cpu);
 
 /* Asks a running cpu_run to return at the next instruction boundary. */
 void cpu_request_stop(struct cpu *cpu);

@@ -100,6 +100,11 @@ void cpu_state_changed(struct cpu *cpu)
 	dbg_update(cpu);
 }
 
+void cpu_raise_nmi(struct cpu *cpu)
+{
+	cpu->nmi_pending = true;
+}
+
 void cpu_request_stop(struct cpu *cpu)
 {
 	cpu->stop_request = true;

@@ -18,6 +18,7 @@ static const char cpuid_vendor[12] = {'N', 'e', 's', 't', 'L', 'a', 'b', '-', 'i
 #define CPUID_EDX_TSC (1u << 4)
 #define CPUID_EDX_MSR (1u << 5)
 #define CPUID_EDX_CX8 (1u << 8)
+#define CPUID_EDX_APIC (1u << 9)
 #define CPUID_EDX_CMOV (1u << 15)
 
 static bool real_or_v86(const struct cpu *cpu)
@@ -401,7 +402,7 @@ static void op_cpuid(struct cpu *cpu, const struct insn *in)
 		cpu->r[EBX] = 0;
 		cpu->r[ECX] = 0;
 		cpu->r[EDX] = CPUID_EDX_DE | CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_CX8 |
-		              CPUID_EDX_CMOV;
+		              CPUID_EDX_CMOV | (cpu->has_apic ? CPUID_EDX_APIC : 0);
 		break;
 	default: /* 0x80000000: no extended leaves */
 		cpu->r[EAX] = cpu->r[EBX] = cpu->r[ECX] = cpu->r[EDX] = 0;
@@ -461,7 +462,11 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 	uint64_t v = cpu->r[EAX] | (uint64_t)cpu->r[EDX] << 32;
 	switch (cpu->r[ECX]) {
 	case MSR_IA32_TSC: cpu->tsc = v - cpu->cycles; break;
-	case MSR_IA32_APIC_BASE: cpu->msr_apic_base = v & 0xfffff900ull; break;
+	case MSR_IA32_APIC_BASE:
+		cpu->msr_apic_base = v & 0xfffff900ull;
+		if (cpu->bus.apic_base_written)
+			cpu->bus.apic_base_written(cpu->bus.opaque, cpu->msr_apic_base);
+		break;
 	case MSR_IA32_SYSENTER_CS: cpu->msr_sysenter[0] = v & 0xffff; break;
 	case MSR_IA32_SYSENTER_ESP: cpu->msr_sysenter[1] = v & 0xffffffffu; break;
 	case MSR_IA32_SYSENTER_EIP: cpu->msr_sysenter[2] = v & 0xffffffffu; break;

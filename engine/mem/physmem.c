@@ -98,6 +98,12 @@ uint8_t *pmem_page(struct pmem *pm, uint32_t paddr, bool *writable)
 	return ram_page(pm, paddr);
 }
 
+const uint8_t *pmem_page_if_present(const struct pmem *pm, uint32_t paddr)
+{
+	uint32_t n = paddr >> PMEM_PAGE_SHIFT;
+	return n < pm->ram_pages ? pm->page[n] : NULL;
+}
+
 /* The host byte for `paddr`, or NULL where nothing is mapped. */
 static uint8_t *byte_at(struct pmem *pm, uint32_t paddr, bool *writable)
 {

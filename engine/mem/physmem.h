@@ -58,6 +58,10 @@ void pmem_map_rom(struct pmem *pm, GBytes *rom);
  */
 uint8_t *pmem_page(struct pmem *pm, uint32_t paddr, bool *writable);
 
+/* The RAM page at page-aligned `paddr` if the guest or a loader has
+ * touched it, else NULL (never allocates): for hashing and snapshots. */
+const uint8_t *pmem_page_if_present(const struct pmem *pm, uint32_t paddr);
+
 /* Slow-path access of 1, 2 or 4 bytes (little-endian, may span pages).
  * Unmapped bytes read as 0xff; writes to ROM or unmapped space are dropped. */
 uint32_t pmem_read(struct pmem *pm, uint32_t paddr, int size);
