@@ -63,6 +63,8 @@ struct input {
 	uint64_t at_cycles;
 	char *wait_for;
 	char *text;
+	bool delivered;
+	uint64_t delivered_icount, delivered_cycles;
 };
 
 struct machine {
@@ -331,6 +333,9 @@ static void deliver_input(struct machine *m, struct input *in)
 		dev_kbd_type(m->kbd, in->text);
 		break;
 	}
+	in->delivered = true;
+	in->delivered_icount = m->cpu->icount;
+	in->delivered_cycles = m->cpu->cycles;
 	m->next_input++;
 	m->match_from = m->console_log->len;
 }
@@ -379,6 +384,19 @@ void machine_add_input(struct machine *m, enum machine_input_dev dev, uint64_t a
 	g_ptr_array_add(m->inputs, in);
 	if (m->inputs->len == m->next_input + 1)
 		advance_inputs(m);
+}
+
+bool machine_input_delivered(const struct machine *m, unsigned i, uint64_t *icount,
+                             uint64_t *ns)
+{
+	if (i >= m->inputs->len)
+		return false;
+	const struct input *in = g_ptr_array_index(m->inputs, i);
+	if (!in->delivered)
+		return false;
+	*icount = in->delivered_icount;
+	*ns = clock_cycles_to_ns(in->delivered_cycles);
+	return true;
 }
 
 unsigned machine_inputs_pending(const struct machine *m)

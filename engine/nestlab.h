@@ -188,6 +188,10 @@ enum machine_input_dev { MACHINE_INPUT_COM1, MACHINE_INPUT_COM2, MACHINE_INPUT_K
  */
 void machine_add_input(struct machine *m, enum machine_input_dev dev, uint64_t at_ns,
                        const char *wait_for, const char *text);
+/* When input number i (in the order added) took effect: the icount and
+ * virtual time. False if it has not (yet). */
+bool machine_input_delivered(const struct machine *m, unsigned i, uint64_t *icount,
+                             uint64_t *ns);
 /* Inputs not delivered yet. */
 unsigned machine_inputs_pending(const struct machine *m);
 

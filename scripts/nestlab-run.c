@@ -669,8 +669,15 @@ static int run_guest(uint16_t post)
 		fflush(stdout);
 		g_string_free(screen, TRUE);
 	}
-	if (o.stats)
+	if (o.stats) {
 		print_stats(m, t0);
+		for (guint i = 0; i < g_inputs->len; i++) {
+			uint64_t ic, ns;
+			if (machine_input_delivered(m, i, &ic, &ns))
+				fprintf(stderr, "nestlab-run: input %u delivered at instruction %" PRIu64
+				        ", %.6f virtual seconds\n", i + 1, ic, (double)ns / 1e9);
+		}
+	}
 	if (o.state_hash) {
 		char h[65], c[65];
 		machine_state_hash(m, h);

@@ -243,13 +243,16 @@ static bool parse_aout(struct image *im, const struct header *h, GError **error)
 			                  "image 0x%" G_GINT64_MODIFIER "x", bss_end, load + filesz);
 		memsz = bss_end - load;
 	}
-	if (entry < load || entry >= load + MAX(memsz, 1))
+	if (memsz == 0)
+		return aout_error(im, error, "the image is empty (load_end_addr = load_addr = 0x%x)",
+		                  load);
+	if (entry < load || entry >= load + memsz)
 		return aout_error(im, error,
 		                  "entry_addr 0x%x is outside the image 0x%x-0x%" G_GINT64_MODIFIER "x",
 		                  entry, load, load + memsz);
 	im->seg = g_new(struct segment, 1);
 	im->seg[0] = (struct segment){ load, offset, (uint32_t)filesz, (uint32_t)memsz, 0 };
-	im->n_seg = memsz ? 1 : 0;
+	im->n_seg = 1;
 	im->entry = entry;
 	return true;
 }

@@ -46,7 +46,8 @@ static void civil_from_days(int64_t z, struct rtc_time *tm)
 
 static void time_to_tm(int64_t t, struct rtc_time *tm)
 {
-	int64_t days = t >= 0 ? t / SECONDS_PER_DAY : -((-t + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY);
+	int64_t days =
+	        t >= 0 ? t / SECONDS_PER_DAY : -((-t + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY);
 	int64_t rem = t - days * SECONDS_PER_DAY;
 	civil_from_days(days, tm);
 	tm->hour = (int)(rem / 3600);
@@ -118,12 +119,12 @@ static int64_t parse_clock(const struct cmos_state *st)
 {
 	const uint8_t *r = st->ram;
 	struct rtc_time tm = {
-		.year = from_reg(st, r[CMOS_CENTURY]) * 100 + from_reg(st, r[CMOS_YEAR]),
-		.mon = from_reg(st, r[CMOS_MONTH]),
-		.mday = from_reg(st, r[CMOS_DAY_OF_MONTH]),
-		.hour = hours_from_reg(st, r[CMOS_HOURS]),
-		.min = from_reg(st, r[CMOS_MINUTES]),
-		.sec = from_reg(st, r[CMOS_SECONDS]),
+	        .year = from_reg(st, r[CMOS_CENTURY]) * 100 + from_reg(st, r[CMOS_YEAR]),
+	        .mon = from_reg(st, r[CMOS_MONTH]),
+	        .mday = from_reg(st, r[CMOS_DAY_OF_MONTH]),
+	        .hour = hours_from_reg(st, r[CMOS_HOURS]),
+	        .min = from_reg(st, r[CMOS_MINUTES]),
+	        .sec = from_reg(st, r[CMOS_SECONDS]),
 	};
 	return tm_to_time(&tm);
 }
@@ -131,8 +132,14 @@ static int64_t parse_clock(const struct cmos_state *st)
 static bool is_clock_byte(unsigned index)
 {
 	switch (index) {
-	case CMOS_SECONDS: case CMOS_MINUTES: case CMOS_HOURS: case CMOS_DAY_OF_WEEK:
-	case CMOS_DAY_OF_MONTH: case CMOS_MONTH: case CMOS_YEAR: case CMOS_CENTURY:
+	case CMOS_SECONDS:
+	case CMOS_MINUTES:
+	case CMOS_HOURS:
+	case CMOS_DAY_OF_WEEK:
+	case CMOS_DAY_OF_MONTH:
+	case CMOS_MONTH:
+	case CMOS_YEAR:
+	case CMOS_CENTURY:
 		return true;
 	default:
 		return false;
@@ -193,9 +200,9 @@ static uint64_t periodic_cycle(uint64_t n, uint64_t period)
 static bool alarm_matches(const struct cmos_state *st, int64_t t)
 {
 	static const uint8_t pairs[3][2] = {
-		{ CMOS_SECONDS_ALARM, CMOS_SECONDS },
-		{ CMOS_MINUTES_ALARM, CMOS_MINUTES },
-		{ CMOS_HOURS_ALARM, CMOS_HOURS },
+	        {CMOS_SECONDS_ALARM, CMOS_SECONDS},
+	        {CMOS_MINUTES_ALARM, CMOS_MINUTES},
+	        {CMOS_HOURS_ALARM, CMOS_HOURS},
 	};
 	uint8_t now[CMOS_SIZE];
 	format_clock(st, t, now);
@@ -418,7 +425,8 @@ static void fill_memory_bytes(struct cmos_state *st, uint32_t ram_bytes)
 {
 	uint32_t base = MIN(ram_bytes / KIB, CMOS_BASE_MEM_KIB);
 	uint32_t ext = ram_bytes > MIB ? (ram_bytes - MIB) / KIB : 0;
-	uint32_t high = ram_bytes > HIGH_MEM_START ? (ram_bytes - HIGH_MEM_START) / HIGH_MEM_UNIT : 0;
+	uint32_t high =
+	        ram_bytes > HIGH_MEM_START ? (ram_bytes - HIGH_MEM_START) / HIGH_MEM_UNIT : 0;
 	put16(st, CMOS_BASE_MEM_LO, CMOS_BASE_MEM_HI, base);
 	put16(st, CMOS_EXT_MEM_LO, CMOS_EXT_MEM_HI, ext);
 	put16(st, CMOS_EXT_MEM2_LO, CMOS_EXT_MEM2_HI, ext);
@@ -482,10 +490,10 @@ static void cmos_free(struct device *d)
 }
 
 static const struct device_ops cmos_ops = {
-	.reset = cmos_reset,
-	.save = cmos_save,
-	.restore = cmos_restore,
-	.free = cmos_free,
+        .reset = cmos_reset,
+        .save = cmos_save,
+        .restore = cmos_restore,
+        .free = cmos_free,
 };
 
 struct dev_cmos *dev_cmos_new(const struct dev_board *b, int64_t epoch, uint32_t ram_bytes,

@@ -132,7 +132,7 @@
 #define CMOS_B_POWER_ON 0x02 /* 24-hour BCD, no interrupts (as a BIOS leaves it) */
 #define CMOS_BASE_MEM_KIB 640
 #define CMOS_ALARM_DONT_CARE 0xc0 /* alarm bytes >= 0xC0 match any value */
-#define CMOS_UIP_NS 244000u /* UIP rises this long before an update */
+#define CMOS_UIP_NS 244000u       /* UIP rises this long before an update */
 #define CMOS_TIMEBASE_HZ 32768u
 
 /* Everything the guest can see; no pointers. */
@@ -142,11 +142,11 @@ struct cmos_state {
 	uint8_t nmi_masked;     /* port 0x70 bit 7 as last written */
 	uint8_t irq_level;      /* the IRQ 8 output */
 	uint8_t pad[5];
-	int64_t epoch;          /* Unix seconds at cycle 0 (power-on) */
-	int64_t base_time;      /* Unix-style seconds shown at divider second base_second */
-	uint64_t base_second;   /* divider second index when the time was last set */
-	uint64_t flags_at;      /* cycle up to which register C's flags are computed */
-	uint64_t deadline;      /* the interrupt timer's deadline, or CLOCK_NEVER */
+	int64_t epoch;        /* Unix seconds at cycle 0 (power-on) */
+	int64_t base_time;    /* Unix-style seconds shown at divider second base_second */
+	uint64_t base_second; /* divider second index when the time was last set */
+	uint64_t flags_at;    /* cycle up to which register C's flags are computed */
+	uint64_t deadline;    /* the interrupt timer's deadline, or CLOCK_NEVER */
 };
 
 struct dev_cmos {

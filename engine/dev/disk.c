@@ -38,12 +38,43 @@ static void set_file_error(GError **error, int err, const char *path, const char
 	            "cannot %s disk image %s: %s", what, path, g_strerror(err));
 }
 
+/*
+ * The file's permission bits, honoured even for a superuser (who could
+ * open it anyway): an image nobody may read is refused, and an image
+ * nobody may write is never written through. Returns false with `error`.
+ */
+static bool check_mode(int fd, const char *path, bool writeback, GError **error)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode))
+		return true; /* check_size() reports these */
+	if (!(st.st_mode & (S_IRUSR | S_IRGRP | S_IROTH))) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ACCES,
+		            "cannot read disk image %s: permission denied; make it readable "
+		            "(chmod u+r)",
+		            path);
+		return false;
+	}
+	if (writeback && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_DISK_READONLY,
+		            "disk image %s is read-only; drop ',writeback' to use a copy-on-write "
+		            "overlay",
+		            path);
+		return false;
+	}
+	return true;
+}
+
 /* Opens `path` for the mode asked; on failure sets `error`, returns -1. */
 static int open_image(const char *path, bool writeback, GError **error)
 {
 	int fd = open(path, (writeback ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
+	if (fd >= 0) {
+		if (check_mode(fd, path, writeback, error))
+			return fd;
+		close(fd);
+		return -1;
+	}
 	int err = errno;
 	bool readable = access(path, R_OK) == 0;
 	if (writeback && (err == EACCES || err == EROFS || err == EPERM) && readable) {

@@ -59,7 +59,7 @@ expect "a directory as disk image" 87 "director" "$run" "$tmp/ok.elf" --disk "$t
 expect "an empty disk image" 87 "empty" "$run" "$tmp/ok.elf" --disk "$tmp/empty.img"
 cp "$tmp/disk.img" "$tmp/noread.img"
 chmod 000 "$tmp/noread.img"
-expect "an unreadable disk image" 87 "read|permission" "$run" "$tmp/ok.elf" --disk "$tmp/noread.img"
+expect "an unreadable disk image" 77 "read|permission" "$run" "$tmp/ok.elf" --disk "$tmp/noread.img"
 cp "$tmp/disk.img" "$tmp/ro.img"
 chmod 444 "$tmp/ro.img"
 expect "writeback on a read-only disk image" 88 "read-only" \

@@ -643,6 +643,8 @@ static void test_err_aout_fields(void)
 	expect_aout_error(0x1000, 0x40, bss_below, "bss_end_addr 0x100400");
 	const uint32_t entry_out[5] = { 0x100040, 0x100000, 0, 0x102000, 0x200000 };
 	expect_aout_error(0x1000, 0x40, entry_out, "entry_addr 0x200000|outside");
+	const uint32_t empty[5] = { 0x100040, 0x100000, 0x100000, 0, 0x100000 };
+	expect_aout_error(0x1000, 0x40, empty, "empty");
 	const uint32_t fine[5] = { 0x100040, 0x100000, 0, 0, 0x100040 };
 	expect_aout_error(0x4c, 0x40, fine, "ends inside the header");
 }

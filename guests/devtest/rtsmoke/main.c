@@ -208,7 +208,7 @@ static void test_pages(void)
 	rt_check(a && b, "pages allocated");
 	if (!a || !b)
 		return;
-	rt_printf("TIME: first pages at %p %p\n", a, b);
+	rt_printf("FW: first pages at %p %p\n", a, b);
 	rt_check((((uint32_t)a | (uint32_t)b) & (RT_PAGE_SIZE - 1)) == 0, "pages are 4 KiB aligned");
 	rt_check(a >= (uint8_t *)_kernel_end && b > a, "pages above the kernel, ascending");
 	rt_check(page_is_zero(a) && page_is_zero(b), "pages are zeroed");
@@ -241,7 +241,7 @@ static void test_multiboot(void)
 	if (!mb)
 		return;
 	rt_check(mb->flags & MB_INFO_MEMORY, "multiboot memory fields");
-	rt_printf("multiboot: mem_lower=%u mem_upper=%u\n", mb->mem_lower, mb->mem_upper);
+	rt_printf("FW: multiboot: mem_lower=%u mem_upper=%u\n", mb->mem_lower, mb->mem_upper);
 	if (!(mb->flags & MB_INFO_MEM_MAP)) {
 		rt_printf("TIME: no memory map\n");
 		return;
@@ -249,7 +249,7 @@ static void test_multiboot(void)
 	for (uint32_t off = 0; off < mb->mmap_length;) {
 		const struct mb_mmap_entry *e = (const struct mb_mmap_entry *)(mb->mmap_addr + off);
 
-		rt_printf("TIME: mmap %016llx %016llx type %u\n", e->addr, e->len, e->type);
+		rt_printf("FW: mmap %016llx %016llx type %u\n", e->addr, e->len, e->type);
 		off += e->size + 4;
 	}
 }
@@ -266,7 +266,7 @@ static void test_mp(void)
 	rt_printf("mp: cpus=%d bsp=%u lapic=%08x ioapics=%d ioapic addr=%08x%s\n", s.ncpus, s.bsp_apic_id,
 		  s.lapic_addr, s.nioapics, s.ioapic_addr, s.default_config ? " (default)" : "");
 	/* The firmware's choices: QEMU routes ISA IRQs 5, 9, 10, 11 as PCI ones. */
-	rt_printf("TIME: mp ioapic id=%u isa irq->pin", s.ioapic_id);
+	rt_printf("FW: mp ioapic id=%u isa irq->pin", s.ioapic_id);
 	for (int i = 0; i < 16; i++)
 		rt_printf(" %d", s.isa_irq_pin[i]);
 	rt_printf("\n");
@@ -303,7 +303,7 @@ static void test_cpu(void)
 	uint64_t t0 = rdtsc(), t1;
 
 	cpuid(0, &max, &vendor[0], &vendor[2], &vendor[1]);
-	rt_printf("TIME: cpuid vendor %.12s max leaf %u\n", (const char *)vendor, max);
+	rt_printf("FW: cpuid vendor %.12s max leaf %u\n", (const char *)vendor, max);
 	rt_check_eq(read_cr0() & (CR0_PE | CR0_PG), CR0_PE, "cr0: protected mode, no paging");
 	rt_check_eq(read_eflags() & EFLAGS_IF, 0, "interrupts disabled at main");
 	t1 = rdtsc();

@@ -1,5 +1,6 @@
 /*
- * guests/lib/rt/console.c - output on COM1 and the debug console, printf,
+ * guests/lib/rt/console.c - output on COM1 (only: nestlab-run and QEMU show
+ * COM1 on stdout, so a copy on the debug console would print twice), printf,
  * and the PASS/FAIL/DONE verdicts of a test kernel.
  *
  * COM1 is driven by polling: each byte waits for the transmitter holding
@@ -48,7 +49,6 @@ void rt_putc(char c)
 		if (inb(RT_PORT_COM1 + UART_LSR) & UART_LSR_THRE)
 			break;
 	outb(RT_PORT_COM1 + UART_THR, (uint8_t)c);
-	outb(RT_PORT_DEBUGCON, (uint8_t)c);
 }
 
 void rt_puts(const char *s)
