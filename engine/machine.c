@@ -79,7 +79,8 @@ struct machine {
 	struct dev_pit *pit;
 	struct dev_uart *uart[MACHINE_SERIAL_PORTS];
 	struct chardev *serial[MACHINE_SERIAL_PORTS];
-	bool stdin_open;
+	bool stdin_open; /* a serial port reads stdin, which is not at its end */
+	int stdin_port;  /* ... that port */
 	struct dev_cmos *cmos;
 	struct dev_kbd *kbd;
 	struct dev_vga *vga;
@@ -164,18 +165,16 @@ static void lapic_init(void *opaque)
 	/* INIT to itself on a one-CPU machine: documented as ignored. */
 }
 
-enum { APIC_DM_FIXED = 0, APIC_DM_LOWEST = 1, APIC_DM_NMI = 4, APIC_DM_EXTINT = 7 };
-
 static void ioapic_deliver(void *opaque, int vector, bool level_triggered, int dest, int mode)
 {
 	struct machine *m = opaque;
 	if (!dev_lapic_is_dest(m->lapic, dest))
 		return; /* addressed to a CPU this machine does not have */
 	switch (mode) {
-	case APIC_DM_NMI:
+	case IOAPIC_DM_NMI:
 		cpu_raise_nmi(m->cpu);
 		break;
-	case APIC_DM_EXTINT:
+	case IOAPIC_DM_EXTINT:
 		break; /* the 8259A reaches the CPU through LINT0 instead */
 	default:
 		dev_lapic_deliver(m->lapic, vector, level_triggered);
@@ -416,9 +415,8 @@ static void free_input(gpointer p)
  * it is the one input not under the machine's control). */
 static void poll_stdin(struct machine *m)
 {
-	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++)
-		if (m->stdin_open && m->serial[i])
-			m->stdin_open = chardev_poll_stdin(m->serial[i]);
+	if (m->stdin_open)
+		m->stdin_open = chardev_poll_stdin(m->serial[m->stdin_port]);
 }
 
 /* }====================================================================== */
@@ -462,6 +460,11 @@ static struct chardev *open_serial(const struct machine_serial *s, bool *uses_st
 {
 	switch (s->kind) {
 	case MACHINE_SERIAL_STDIO:
+		if (*uses_stdin) {
+			g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+			            "only one serial port can read stdin ('stdio'); use 'stdout' for the other");
+			return NULL;
+		}
 		*uses_stdin = true;
 		return chardev_new_stdio();
 	case MACHINE_SERIAL_STDOUT:
@@ -480,9 +483,12 @@ static bool build_serial(struct machine *m, const struct machine_config *cfg, GE
 {
 	bool uses_stdin = false;
 	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++) {
+		bool before = uses_stdin;
 		m->serial[i] = open_serial(&cfg->serial[i], &uses_stdin, error);
 		if (!m->serial[i])
 			return false;
+		if (uses_stdin && !before)
+			m->stdin_port = i;
 		chardev_set_tee(m->serial[i], serial_tee, m);
 		m->uart[i] = dev_uart_new(&m->board, uart_base[i], uart_irq[i], uart_name[i],
 		                          m->serial[i], error);
@@ -812,6 +818,10 @@ static enum machine_stop final_state(struct machine *m)
  */
 static enum machine_stop idle(struct machine *m)
 {
+	/* The guest waits: whatever it printed last (a prompt without a
+	 * newline) must reach the terminal now. */
+	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++)
+		chardev_flush(m->serial[i]);
 	bool can_wake = (cpu_get_eflags(m->cpu) & EFLAGS_IF) || m->cpu->nmi_pending;
 	uint64_t next = clock_next(m->clock);
 	if (can_wake && next != CLOCK_NEVER) {

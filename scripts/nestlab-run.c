@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "nestlab-config.h"
 #include "multiboot.h"
@@ -162,6 +164,36 @@ static const char description[] =
 	"More: docs/nestlab-run.md, man nestlab-run.";
 
 static struct machine *g_machine;
+
+/* {====== the terminal for --serial stdio ====== */
+
+static struct termios saved_termios;
+static bool termios_saved;
+
+static void restore_terminal(void)
+{
+	if (termios_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+	termios_saved = false;
+}
+
+/* Keys go to the guest one by one and unechoed (the guest echoes), as
+ * on a serial terminal; Ctrl-C still stops the run. */
+static void raw_terminal(void)
+{
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) != 0)
+		return;
+	struct termios t = saved_termios;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
+		termios_saved = true;
+		atexit(restore_terminal);
+	}
+}
+
+/* }====================================================================== */
 
 static void on_sigint(int sig)
 {
@@ -651,10 +683,13 @@ static int run_guest(uint16_t post)
 	}
 	g_machine = m;
 	signal(SIGINT, on_sigint);
+	if (g.serial[0].kind == MACHINE_SERIAL_STDIO || g.serial[1].kind == MACHINE_SERIAL_STDIO)
+		raw_terminal();
 	gint64 t0 = g_get_monotonic_time();
 	enum machine_stop st = trace ? run_traced(m, trace, (uint64_t)o.max_insns)
 	                             : machine_run(m, (uint64_t)o.max_insns);
 	signal(SIGINT, SIG_DFL);
+	restore_terminal();
 	g_machine = NULL;
 	fflush(stdout);
 	int code = report_end(m, st);

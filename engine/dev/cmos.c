@@ -47,7 +47,7 @@ static void civil_from_days(int64_t z, struct rtc_time *tm)
 static void time_to_tm(int64_t t, struct rtc_time *tm)
 {
 	int64_t days =
-	        t >= 0 ? t / SECONDS_PER_DAY : -((-t + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY);
+		t >= 0 ? t / SECONDS_PER_DAY : -((-t + SECONDS_PER_DAY - 1) / SECONDS_PER_DAY);
 	int64_t rem = t - days * SECONDS_PER_DAY;
 	civil_from_days(days, tm);
 	tm->hour = (int)(rem / 3600);
@@ -119,31 +119,27 @@ static int64_t parse_clock(const struct cmos_state *st)
 {
 	const uint8_t *r = st->ram;
 	struct rtc_time tm = {
-	        .year = from_reg(st, r[CMOS_CENTURY]) * 100 + from_reg(st, r[CMOS_YEAR]),
-	        .mon = from_reg(st, r[CMOS_MONTH]),
-	        .mday = from_reg(st, r[CMOS_DAY_OF_MONTH]),
-	        .hour = hours_from_reg(st, r[CMOS_HOURS]),
-	        .min = from_reg(st, r[CMOS_MINUTES]),
-	        .sec = from_reg(st, r[CMOS_SECONDS]),
+		.year = from_reg(st, r[CMOS_CENTURY]) * 100 + from_reg(st, r[CMOS_YEAR]),
+		.mon = from_reg(st, r[CMOS_MONTH]),
+		.mday = from_reg(st, r[CMOS_DAY_OF_MONTH]),
+		.hour = hours_from_reg(st, r[CMOS_HOURS]),
+		.min = from_reg(st, r[CMOS_MINUTES]),
+		.sec = from_reg(st, r[CMOS_SECONDS]),
 	};
 	return tm_to_time(&tm);
 }
 
 static bool is_clock_byte(unsigned index)
 {
+	/* clang-format off */
 	switch (index) {
-	case CMOS_SECONDS:
-	case CMOS_MINUTES:
-	case CMOS_HOURS:
-	case CMOS_DAY_OF_WEEK:
-	case CMOS_DAY_OF_MONTH:
-	case CMOS_MONTH:
-	case CMOS_YEAR:
-	case CMOS_CENTURY:
+	case CMOS_SECONDS: case CMOS_MINUTES: case CMOS_HOURS: case CMOS_DAY_OF_WEEK:
+	case CMOS_DAY_OF_MONTH: case CMOS_MONTH: case CMOS_YEAR: case CMOS_CENTURY:
 		return true;
 	default:
 		return false;
 	}
+	/* clang-format on */
 }
 
 /* }====== */
@@ -200,9 +196,9 @@ static uint64_t periodic_cycle(uint64_t n, uint64_t period)
 static bool alarm_matches(const struct cmos_state *st, int64_t t)
 {
 	static const uint8_t pairs[3][2] = {
-	        {CMOS_SECONDS_ALARM, CMOS_SECONDS},
-	        {CMOS_MINUTES_ALARM, CMOS_MINUTES},
-	        {CMOS_HOURS_ALARM, CMOS_HOURS},
+		{CMOS_SECONDS_ALARM, CMOS_SECONDS},
+		{CMOS_MINUTES_ALARM, CMOS_MINUTES},
+		{CMOS_HOURS_ALARM, CMOS_HOURS},
 	};
 	uint8_t now[CMOS_SIZE];
 	format_clock(st, t, now);
@@ -426,7 +422,7 @@ static void fill_memory_bytes(struct cmos_state *st, uint32_t ram_bytes)
 	uint32_t base = MIN(ram_bytes / KIB, CMOS_BASE_MEM_KIB);
 	uint32_t ext = ram_bytes > MIB ? (ram_bytes - MIB) / KIB : 0;
 	uint32_t high =
-	        ram_bytes > HIGH_MEM_START ? (ram_bytes - HIGH_MEM_START) / HIGH_MEM_UNIT : 0;
+		ram_bytes > HIGH_MEM_START ? (ram_bytes - HIGH_MEM_START) / HIGH_MEM_UNIT : 0;
 	put16(st, CMOS_BASE_MEM_LO, CMOS_BASE_MEM_HI, base);
 	put16(st, CMOS_EXT_MEM_LO, CMOS_EXT_MEM_HI, ext);
 	put16(st, CMOS_EXT_MEM2_LO, CMOS_EXT_MEM2_HI, ext);
@@ -490,19 +486,19 @@ static void cmos_free(struct device *d)
 }
 
 static const struct device_ops cmos_ops = {
-        .reset = cmos_reset,
-        .save = cmos_save,
-        .restore = cmos_restore,
-        .free = cmos_free,
+	.reset = cmos_reset,
+	.save = cmos_save,
+	.restore = cmos_restore,
+	.free = cmos_free,
 };
 
 struct dev_cmos *dev_cmos_new(const struct dev_board *b, int64_t epoch, uint32_t ram_bytes,
-                              GError **error)
+			      GError **error)
 {
 	if (ioport_claimed(b->io, CMOS_INDEX_PORT) || ioport_claimed(b->io, CMOS_DATA_PORT)) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
-		            "the RTC ports 0x%x-0x%x are already taken by another device",
-		            CMOS_INDEX_PORT, CMOS_DATA_PORT);
+			    "the RTC ports 0x%x-0x%x are already taken by another device",
+			    CMOS_INDEX_PORT, CMOS_DATA_PORT);
 		return NULL;
 	}
 	struct dev_cmos *c = g_new0(struct dev_cmos, 1);

@@ -164,7 +164,7 @@ struct dev_cmos {
  * device's free op.
  */
 struct dev_cmos *dev_cmos_new(const struct dev_board *b, int64_t epoch, uint32_t ram_bytes,
-                              GError **error);
+			      GError **error);
 
 /* True while the guest has set bit 7 of port 0x70 (the board's NMI mask). */
 bool dev_cmos_nmi_masked(const struct dev_cmos *c);

@@ -11,8 +11,9 @@
 #define IOREGSEL_MASK 0xffu
 /* Writable low-word bits: vector, delivery mode, destination mode,
  * polarity, trigger mode, mask (delivery status and remote IRR are RO). */
-#define RTE_LO_WRITABLE (IOAPIC_RTE_VECTOR | IOAPIC_RTE_DM_MASK | IOAPIC_RTE_DEST_LOGICAL | \
-                         IOAPIC_RTE_ACTIVE_LOW | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED)
+#define RTE_LO_WRITABLE                                                                            \
+	(IOAPIC_RTE_VECTOR | IOAPIC_RTE_DM_MASK | IOAPIC_RTE_DEST_LOGICAL |                        \
+	 IOAPIC_RTE_ACTIVE_LOW | IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED)
 #define RTE_HI_WRITABLE 0xff000000u /* destination */
 
 /* {====== pins ====== */
@@ -45,7 +46,8 @@ static void send(struct dev_ioapic *io, int pin)
 	if (*rte & IOAPIC_RTE_DEST_LOGICAL)
 		dest |= IOAPIC_DEST_LOGICAL_FLAG;
 	if (io->deliver)
-		io->deliver(io->opaque, (int)(*rte & IOAPIC_RTE_VECTOR), level, dest, rte_mode(*rte));
+		io->deliver(io->opaque, (int)(*rte & IOAPIC_RTE_VECTOR), level, dest,
+		            rte_mode(*rte));
 }
 
 /* A level-triggered pin delivers while asserted, unmasked and not waiting
@@ -197,7 +199,8 @@ static void ioapic_save(struct device *d, GByteArray *out)
 static bool ioapic_restore(struct device *d, const uint8_t *buf, size_t len, GError **error)
 {
 	struct dev_ioapic *io = (struct dev_ioapic *)d;
-	return dev_restore_pod(d->name, IOAPIC_STATE_VERSION, buf, len, &io->st, sizeof io->st, error);
+	return dev_restore_pod(d->name, IOAPIC_STATE_VERSION, buf, len, &io->st, sizeof io->st,
+	                       error);
 }
 
 static void ioapic_free(struct device *d)
@@ -206,18 +209,22 @@ static void ioapic_free(struct device *d)
 }
 
 static const struct device_ops ioapic_ops = {
-	.reset = ioapic_reset, .save = ioapic_save, .restore = ioapic_restore, .free = ioapic_free,
+        .reset = ioapic_reset,
+        .save = ioapic_save,
+        .restore = ioapic_restore,
+        .free = ioapic_free,
 };
 
 struct dev_ioapic *dev_ioapic_new(const struct dev_board *b, uint8_t id,
                                   dev_ioapic_deliver_fn deliver, void *opaque, GError **error)
 {
 	struct dev_ioapic *io = g_new0(struct dev_ioapic, 1);
-	io->dev = (struct device){ .ops = &ioapic_ops, .name = "ioapic" };
+	io->dev = (struct device){.ops = &ioapic_ops, .name = "ioapic"};
 	io->deliver = deliver;
 	io->opaque = opaque;
 	io->reset_id = id & 0xf;
-	if (!pmem_map_mmio(b->pmem, IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, mmio_read, mmio_write, io)) {
+	if (!pmem_map_mmio(b->pmem, IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, mmio_read, mmio_write,
+	                   io)) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "the I/O APIC's registers at 0x%08x-0x%08x overlap RAM or another "
 		            "device on this board",

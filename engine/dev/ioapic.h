@@ -75,8 +75,12 @@
 
 /* Delivery modes (the `mode` of the deliver callback) */
 enum ioapic_delivery {
-	IOAPIC_DM_FIXED = 0, IOAPIC_DM_LOWEST = 1, IOAPIC_DM_SMI = 2, IOAPIC_DM_NMI = 4,
-	IOAPIC_DM_INIT = 5, IOAPIC_DM_EXTINT = 7,
+	IOAPIC_DM_FIXED = 0,
+	IOAPIC_DM_LOWEST = 1,
+	IOAPIC_DM_SMI = 2,
+	IOAPIC_DM_NMI = 4,
+	IOAPIC_DM_INIT = 5,
+	IOAPIC_DM_EXTINT = 7,
 };
 
 /* The logical destination mode flag added to `dest` (the same value as
@@ -91,8 +95,8 @@ typedef void (*dev_ioapic_deliver_fn)(void *opaque, int vector, bool level_trigg
 struct ioapic_state {
 	uint64_t redtbl[IOAPIC_PINS];
 	uint32_t ioregsel;
-	uint32_t id;     /* the ID register (ID in bits 24-27) */
-	uint32_t wires;  /* bit n: pin n's input wire is high */
+	uint32_t id;    /* the ID register (ID in bits 24-27) */
+	uint32_t wires; /* bit n: pin n's input wire is high */
 	uint32_t pad;
 };
 

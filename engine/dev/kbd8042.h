@@ -155,31 +155,31 @@ typedef void (*dev_kbd_a20_fn)(void *opaque, bool enabled);
 typedef void (*dev_kbd_reset_fn)(void *opaque);
 
 /* A byte FIFO of fixed size N inside the state struct. */
-#define KBD_FIFO(n)                                                                              \
-	struct {                                                                                 \
-		uint16_t head, count;                                                            \
-		uint8_t data[n];                                                                 \
+#define KBD_FIFO(n)                                                                                \
+	struct {                                                                                   \
+		uint16_t head, count;                                                              \
+		uint8_t data[n];                                                                   \
 	}
 
 /* Everything the guest can see; no pointers. */
 struct kbd_state {
-	uint64_t key_gap_until;  /* cycle before which no key byte enters the buffer */
-	uint64_t deadline;       /* the pacing timer, or CLOCK_NEVER */
+	uint64_t key_gap_until;    /* cycle before which no key byte enters the buffer */
+	uint64_t deadline;         /* the pacing timer, or CLOCK_NEVER */
 	uint8_t ram[KBD_RAM_SIZE]; /* internal RAM; byte 0 is the command byte */
-	uint8_t out_buf;         /* the output buffer (kept after it is read) */
+	uint8_t out_buf;           /* the output buffer (kept after it is read) */
 	uint8_t obf;
-	uint8_t last_was_cmd;    /* status bit 3 */
+	uint8_t last_was_cmd; /* status bit 3 */
 	uint8_t out_port;
-	uint8_t pending_ccmd;    /* controller command waiting for its data byte, or 0 */
+	uint8_t pending_ccmd; /* controller command waiting for its data byte, or 0 */
 	uint8_t irq_level;
-	uint8_t xlat_release;    /* translation saw 0xF0 */
+	uint8_t xlat_release; /* translation saw 0xF0 */
 	/* the keyboard */
 	uint8_t kbd_pending_cmd; /* keyboard command waiting for its argument, or 0 */
 	uint8_t scanning;        /* enabled (F4) / disabled (F5) */
 	uint8_t scan_set;        /* 1, 2 or 3 */
 	uint8_t leds;
 	uint8_t typematic;
-	uint8_t last_sent;       /* for the resend command */
+	uint8_t last_sent; /* for the resend command */
 	uint8_t pad[3];
 	KBD_FIFO(KBD_CTRL_QUEUE) ctrl_q;   /* controller command results */
 	KBD_FIFO(KBD_REPLY_QUEUE) reply_q; /* keyboard replies */
@@ -206,7 +206,7 @@ struct dev_kbd {
  * if a port is taken. Free with the device's free op.
  */
 struct dev_kbd *dev_kbd_new(const struct dev_board *b, dev_kbd_a20_fn a20, dev_kbd_reset_fn reset,
-                            void *opaque, GError **error);
+			    void *opaque, GError **error);
 
 /*
  * Queues presses and releases for ASCII `text` on a US layout: letters,

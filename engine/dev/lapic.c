@@ -13,20 +13,21 @@
  * timer and error entries have no delivery mode; only LINT0/LINT1 have
  * polarity and trigger mode. */
 static const uint32_t lvt_writable[LAPIC_LVT_COUNT] = {
-	[LAPIC_LVT_TIMER] = LAPIC_VECTOR_MASK | LAPIC_LVT_MASKED | LAPIC_TIMER_PERIODIC,
-	[LAPIC_LVT_THERMAL] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_MASKED,
-	[LAPIC_LVT_PERF] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_MASKED,
-	[LAPIC_LVT_LINT0] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_POLARITY_LOW |
-	                    LAPIC_TRIGGER_LEVEL | LAPIC_LVT_MASKED,
-	[LAPIC_LVT_LINT1] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_POLARITY_LOW |
-	                    LAPIC_TRIGGER_LEVEL | LAPIC_LVT_MASKED,
-	[LAPIC_LVT_ERROR] = LAPIC_VECTOR_MASK | LAPIC_LVT_MASKED,
+        [LAPIC_LVT_TIMER] = LAPIC_VECTOR_MASK | LAPIC_LVT_MASKED | LAPIC_TIMER_PERIODIC,
+        [LAPIC_LVT_THERMAL] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_MASKED,
+        [LAPIC_LVT_PERF] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_MASKED,
+        [LAPIC_LVT_LINT0] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_POLARITY_LOW |
+                            LAPIC_TRIGGER_LEVEL | LAPIC_LVT_MASKED,
+        [LAPIC_LVT_LINT1] = LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_LVT_POLARITY_LOW |
+                            LAPIC_TRIGGER_LEVEL | LAPIC_LVT_MASKED,
+        [LAPIC_LVT_ERROR] = LAPIC_VECTOR_MASK | LAPIC_LVT_MASKED,
 };
 
 /* ICR low: vector, delivery mode, destination mode, level, trigger mode,
  * shorthand (delivery status is read-only). */
-#define ICR_LO_WRITABLE (LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_DEST_LOGICAL | \
-                         LAPIC_ICR_LEVEL_ASSERT | LAPIC_TRIGGER_LEVEL | LAPIC_ICR_SHORTHAND_MASK)
+#define ICR_LO_WRITABLE                                                                            \
+	(LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_DEST_LOGICAL | LAPIC_ICR_LEVEL_ASSERT |         \
+	 LAPIC_TRIGGER_LEVEL | LAPIC_ICR_SHORTHAND_MASK)
 #define ID_MASK 0xff000000u
 #define LDR_MASK 0xff000000u
 #define DFR_MODEL_MASK 0xf0000000u
@@ -98,7 +99,8 @@ bool dev_lapic_pending(const struct dev_lapic *l)
 {
 	const struct lapic_state *st = &l->st;
 	int irrv = vhighest(st->irr);
-	return sw_enabled(st) && irrv >= 0 && ((uint32_t)irrv & PRIORITY_CLASS) > (ppr(st) & PRIORITY_CLASS);
+	return sw_enabled(st) && irrv >= 0 &&
+	       ((uint32_t)irrv & PRIORITY_CLASS) > (ppr(st) & PRIORITY_CLASS);
 }
 
 int dev_lapic_ack(struct dev_lapic *l)
@@ -385,7 +387,7 @@ static void send_ipi(struct dev_lapic *l)
 	case LAPIC_DM_LOWEST: /* the lowest-priority CPU is the only one */
 		if (vector < LAPIC_FIRST_LEGAL_VECTOR)
 			raise_error(l, LAPIC_ESR_SEND_ILLEGAL_VECTOR |
-			                   (self ? LAPIC_ESR_RECV_ILLEGAL_VECTOR : 0));
+			                       (self ? LAPIC_ESR_RECV_ILLEGAL_VECTOR : 0));
 		else if (self)
 			accept(l, vector, (lo & LAPIC_TRIGGER_LEVEL) != 0);
 		break;
@@ -468,21 +470,36 @@ static uint32_t reg_read(struct dev_lapic *l, uint32_t reg)
 	if (in_range(reg, LAPIC_REG_LVT_TIMER, LAPIC_LVT_COUNT))
 		return st->lvt[(reg - LAPIC_REG_LVT_TIMER) >> 4];
 	switch (reg) {
-	case LAPIC_REG_ID: return st->id;
-	case LAPIC_REG_VERSION: return LAPIC_VERSION_VALUE;
-	case LAPIC_REG_TPR: return st->tpr;
-	case LAPIC_REG_APR: return 0; /* no APIC bus arbitration on one CPU */
-	case LAPIC_REG_PPR: return ppr(st);
-	case LAPIC_REG_EOI: return 0;
-	case LAPIC_REG_LDR: return st->ldr;
-	case LAPIC_REG_DFR: return st->dfr;
-	case LAPIC_REG_SVR: return st->svr;
-	case LAPIC_REG_ESR: return st->esr;
-	case LAPIC_REG_ICR_LO: return st->icr_lo; /* delivery status: always idle */
-	case LAPIC_REG_ICR_HI: return st->icr_hi;
-	case LAPIC_REG_TIMER_ICR: return st->timer_initial;
-	case LAPIC_REG_TIMER_CCR: return timer_current(l, clock_now(l->board->clock));
-	case LAPIC_REG_TIMER_DCR: return st->timer_dcr;
+	case LAPIC_REG_ID:
+		return st->id;
+	case LAPIC_REG_VERSION:
+		return LAPIC_VERSION_VALUE;
+	case LAPIC_REG_TPR:
+		return st->tpr;
+	case LAPIC_REG_APR:
+		return 0; /* no APIC bus arbitration on one CPU */
+	case LAPIC_REG_PPR:
+		return ppr(st);
+	case LAPIC_REG_EOI:
+		return 0;
+	case LAPIC_REG_LDR:
+		return st->ldr;
+	case LAPIC_REG_DFR:
+		return st->dfr;
+	case LAPIC_REG_SVR:
+		return st->svr;
+	case LAPIC_REG_ESR:
+		return st->esr;
+	case LAPIC_REG_ICR_LO:
+		return st->icr_lo; /* delivery status: always idle */
+	case LAPIC_REG_ICR_HI:
+		return st->icr_hi;
+	case LAPIC_REG_TIMER_ICR:
+		return st->timer_initial;
+	case LAPIC_REG_TIMER_CCR:
+		return timer_current(l, clock_now(l->board->clock));
+	case LAPIC_REG_TIMER_DCR:
+		return st->timer_dcr;
 	default:
 		raise_error(l, LAPIC_ESR_ILLEGAL_REGISTER);
 		return 0;
@@ -504,19 +521,39 @@ static void reg_write(struct dev_lapic *l, uint32_t reg, uint32_t v)
 		return;
 	}
 	switch (reg) {
-	case LAPIC_REG_ID: st->id = v & ID_MASK; break;
-	case LAPIC_REG_TPR: st->tpr = v & 0xffu; notify(l); break;
-	case LAPIC_REG_EOI: eoi(l); break;
-	case LAPIC_REG_LDR: st->ldr = v & LDR_MASK; break;
-	case LAPIC_REG_DFR: st->dfr = (v & DFR_MODEL_MASK) | ~DFR_MODEL_MASK; break;
-	case LAPIC_REG_SVR: write_svr(l, v); break;
+	case LAPIC_REG_ID:
+		st->id = v & ID_MASK;
+		break;
+	case LAPIC_REG_TPR:
+		st->tpr = v & 0xffu;
+		notify(l);
+		break;
+	case LAPIC_REG_EOI:
+		eoi(l);
+		break;
+	case LAPIC_REG_LDR:
+		st->ldr = v & LDR_MASK;
+		break;
+	case LAPIC_REG_DFR:
+		st->dfr = (v & DFR_MODEL_MASK) | ~DFR_MODEL_MASK;
+		break;
+	case LAPIC_REG_SVR:
+		write_svr(l, v);
+		break;
 	case LAPIC_REG_ESR: /* latch the collected errors; re-arms the error interrupt */
 		st->esr = st->esr_pending;
 		st->esr_pending = 0;
 		break;
-	case LAPIC_REG_ICR_LO: st->icr_lo = v & ICR_LO_WRITABLE; send_ipi(l); break;
-	case LAPIC_REG_ICR_HI: st->icr_hi = v & ID_MASK; break;
-	case LAPIC_REG_TIMER_ICR: timer_load(l, v); break;
+	case LAPIC_REG_ICR_LO:
+		st->icr_lo = v & ICR_LO_WRITABLE;
+		send_ipi(l);
+		break;
+	case LAPIC_REG_ICR_HI:
+		st->icr_hi = v & ID_MASK;
+		break;
+	case LAPIC_REG_TIMER_ICR:
+		timer_load(l, v);
+		break;
 	case LAPIC_REG_TIMER_DCR:
 		timer_reconfigure(l, v & DCR_WRITABLE, st->lvt[LAPIC_LVT_TIMER]);
 		break;
@@ -552,7 +589,7 @@ static void mmio_write(void *opaque, uint32_t offset, uint32_t val, int size)
  * Reset"), keeping the external input wires. */
 static void powerup_state(struct dev_lapic *l)
 {
-	uint8_t lint[2] = { l->st.lint_level[0], l->st.lint_level[1] };
+	uint8_t lint[2] = {l->st.lint_level[0], l->st.lint_level[1]};
 	uint8_t hw_disabled = l->st.hw_disabled;
 	memset(&l->st, 0, sizeof l->st);
 	l->st.id = (uint32_t)l->reset_id << LAPIC_ICR_DEST_SHIFT;
@@ -618,14 +655,17 @@ static void lapic_free(struct device *d)
 }
 
 static const struct device_ops lapic_ops = {
-	.reset = lapic_reset, .save = lapic_save, .restore = lapic_restore, .free = lapic_free,
+        .reset = lapic_reset,
+        .save = lapic_save,
+        .restore = lapic_restore,
+        .free = lapic_free,
 };
 
 struct dev_lapic *dev_lapic_new(const struct dev_board *b, uint8_t apic_id,
                                 const struct dev_lapic_hooks *hooks, GError **error)
 {
 	struct dev_lapic *l = g_new0(struct dev_lapic, 1);
-	l->dev = (struct device){ .ops = &lapic_ops, .name = "lapic" };
+	l->dev = (struct device){.ops = &lapic_ops, .name = "lapic"};
 	l->board = b;
 	if (hooks)
 		l->hooks = *hooks;

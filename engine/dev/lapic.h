@@ -118,8 +118,8 @@
 #define LAPIC_DM_INIT 5u
 #define LAPIC_DM_STARTUP 6u
 #define LAPIC_DM_EXTINT 7u
-#define LAPIC_DEST_LOGICAL 0x800u   /* ICR bit 11 */
-#define LAPIC_DELIVS 0x1000u        /* delivery status (always 0 here) */
+#define LAPIC_DEST_LOGICAL 0x800u /* ICR bit 11 */
+#define LAPIC_DELIVS 0x1000u      /* delivery status (always 0 here) */
 #define LAPIC_LVT_POLARITY_LOW 0x2000u
 #define LAPIC_LVT_REMOTE_IRR 0x4000u
 #define LAPIC_ICR_LEVEL_ASSERT 0x4000u
@@ -138,8 +138,15 @@ enum lapic_shorthand { LAPIC_SH_NONE, LAPIC_SH_SELF, LAPIC_SH_ALL, LAPIC_SH_OTHE
 #define LAPIC_ESR_ILLEGAL_REGISTER 0x80u
 
 /* The LVT entries, in register order. */
-enum lapic_lvt { LAPIC_LVT_TIMER, LAPIC_LVT_THERMAL, LAPIC_LVT_PERF, LAPIC_LVT_LINT0,
-                 LAPIC_LVT_LINT1, LAPIC_LVT_ERROR, LAPIC_LVT_COUNT };
+enum lapic_lvt {
+	LAPIC_LVT_TIMER,
+	LAPIC_LVT_THERMAL,
+	LAPIC_LVT_PERF,
+	LAPIC_LVT_LINT0,
+	LAPIC_LVT_LINT1,
+	LAPIC_LVT_ERROR,
+	LAPIC_LVT_COUNT
+};
 
 /* The logical destination encoding of dev_lapic_is_dest() and of the
  * IOAPIC's deliver callback: bit 8 set means logical destination mode. */
@@ -167,24 +174,24 @@ struct lapic_state {
 	uint64_t timer_deadline; /* the next expiry, or CLOCK_NEVER */
 	uint32_t isr[8], tmr[8], irr[8];
 	uint32_t lvt[LAPIC_LVT_COUNT];
-	uint32_t id;             /* the ID register (ID in bits 24-31) */
+	uint32_t id; /* the ID register (ID in bits 24-31) */
 	uint32_t tpr, ldr, dfr, svr;
-	uint32_t esr;            /* the readable ESR (latched at the last ESR write) */
-	uint32_t esr_pending;    /* errors collected since the last ESR write */
+	uint32_t esr;         /* the readable ESR (latched at the last ESR write) */
+	uint32_t esr_pending; /* errors collected since the last ESR write */
 	uint32_t icr_lo, icr_hi;
 	uint32_t timer_initial, timer_dcr;
-	uint8_t timer_running;   /* counting (initial != 0 and a one-shot not yet done) */
-	uint8_t hw_disabled;     /* IA32_APIC_BASE bit 11 clear: the APIC is off */
-	uint8_t lint_level[2];   /* the LINT0/LINT1 input wires */
+	uint8_t timer_running; /* counting (initial != 0 and a one-shot not yet done) */
+	uint8_t hw_disabled;   /* IA32_APIC_BASE bit 11 clear: the APIC is off */
+	uint8_t lint_level[2]; /* the LINT0/LINT1 input wires */
 	uint8_t pad[4];
 };
 
 struct dev_lapic {
-	struct device dev;       /* first: the board keeps a list of these */
+	struct device dev; /* first: the board keeps a list of these */
 	struct lapic_state st;
 	const struct dev_board *board;
 	struct dev_lapic_hooks hooks;
-	uint8_t reset_id;        /* the ID the board gave (restored by reset) */
+	uint8_t reset_id; /* the ID the board gave (restored by reset) */
 	struct clock_timer timer;
 };
 

@@ -25,10 +25,11 @@
  *                          cleared when it drops below
  *   1100 character timeout FIFO mode: data waiting and nothing received or
  *                          read for 4 character times; cleared by an RBR read
- *   0010 THR empty         set when THR (the TX FIFO) becomes empty and when
- *                          the interrupt is enabled while it is empty;
- *                          cleared by writing THR or by reading IIR while it
- *                          is the source reported
+ *   0010 THR empty         set when THR (the TX FIFO) becomes empty, when
+ *                          FCR clears the TX FIFO, and when the interrupt is
+ *                          enabled while THR is empty; cleared by writing
+ *                          THR, or by reading IIR while it is the source
+ *                          reported
  *   0000 modem status      a delta bit in MSR; cleared by reading MSR
  * The chip's INTR output reaches the PC's ISA line only through the gate
  * that MCR OUT2 opens, as on every PC/AT serial card. In loopback mode the

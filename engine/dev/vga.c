@@ -8,15 +8,15 @@
 #include "nestlab.h"
 
 #define VGA_STATE_VERSION 1
-#define CR07_VT8 0x01   /* vertical total bit 8 */
-#define CR07_VDE8 0x02  /* vertical display end bit 8 */
-#define CR07_VRS8 0x04  /* vertical retrace start bit 8 */
+#define CR07_VT8 0x01  /* vertical total bit 8 */
+#define CR07_VDE8 0x02 /* vertical display end bit 8 */
+#define CR07_VRS8 0x04 /* vertical retrace start bit 8 */
 #define CR07_VT9 0x20
 #define CR07_VDE9 0x40
 #define CR07_VRS9 0x80
 #define CR11_VRE_MASK 0x0f
-#define H_TOTAL_BIAS 5  /* CR00 counts character clocks minus 5 */
-#define V_TOTAL_BIAS 2  /* CR06 counts lines minus 2 */
+#define H_TOTAL_BIAS 5     /* CR00 counts character clocks minus 5 */
+#define V_TOTAL_BIAS 2     /* CR06 counts lines minus 2 */
 #define DAC_PRIMARY 0x2a   /* EGA colour bit: 2/3 intensity (6-bit DAC) */
 #define DAC_SECONDARY 0x15 /* EGA colour bit: 1/3 intensity */
 #define CP437_DEL 0x7f
@@ -28,6 +28,7 @@
 
 /* {====== mode 3 power-on registers (the values a BIOS programs) */
 
+/* clang-format off */
 static const uint8_t mode3_crtc[VGA_CRTC_REGS] = {
 	0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, /* horizontal, vertical total, overflow */
 	0x00, 0x4f, 0x0e, 0x0f, 0x00, 0x00, 0x00, 0x00, /* 16-line cells, cursor 14-15, start, loc */
@@ -36,18 +37,20 @@ static const uint8_t mode3_crtc[VGA_CRTC_REGS] = {
 };
 static const uint8_t mode3_seq[VGA_SEQ_REGS] = { 0x03, 0x00, 0x03, 0x00, 0x02 };
 static const uint8_t mode3_gc[VGA_GC_REGS] = { 0x00, 0x00, 0x00, 0x00, 0x00,
-	                                       0x10, 0x0e, 0x00, 0xff };
+					       0x10, 0x0e, 0x00, 0xff };
 static const uint8_t mode3_attr[VGA_ATTR_REGS] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, /* palette: EGA colours */
 	0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
 	0x0c, 0x00, 0x0f, 0x08, 0x00, /* mode control, overscan, plane enable, pan, colour select */
 };
 #define MODE3_MISC 0x67
+/* clang-format on */
 
 /* }====== */
 
 /* {====== CP437 -> Unicode */
 
+/* clang-format off */
 static const uint16_t cp437_low[32] = {
 	0x0020, 0x263a, 0x263b, 0x2665, 0x2666, 0x2663, 0x2660, 0x2022,
 	0x25d8, 0x25cb, 0x25d9, 0x2642, 0x2640, 0x266a, 0x266b, 0x263c,
@@ -73,6 +76,7 @@ static const uint16_t cp437_high[128] = {
 	0x2261, 0x00b1, 0x2265, 0x2264, 0x2320, 0x2321, 0x00f7, 0x2248,
 	0x00b0, 0x2219, 0x00b7, 0x221a, 0x207f, 0x00b2, 0x25a0, 0x00a0,
 };
+/* clang-format on */
 
 static gunichar cp437(uint8_t c)
 {
@@ -101,12 +105,14 @@ static void crtc_timing(const struct vga_state *st, struct crtc_timing *t)
 	uint8_t ov = cr[VGA_CR_OVERFLOW];
 	t->h_total = cr[VGA_CR_H_TOTAL] + H_TOTAL_BIAS;
 	t->h_display = cr[VGA_CR_H_DISPLAY_END] + 1u;
-	t->v_total = (cr[VGA_CR_V_TOTAL] | (ov & CR07_VT8 ? 0x100 : 0) | (ov & CR07_VT9 ? 0x200 : 0)) +
-	             V_TOTAL_BIAS;
+	t->v_total =
+		(cr[VGA_CR_V_TOTAL] | (ov & CR07_VT8 ? 0x100 : 0) | (ov & CR07_VT9 ? 0x200 : 0)) +
+		V_TOTAL_BIAS;
 	t->v_display = (cr[VGA_CR_V_DISPLAY_END] | (ov & CR07_VDE8 ? 0x100 : 0) |
-	                (ov & CR07_VDE9 ? 0x200 : 0)) + 1u;
+			(ov & CR07_VDE9 ? 0x200 : 0)) +
+		       1u;
 	t->v_retrace_start = cr[VGA_CR_V_RETRACE_START] | (ov & CR07_VRS8 ? 0x100 : 0) |
-	                     (ov & CR07_VRS9 ? 0x200 : 0);
+			     (ov & CR07_VRS9 ? 0x200 : 0);
 	/* the retrace ends when the line counter's low 4 bits equal CR11's */
 	unsigned len = ((cr[VGA_CR_V_RETRACE_END] & CR11_VRE_MASK) - t->v_retrace_start) & 0x0f;
 	t->v_retrace_lines = len ? len : 16;
@@ -146,7 +152,7 @@ static void crtc_write(struct vga_state *st, uint8_t v)
 	if (i <= VGA_CR_OVERFLOW && (st->crtc[VGA_CR_V_RETRACE_END] & VGA_CR11_PROTECT)) {
 		if (i == VGA_CR_OVERFLOW)
 			st->crtc[i] = (uint8_t)((st->crtc[i] & ~VGA_CR07_LINE_COMPARE8) |
-			                        (v & VGA_CR07_LINE_COMPARE8));
+						(v & VGA_CR07_LINE_COMPARE8));
 		return;
 	}
 	st->crtc[i] = v;
@@ -158,11 +164,16 @@ static uint8_t attr_mask(uint8_t i)
 	if (i < VGA_ATTR_MODE)
 		return 0x3f; /* palette: 6-bit colour numbers */
 	switch (i) {
-	case VGA_ATTR_MODE: return 0xef;         /* bit 4 reserved */
-	case VGA_ATTR_PLANE_ENABLE: return 0x3f;
-	case VGA_ATTR_PEL_PAN: return 0x0f;
-	case VGA_ATTR_COLOR_SELECT: return 0x0f;
-	default: return 0xff;                    /* overscan colour */
+	case VGA_ATTR_MODE:
+		return 0xef; /* bit 4 reserved */
+	case VGA_ATTR_PLANE_ENABLE:
+		return 0x3f;
+	case VGA_ATTR_PEL_PAN:
+		return 0x0f;
+	case VGA_ATTR_COLOR_SELECT:
+		return 0x0f;
+	default:
+		return 0xff; /* overscan colour */
 	}
 }
 
@@ -212,11 +223,12 @@ static uint8_t read_byte(struct dev_vga *v, uint16_t port)
 {
 	struct vga_state *st = &v->st;
 	bool crtc_port = port == VGA_CRTC_INDEX_COLOR || port == VGA_CRTC_DATA_COLOR ||
-	                 port == VGA_STATUS1_COLOR;
+			 port == VGA_STATUS1_COLOR;
 	bool mono_port = port == VGA_CRTC_INDEX_MONO || port == VGA_CRTC_DATA_MONO ||
-	                 port == VGA_STATUS1_MONO;
+			 port == VGA_STATUS1_MONO;
 	if ((crtc_port && !color_io(st)) || (mono_port && color_io(st)))
 		return 0xff;
+	/* clang-format off */
 	switch (port) {
 	case VGA_ATTR_PORT: return st->attr_index;
 	case VGA_ATTR_READ_PORT: return attr_read(st);
@@ -240,17 +252,19 @@ static uint8_t read_byte(struct dev_vga *v, uint16_t port)
 		return dev_vga_status1(v, clock_now(v->board->clock));
 	default: return 0xff;
 	}
+	/* clang-format on */
 }
 
 static void write_byte(struct dev_vga *v, uint16_t port, uint8_t val)
 {
 	struct vga_state *st = &v->st;
 	bool crtc_port = port == VGA_CRTC_INDEX_COLOR || port == VGA_CRTC_DATA_COLOR ||
-	                 port == VGA_STATUS1_COLOR;
+			 port == VGA_STATUS1_COLOR;
 	bool mono_port = port == VGA_CRTC_INDEX_MONO || port == VGA_CRTC_DATA_MONO ||
-	                 port == VGA_STATUS1_MONO;
+			 port == VGA_STATUS1_MONO;
 	if ((crtc_port && !color_io(st)) || (mono_port && color_io(st)))
 		return;
+	/* clang-format off */
 	switch (port) {
 	case VGA_ATTR_PORT: attr_write(st, val); break;
 	case VGA_MISC_WRITE_PORT: st->misc = val; break;
@@ -282,6 +296,7 @@ static void write_byte(struct dev_vga *v, uint16_t port, uint8_t val)
 	case VGA_STATUS1_COLOR: case VGA_STATUS1_MONO: st->feature = val; break;
 	default: break;
 	}
+	/* clang-format on */
 }
 
 /* Wider accesses are split into bytes at consecutive ports. */
@@ -348,8 +363,8 @@ void dev_vga_cursor(const struct dev_vga *v, int *row, int *col, bool *visible)
 	*col = off >= 0 ? off % VGA_TEXT_COLS : -1;
 	uint8_t cs = st->crtc[VGA_CR_CURSOR_START], ce = st->crtc[VGA_CR_CURSOR_END];
 	*visible = !(cs & VGA_CURSOR_DISABLE) &&
-	           (cs & VGA_CURSOR_LINE_MASK) <= (ce & VGA_CURSOR_LINE_MASK) && off >= 0 &&
-	           off < cells;
+		   (cs & VGA_CURSOR_LINE_MASK) <= (ce & VGA_CURSOR_LINE_MASK) && off >= 0 &&
+		   off < cells;
 }
 
 /* }====== */
@@ -371,7 +386,7 @@ static void vga_power_on(struct vga_state *st)
 		for (int c = 0; c < 3; c++) {
 			int bit = 2 - c; /* r, g, b */
 			st->dac[i][c] = (uint8_t)((i >> bit & 1 ? DAC_PRIMARY : 0) |
-			                          (i >> (bit + 3) & 1 ? DAC_SECONDARY : 0));
+						  (i >> (bit + 3) & 1 ? DAC_SECONDARY : 0));
 		}
 	}
 }
@@ -405,10 +420,12 @@ static const struct device_ops vga_ops = {
 	.free = vga_free,
 };
 
+/* clang-format off */
 static const struct { uint16_t base, count; } vga_port_ranges[] = {
 	{ VGA_CRTC_INDEX_MONO, 2 }, { VGA_STATUS1_MONO, 1 }, { VGA_ATTR_PORT, 16 },
 	{ VGA_CRTC_INDEX_COLOR, 2 }, { VGA_STATUS1_COLOR, 1 },
 };
+/* clang-format on */
 
 struct dev_vga *dev_vga_new(const struct dev_board *b, GError **error)
 {
@@ -416,8 +433,8 @@ struct dev_vga *dev_vga_new(const struct dev_board *b, GError **error)
 		for (uint16_t p = 0; p < vga_port_ranges[i].count; p++) {
 			if (ioport_claimed(b->io, (uint16_t)(vga_port_ranges[i].base + p))) {
 				g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
-				            "the VGA port 0x%x is already taken by another device",
-				            vga_port_ranges[i].base + p);
+					    "the VGA port 0x%x is already taken by another device",
+					    vga_port_ranges[i].base + p);
 				return NULL;
 			}
 		}
@@ -429,7 +446,7 @@ struct dev_vga *dev_vga_new(const struct dev_board *b, GError **error)
 	vga_power_on(&v->st);
 	for (size_t i = 0; i < G_N_ELEMENTS(vga_port_ranges); i++)
 		ioport_claim(b->io, vga_port_ranges[i].base, vga_port_ranges[i].count, vga_read,
-		             vga_write, v);
+			     vga_write, v);
 	return v;
 }
 

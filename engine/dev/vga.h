@@ -102,11 +102,11 @@
 #define VGA_CR_V_RETRACE_END 0x11
 #define VGA_CR_V_DISPLAY_END 0x12
 
-#define VGA_CR11_PROTECT 0x80     /* CR00-CR07 write protected */
+#define VGA_CR11_PROTECT 0x80       /* CR00-CR07 write protected */
 #define VGA_CR07_LINE_COMPARE8 0x10 /* the one CR07 bit still writable */
-#define VGA_CURSOR_DISABLE 0x20   /* CR0A bit 5 */
+#define VGA_CURSOR_DISABLE 0x20     /* CR0A bit 5 */
 #define VGA_CURSOR_LINE_MASK 0x1f
-#define VGA_MISC_COLOR_IO 0x01    /* misc output bit 0: CRTC at 0x3Dx */
+#define VGA_MISC_COLOR_IO 0x01 /* misc output bit 0: CRTC at 0x3Dx */
 #define VGA_ATTR_PAS 0x20
 #define VGA_ATTR_INDEX_MASK 0x1f
 #define VGA_ST1_DISPLAY_DISABLED 0x01
@@ -129,7 +129,7 @@ struct vga_state {
 	uint8_t gc[VGA_GC_REGS];
 	uint8_t gc_index;
 	uint8_t attr[VGA_ATTR_REGS];
-	uint8_t attr_index; /* with PAS in bit 5 */
+	uint8_t attr_index;    /* with PAS in bit 5 */
 	uint8_t attr_flipflop; /* 0: the next 0x3C0 write is an index */
 	uint8_t misc;
 	uint8_t feature;

@@ -40,11 +40,11 @@ static void record_irq(void *opaque, int irq, bool level)
 
 static void fix_init(struct fix *f, int64_t epoch, uint32_t ram)
 {
-	*f = (struct fix){ 0 };
+	*f = (struct fix){0};
 	f->io = ioport_new();
 	f->pm = pmem_new(32 * MIB);
 	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){ f->io, f->pm, f->clock, record_irq, f };
+	f->board = (struct dev_board){f->io, f->pm, f->clock, record_irq, f};
 	GError *err = NULL;
 	f->cmos = dev_cmos_new(&f->board, epoch, ram, &err);
 	g_assert_no_error(err);
@@ -125,6 +125,13 @@ static void test_time_binary_and_12h(void)
 	g_assert_cmpuint(rd(&f, CMOS_CENTURY), ==, 20);
 	wr(&f, CMOS_REG_B, 0); /* 12-hour BCD: 1 PM */
 	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x81);
+	wr(&f, CMOS_HOURS, 0x89); /* set 9 PM in 12-hour mode */
+	wr(&f, CMOS_REG_B, CMOS_B_24H);
+	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x21);
+	wr(&f, CMOS_REG_B, 0);
+	wr(&f, CMOS_HOURS, 0x12); /* 12 AM is midnight */
+	wr(&f, CMOS_REG_B, CMOS_B_24H);
+	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x00);
 	fix_done(&f);
 }
 
@@ -261,6 +268,14 @@ static void test_periodic_rate_one_second(void)
 			rd(&f, CMOS_REG_C);
 	}
 	g_assert_cmpint(f.raises - before, ==, 1024);
+	wr(&f, CMOS_REG_A, 0x21); /* rate 1: 256 Hz, as rate 8 */
+	before = f.raises;
+	for (uint64_t i = 1; i <= 4096; i++) {
+		run_to(&f, 5 * CLOCK_HZ + i * CLOCK_HZ / 4096);
+		if (f.level)
+			rd(&f, CMOS_REG_C);
+	}
+	g_assert_cmpint(f.raises - before, ==, 256);
 	fix_done(&f);
 }
 
@@ -333,11 +348,12 @@ static void test_memory_bytes(void)
 	unsigned sum = 0;
 	for (uint8_t i = CMOS_CHECKSUM_FIRST; i <= CMOS_CHECKSUM_LAST; i++)
 		sum += rd(&f, i);
-	g_assert_cmpuint(sum, ==, (unsigned)rd(&f, CMOS_CHECKSUM_HI) << 8 | rd(&f, CMOS_CHECKSUM_LO));
+	g_assert_cmpuint(sum, ==,
+			 (unsigned)rd(&f, CMOS_CHECKSUM_HI) << 8 | rd(&f, CMOS_CHECKSUM_LO));
 	g_assert_cmpuint(sum, !=, 0);
 	dev_cmos_set_ram(f.cmos, 0x12, 0xf0);
 	g_assert_cmpuint(sum + 0xf0, ==,
-	                 (unsigned)rd(&f, CMOS_CHECKSUM_HI) << 8 | rd(&f, CMOS_CHECKSUM_LO));
+			 (unsigned)rd(&f, CMOS_CHECKSUM_HI) << 8 | rd(&f, CMOS_CHECKSUM_LO));
 	fix_done(&f);
 
 	fix_init(&f, EPOCH_2024, 1024 * MIB);
@@ -444,9 +460,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/dev/cmos/uip-244us-before-update", test_uip_window);
 	g_test_add_func("/dev/cmos/set-freezes-and-sets-time", test_set_freezes_and_sets_time);
 	g_test_add_func("/dev/cmos/write-while-running-keeps-phase",
-	                test_write_while_running_keeps_phase);
+			test_write_while_running_keeps_phase);
 	g_test_add_func("/dev/cmos/periodic-irq-held-until-c-read",
-	                test_periodic_irq_held_until_c_read);
+			test_periodic_irq_held_until_c_read);
 	g_test_add_func("/dev/cmos/periodic-rates", test_periodic_rate_one_second);
 	g_test_add_func("/dev/cmos/flags-set-without-enable", test_flags_without_enable);
 	g_test_add_func("/dev/cmos/update-ended-interrupt", test_update_interrupt);

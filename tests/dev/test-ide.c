@@ -301,6 +301,7 @@ static void test_identify_32bit(void)
 	wr(&f, IDE_REG_DEVICE, IDE_DEV_OBSOLETE);
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_IDENTIFY);
 	wait_ready(&f);
+	g_assert_cmphex(ioport_read(f.io, PORT(IDE_REG_DATA), 1), ==, 0xff); /* 8-bit: not data */
 	for (int i = 0; i < IDE_IDENTIFY_WORDS; i += 2) {
 		uint32_t v = ioport_read(f.io, PORT(IDE_REG_DATA), 4);
 		g_assert_cmphex(v, ==, want[i] | (uint32_t)want[i + 1] << 16);

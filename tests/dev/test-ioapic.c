@@ -30,7 +30,7 @@ static void on_deliver(void *opaque, int vector, bool level, int dest, int mode)
 {
 	struct board *t = opaque;
 	if (t->n < 32)
-		t->msgs[t->n] = (struct msg){ vector, dest, mode, level };
+		t->msgs[t->n] = (struct msg){vector, dest, mode, level};
 	t->n++;
 }
 
@@ -40,7 +40,7 @@ static struct board *board_new(void)
 	t->clock = clock_new(&t->cycles, &t->limit);
 	t->io = ioport_new();
 	t->pm = pmem_new(32u << 20);
-	t->b = (struct dev_board){ .io = t->io, .pmem = t->pm, .clock = t->clock };
+	t->b = (struct dev_board){.io = t->io, .pmem = t->pm, .clock = t->clock};
 	GError *err = NULL;
 	t->ioa = dev_ioapic_new(&t->b, 1, on_deliver, t, &err);
 	g_assert_no_error(err);
@@ -166,9 +166,9 @@ static void test_level_remote_irr_eoi(void)
 	g_assert_true(rte_lo(t, 9) & IOAPIC_RTE_REMOTE_IRR);
 	dev_ioapic_set_irq(t->ioa, 9, true);
 	g_assert_cmpint(t->n, ==, 1); /* waits for the EOI */
-	dev_ioapic_eoi(t->ioa, 0x48);  /* another vector: nothing */
+	dev_ioapic_eoi(t->ioa, 0x48); /* another vector: nothing */
 	g_assert_cmpint(t->n, ==, 1);
-	dev_ioapic_eoi(t->ioa, 0x49);  /* still asserted: delivered again */
+	dev_ioapic_eoi(t->ioa, 0x49); /* still asserted: delivered again */
 	g_assert_cmpint(t->n, ==, 2);
 	dev_ioapic_set_irq(t->ioa, 9, false);
 	dev_ioapic_eoi(t->ioa, 0x49);

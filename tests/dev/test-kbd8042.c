@@ -53,12 +53,12 @@ static void record_reset(void *opaque)
 
 static void fix_init(struct fix *f)
 {
-	*f = (struct fix){ 0 };
+	*f = (struct fix){0};
 	f->a20 = true;
 	f->io = ioport_new();
 	f->pm = pmem_new(32 * MIB);
 	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){ f->io, f->pm, f->clock, record_irq, f };
+	f->board = (struct dev_board){f->io, f->pm, f->clock, record_irq, f};
 	GError *err = NULL;
 	f->kbd = dev_kbd_new(&f->board, record_a20, record_reset, f, &err);
 	g_assert_no_error(err);
@@ -128,7 +128,7 @@ static void test_power_on_status(void)
 	g_assert_cmphex(status(&f), ==, KBD_STAT_UNLOCKED | KBD_STAT_SYS);
 	ccmd(&f, KBD_CCMD_READ_RAM);
 	g_assert_cmphex(status(&f), ==,
-	                KBD_STAT_UNLOCKED | KBD_STAT_SYS | KBD_STAT_CMD | KBD_STAT_OBF);
+			KBD_STAT_UNLOCKED | KBD_STAT_SYS | KBD_STAT_CMD | KBD_STAT_OBF);
 	g_assert_cmphex(data_in(&f), ==, KBD_CB_POWER_ON);
 	assert_empty(&f);
 	g_assert_true(dev_kbd_a20(f.kbd));
@@ -313,7 +313,7 @@ static void test_type_paced_and_translated(void)
 	run_to(&f, 1000);
 	dev_kbd_type(f.kbd, "aA\n");
 	/* set 1: a 1E 9E, Shift 2A, A 1E 9E, Shift AA, Enter 1C 9C */
-	static const uint8_t want[] = { 0x1e, 0x9e, 0x2a, 0x1e, 0x9e, 0xaa, 0x1c, 0x9c };
+	static const uint8_t want[] = {0x1e, 0x9e, 0x2a, 0x1e, 0x9e, 0xaa, 0x1c, 0x9c};
 	uint64_t t = 1000;
 	for (unsigned i = 0; i < sizeof want; i++) {
 		g_assert_cmphex(data_in(&f), ==, want[i]);
@@ -352,7 +352,7 @@ static void test_key_extended_and_set1(void)
 	raw_mode(&f);
 	dev_kbd_key(f.kbd, 0xe075, true); /* cursor up */
 	dev_kbd_key(f.kbd, 0xe075, false);
-	static const uint8_t want[] = { 0xe0, 0x75, 0xe0, 0xf0, 0x75 };
+	static const uint8_t want[] = {0xe0, 0x75, 0xe0, 0xf0, 0x75};
 	for (unsigned i = 0; i < sizeof want; i++) {
 		run_to(&f, (i + 1) * GAP);
 		g_assert_cmphex(data_in(&f), ==, want[i]);
@@ -431,7 +431,8 @@ static void test_save_restore(void)
 	for (int i = 0; i < 40; i++) {
 		run_to(&f, f.cycles + GAP / 3);
 		if (status(&f) & KBD_STAT_OBF)
-			g_string_append_printf(first, "%lu:%02x ", (unsigned long)f.cycles, data_in(&f));
+			g_string_append_printf(first, "%lu:%02x ", (unsigned long)f.cycles,
+					       data_in(&f));
 	}
 	g_assert_cmpuint(first->len, >, 0);
 
@@ -446,7 +447,8 @@ static void test_save_restore(void)
 	for (int i = 0; i < 40; i++) {
 		run_to(&f, f.cycles + GAP / 3);
 		if (status(&f) & KBD_STAT_OBF)
-			g_string_append_printf(second, "%lu:%02x ", (unsigned long)f.cycles, data_in(&f));
+			g_string_append_printf(second, "%lu:%02x ", (unsigned long)f.cycles,
+					       data_in(&f));
 	}
 	g_assert_cmpstr(first->str, ==, second->str);
 	g_assert_false(f.kbd->dev.ops->restore(&f.kbd->dev, blob->data, 3, &err));

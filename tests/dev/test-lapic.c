@@ -56,9 +56,13 @@ static struct board *board_new(void)
 	t->clock = clock_new(&t->cycles, &t->limit);
 	t->io = ioport_new();
 	t->pm = pmem_new(32u << 20);
-	t->b = (struct dev_board){ .io = t->io, .pmem = t->pm, .clock = t->clock };
+	t->b = (struct dev_board){.io = t->io, .pmem = t->pm, .clock = t->clock};
 	const struct dev_lapic_hooks h = {
-		.opaque = t, .changed = on_changed, .nmi = on_nmi, .eoi = on_eoi, .init = on_init,
+	        .opaque = t,
+	        .changed = on_changed,
+	        .nmi = on_nmi,
+	        .eoi = on_eoi,
+	        .init = on_init,
 	};
 	GError *err = NULL;
 	t->l = dev_lapic_new(&t->b, 0, &h, &err);
@@ -222,7 +226,7 @@ static void test_software_disable(void)
 	g_assert_cmphex(rd(t, LAPIC_REG_LVT_TIMER), ==, LAPIC_LVT_MASKED | 0x31);
 	wr(t, LAPIC_REG_SVR, 0x1ff);
 	g_assert_true(rd(t, LAPIC_REG_LVT_TIMER) & LAPIC_LVT_MASKED); /* stays masked */
-	g_assert_true(dev_lapic_pending(t->l)); /* IRR was held */
+	g_assert_true(dev_lapic_pending(t->l));                       /* IRR was held */
 	g_assert_cmpint(dev_lapic_ack(t->l), ==, 0x41);
 	board_free(t);
 }
@@ -278,9 +282,11 @@ static void test_timer_periodic(void)
 
 static void test_timer_divide_values(void)
 {
-	static const struct { uint32_t dcr; uint64_t div; } table[] = {
-		{ 0x0, 2 }, { 0x1, 4 }, { 0x2, 8 }, { 0x3, 16 },
-		{ 0x8, 32 }, { 0x9, 64 }, { 0xa, 128 }, { 0xb, 1 },
+	static const struct {
+		uint32_t dcr;
+		uint64_t div;
+	} table[] = {
+	        {0x0, 2}, {0x1, 4}, {0x2, 8}, {0x3, 16}, {0x8, 32}, {0x9, 64}, {0xa, 128}, {0xb, 1},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
 		struct board *t = board_new();
@@ -380,15 +386,18 @@ static void test_icr_nmi_init_startup(void)
 	struct board *t = board_new();
 	wr(t, LAPIC_REG_ICR_LO, FIXED_SELF(0) | (LAPIC_DM_NMI << LAPIC_DM_SHIFT));
 	g_assert_cmpint(t->nmis, ==, 1);
-	wr(t, LAPIC_REG_ICR_LO, (LAPIC_DM_INIT << LAPIC_DM_SHIFT) | LAPIC_ICR_LEVEL_ASSERT |
-	                            (LAPIC_SH_ALL << LAPIC_ICR_SHORTHAND_SHIFT));
+	wr(t, LAPIC_REG_ICR_LO,
+	   (LAPIC_DM_INIT << LAPIC_DM_SHIFT) | LAPIC_ICR_LEVEL_ASSERT |
+	           (LAPIC_SH_ALL << LAPIC_ICR_SHORTHAND_SHIFT));
 	g_assert_cmpint(t->inits, ==, 1);
 	/* INIT level de-assert: no INIT */
-	wr(t, LAPIC_REG_ICR_LO, (LAPIC_DM_INIT << LAPIC_DM_SHIFT) | LAPIC_TRIGGER_LEVEL |
-	                            (LAPIC_SH_ALL << LAPIC_ICR_SHORTHAND_SHIFT));
+	wr(t, LAPIC_REG_ICR_LO,
+	   (LAPIC_DM_INIT << LAPIC_DM_SHIFT) | LAPIC_TRIGGER_LEVEL |
+	           (LAPIC_SH_ALL << LAPIC_ICR_SHORTHAND_SHIFT));
 	g_assert_cmpint(t->inits, ==, 1);
-	wr(t, LAPIC_REG_ICR_LO, 0x08 | (LAPIC_DM_STARTUP << LAPIC_DM_SHIFT) |
-	                            (LAPIC_SH_ALL << LAPIC_ICR_SHORTHAND_SHIFT));
+	wr(t, LAPIC_REG_ICR_LO,
+	   0x08 | (LAPIC_DM_STARTUP << LAPIC_DM_SHIFT) |
+	           (LAPIC_SH_ALL << LAPIC_ICR_SHORTHAND_SHIFT));
 	g_assert_cmpint(t->inits, ==, 1);
 	g_assert_false(irr_has(t, 0x08));
 	g_assert_cmphex(rd(t, LAPIC_REG_ESR), ==, 0);
@@ -402,7 +411,7 @@ static void test_esr_illegal_vector(void)
 	wr(t, LAPIC_REG_ICR_LO, FIXED_SELF(0x05));
 	g_assert_false(irr_has(t, 0x05));
 	g_assert_cmphex(rd(t, LAPIC_REG_ESR), ==, 0); /* not visible before a write */
-	g_assert_true(irr_has(t, 0xfe));          /* the error interrupt */
+	g_assert_true(irr_has(t, 0xfe));              /* the error interrupt */
 	wr(t, LAPIC_REG_ESR, 0);
 	g_assert_cmphex(rd(t, LAPIC_REG_ESR), ==,
 	                LAPIC_ESR_SEND_ILLEGAL_VECTOR | LAPIC_ESR_RECV_ILLEGAL_VECTOR);
@@ -561,12 +570,14 @@ int main(int argc, char **argv)
 	g_test_add_func("/lapic/id-version-ldr-dfr", test_id_version_ldr_dfr);
 	g_test_add_func("/lapic/tpr-ppr", test_tpr_ppr);
 	g_test_add_func("/lapic/priority-class-blocks", test_priority_class_blocks);
-	g_test_add_func("/lapic/eoi-nested-and-level-broadcast", test_eoi_nested_and_level_broadcast);
+	g_test_add_func("/lapic/eoi-nested-and-level-broadcast",
+	                test_eoi_nested_and_level_broadcast);
 	g_test_add_func("/lapic/software-disable-masks-lvt", test_software_disable);
 	g_test_add_func("/lapic/timer/one-shot", test_timer_one_shot);
 	g_test_add_func("/lapic/timer/periodic", test_timer_periodic);
 	g_test_add_func("/lapic/timer/divide-values", test_timer_divide_values);
-	g_test_add_func("/lapic/timer/divide-change-keeps-count", test_timer_divide_change_keeps_count);
+	g_test_add_func("/lapic/timer/divide-change-keeps-count",
+	                test_timer_divide_change_keeps_count);
 	g_test_add_func("/lapic/timer/masked-counts-zero-stops", test_timer_masked_and_stopped);
 	g_test_add_func("/lapic/icr/self-destinations", test_self_ipi_destinations);
 	g_test_add_func("/lapic/icr/nmi-init-startup", test_icr_nmi_init_startup);

@@ -26,11 +26,11 @@ struct fix {
 
 static void fix_init(struct fix *f)
 {
-	*f = (struct fix){ 0 };
+	*f = (struct fix){0};
 	f->io = ioport_new();
 	f->pm = pmem_new(32 * MIB);
 	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){ f->io, f->pm, f->clock, NULL, f };
+	f->board = (struct dev_board){f->io, f->pm, f->clock, NULL, f};
 	GError *err = NULL;
 	f->vga = dev_vga_new(&f->board, &err);
 	g_assert_no_error(err);
@@ -70,7 +70,7 @@ static void crtc_wr(struct fix *f, uint8_t i, uint8_t v)
 static void put_text(struct fix *f, unsigned cell, const char *s)
 {
 	for (; *s; s++, cell++) {
-		uint8_t w[2] = { (uint8_t)*s, 0x07 };
+		uint8_t w[2] = {(uint8_t)*s, 0x07};
 		pmem_store(f->pm, VGA_TEXT_BASE + cell * 2, w, 2);
 	}
 }
@@ -155,7 +155,7 @@ static void test_attribute_flipflop(void)
 	g_assert_cmphex(in8(&f, VGA_ATTR_PORT), ==, 0x12 | VGA_ATTR_PAS);
 	g_assert_cmphex(in8(&f, VGA_ATTR_READ_PORT), ==, 0x05);
 	out8(&f, VGA_ATTR_PORT, 0x11); /* index; flip-flop now at data */
-	in8(&f, VGA_STATUS1_COLOR);   /* back to index */
+	in8(&f, VGA_STATUS1_COLOR);    /* back to index */
 	out8(&f, VGA_ATTR_PORT, 0x13 | VGA_ATTR_PAS);
 	g_assert_cmphex(in8(&f, VGA_ATTR_PORT), ==, 0x13 | VGA_ATTR_PAS);
 	out8(&f, VGA_ATTR_PORT, 0x04);
@@ -199,7 +199,7 @@ static void test_seq_gc_dac(void)
 	g_assert_cmphex(in8(&f, VGA_DAC_DATA_PORT), ==, 0x3f);
 	out8(&f, VGA_DAC_WRITE_INDEX_PORT, 0x80);
 	g_assert_cmphex(in8(&f, VGA_DAC_READ_INDEX_PORT), ==, VGA_DAC_STATE_WRITE);
-	const uint8_t rgb[6] = { 1, 2, 3, 4, 5, 0x46 };
+	const uint8_t rgb[6] = {1, 2, 3, 4, 5, 0x46};
 	for (int i = 0; i < 6; i++)
 		out8(&f, VGA_DAC_DATA_PORT, rgb[i]);
 	g_assert_cmphex(in8(&f, VGA_DAC_WRITE_INDEX_PORT), ==, 0x82);
@@ -226,15 +226,15 @@ static void test_status1_timing(void)
 	g_assert_cmphex(dev_vga_status1(f.vga, cycle_of(80)), ==, VGA_ST1_DISPLAY_DISABLED);
 	g_assert_cmphex(dev_vga_status1(f.vga, cycle_of(400 * 100)), ==, VGA_ST1_DISPLAY_DISABLED);
 	g_assert_cmphex(dev_vga_status1(f.vga, cycle_of(412 * 100 - 1)), ==,
-	                VGA_ST1_DISPLAY_DISABLED);
+			VGA_ST1_DISPLAY_DISABLED);
 	g_assert_cmphex(dev_vga_status1(f.vga, cycle_of(412 * 100)), ==,
-	                VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
+			VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
 	g_assert_cmphex(dev_vga_status1(f.vga, cycle_of(414 * 100 - 1)), ==,
-	                VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
+			VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
 	g_assert_cmphex(dev_vga_status1(f.vga, cycle_of(414 * 100)), ==, VGA_ST1_DISPLAY_DISABLED);
 	/* the next frame starts 1/60 s later */
 	g_assert_cmphex(dev_vga_status1(f.vga, CLOCK_HZ / 60 + cycle_of(412 * 100) + 1), ==,
-	                VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
+			VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
 	/* over a frame: 2 of 449 lines in retrace */
 	int vr = 0, dd = 0, n = 0;
 	for (uint64_t t = 0; t < CLOCK_HZ / 60; t += 50, n++) {
@@ -247,7 +247,8 @@ static void test_status1_timing(void)
 	g_assert_cmpint(abs((n - dd) - shown), <=, 3);
 	/* through the port, at the clock's time */
 	f.cycles = cycle_of(413 * 100);
-	g_assert_cmphex(in8(&f, VGA_STATUS1_COLOR), ==, VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
+	g_assert_cmphex(in8(&f, VGA_STATUS1_COLOR), ==,
+			VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
 	fix_done(&f);
 }
 
@@ -259,20 +260,22 @@ static void test_dump_text(void)
 	dev_vga_dump_text(f.vga, s);
 	g_assert_cmpstr(s->str, ==, ""); /* a blank (zeroed) screen */
 	put_text(&f, 0, "Hello");
-	put_text(&f, 160, "x  \x01\xc9\xb0");
+	put_text(&f, 160, "x  \x01\xc9\xb0\x7f");
 	put_text(&f, 24 * 80 + 75, "end  ");
 	g_string_truncate(s, 0);
 	dev_vga_dump_text(f.vga, s);
-	GString *want = g_string_new("Hello\n\nx  \u263a\u2554\u2591\n");
+	GString *want = g_string_new("Hello\n\nx  \u263a\u2554\u2591\u2302\n");
 	for (int i = 3; i < 24; i++)
 		g_string_append_c(want, '\n');
-	g_string_append(want, "                                                                           end\n");
+	g_string_append(
+		want,
+		"                                                                           end\n");
 	g_assert_cmpstr(s->str, ==, want->str);
 	/* from the start address: row 0 is now the old row 2 */
 	crtc_wr(&f, VGA_CR_START_LO, 160);
 	g_string_truncate(s, 0);
 	dev_vga_dump_text(f.vga, s);
-	g_assert_true(g_str_has_prefix(s->str, "x  \u263a\u2554\u2591\n"));
+	g_assert_true(g_str_has_prefix(s->str, "x  \u263a\u2554\u2591\u2302\n"));
 	g_assert_true(g_str_has_suffix(s->str, "end\n")); /* now on row 22, the last with text */
 	unsigned lines = 0;
 	for (const char *p = s->str; *p; p++)

@@ -110,12 +110,12 @@ struct rtc_time {
 
 static void read_time(struct rtc_time *t, bool bcd)
 {
-	uint8_t raw[6] = { cmos_read(RTC_SECONDS), cmos_read(RTC_MINUTES), cmos_read(RTC_HOURS),
-		           cmos_read(RTC_DAY), cmos_read(RTC_MONTH), cmos_read(RTC_YEAR) };
+	uint8_t raw[6] = {cmos_read(RTC_SECONDS), cmos_read(RTC_MINUTES), cmos_read(RTC_HOURS),
+			  cmos_read(RTC_DAY),     cmos_read(RTC_MONTH),   cmos_read(RTC_YEAR)};
 	uint32_t v[6];
 	for (int i = 0; i < 6; i++)
 		v[i] = bcd ? from_bcd(raw[i]) : raw[i];
-	*t = (struct rtc_time){ v[0], v[1], v[2], v[3], v[4], v[5] };
+	*t = (struct rtc_time){v[0], v[1], v[2], v[3], v[4], v[5]};
 }
 
 static uint32_t second_of_day(const struct rtc_time *t)
@@ -146,14 +146,14 @@ static void test_bcd_and_binary(void)
 	uint32_t diff = (s1 + SECONDS_PER_DAY - s0) % SECONDS_PER_DAY;
 	rt_check(ok, "rtc UIP clears within the poll limit");
 	rt_check(diff <= 1 && bcd.hour < 24 && bcd.min < 60 && bcd.sec < 60,
-	         "rtc time read in BCD and in binary agrees (register B DM)");
+		 "rtc time read in BCD and in binary agrees (register B DM)");
 	rt_check(bcd.day >= 1 && bcd.day <= 31 && bcd.month >= 1 && bcd.month <= 12 &&
-	                 bcd.year == bin.year && bcd.month == bin.month,
-	         "rtc date valid and the same in both formats");
+			 bcd.year == bin.year && bcd.month == bin.month,
+		 "rtc date valid and the same in both formats");
 	rt_check((b & RTC_B_24H) != 0, "rtc register B: 24-hour mode as the firmware leaves it");
 	rt_printf("TIME: rtc %02u-%02u-%02u %02u:%02u:%02u (binary read %02u:%02u:%02u)\n",
-	          bcd.year, bcd.month, bcd.day, bcd.hour, bcd.min, bcd.sec, bin.hour, bin.min,
-	          bin.sec);
+		  bcd.year, bcd.month, bcd.day, bcd.hour, bcd.min, bcd.sec, bin.hour, bin.min,
+		  bin.sec);
 }
 
 /* Polls register A until UIP is set, then until it clears again.
@@ -209,7 +209,7 @@ static void test_periodic_irq(void)
 	cmos_write(RTC_REG_A, a);
 	rt_check(periodic_count > 0, "rtc periodic interrupt arrives on IRQ 8 through the PIC");
 	rt_check((periodic_c & (RTC_C_IRQF | RTC_C_PF)) == (RTC_C_IRQF | RTC_C_PF),
-	         "rtc register C in the handler shows IRQF and PF");
+		 "rtc register C in the handler shows IRQF and PF");
 	rt_printf("TIME: %u periodic interrupts after %u spins\n", periodic_count, spins);
 }
 
@@ -228,7 +228,7 @@ static void test_reg_c_clears(void)
 
 static void test_memory_bytes(void)
 {
-	static const uint8_t idx[] = { 0x15, 0x16, 0x17, 0x18, 0x30, 0x31 };
+	static const uint8_t idx[] = {0x15, 0x16, 0x17, 0x18, 0x30, 0x31};
 	rt_printf("cmos memory bytes:");
 	for (unsigned i = 0; i < sizeof idx; i++)
 		rt_printf(" %02x=%02x", idx[i], cmos_read(idx[i]));
@@ -316,7 +316,8 @@ static void test_keyboard(void)
 	kbc_data(KBD_IDENTIFY);
 	int ack = kbc_read(), id1 = kbc_read(), id2 = kbc_read();
 	rt_check_eq((uint32_t)ack, KBD_ACK, "keyboard identify (F2) acknowledged");
-	rt_check_eq((uint32_t)(id1 << 8 | id2), 0xAB41, "keyboard identify: AB 41 (translated MF2)");
+	rt_check_eq((uint32_t)(id1 << 8 | id2), 0xAB41,
+		    "keyboard identify: AB 41 (translated MF2)");
 	kbc_command(KBC_WRITE_CB);
 	kbc_data(saved_cb);
 }
@@ -341,36 +342,36 @@ struct a20_params {
 #define PORT92_A20 0x02
 
 __asm__(".text\n"
-        ".globl a20_probe_start, a20_probe_end\n"
-        "a20_probe_start:\n"
-        "  xorl %eax, %eax\n"
-        "  outb %al, $0x92\n"
-        "  movl 0x7800, %eax\n"
-        "  outb %al, $0x64\n"
-        "  movl 0x7804, %eax\n"
-        "  testl %eax, %eax\n"
-        "  jz 1f\n"
-        "  outb %al, $0x60\n"
-        "1:\n"
-        "  movl $0x11111111, 0x200000\n"
-        "  movl $0x22222222, 0x300000\n"
-        "  movl 0x200000, %eax\n"
-        "  movl %eax, 0x7810\n"
-        "  movl 0x7808, %eax\n"
-        "  outb %al, $0x64\n"
-        "  movl 0x780c, %eax\n"
-        "  testl %eax, %eax\n"
-        "  jz 2f\n"
-        "  outb %al, $0x60\n"
-        "2:\n"
-        "  movl $0x33333333, 0x200000\n"
-        "  movl $0x44444444, 0x300000\n"
-        "  movl 0x200000, %eax\n"
-        "  movl %eax, 0x7814\n"
-        "  movb $0x02, %al\n"
-        "  outb %al, $0x92\n"
-        "  ret\n"
-        "a20_probe_end:\n");
+	".globl a20_probe_start, a20_probe_end\n"
+	"a20_probe_start:\n"
+	"  xorl %eax, %eax\n"
+	"  outb %al, $0x92\n"
+	"  movl 0x7800, %eax\n"
+	"  outb %al, $0x64\n"
+	"  movl 0x7804, %eax\n"
+	"  testl %eax, %eax\n"
+	"  jz 1f\n"
+	"  outb %al, $0x60\n"
+	"1:\n"
+	"  movl $0x11111111, 0x200000\n"
+	"  movl $0x22222222, 0x300000\n"
+	"  movl 0x200000, %eax\n"
+	"  movl %eax, 0x7810\n"
+	"  movl 0x7808, %eax\n"
+	"  outb %al, $0x64\n"
+	"  movl 0x780c, %eax\n"
+	"  testl %eax, %eax\n"
+	"  jz 2f\n"
+	"  outb %al, $0x60\n"
+	"2:\n"
+	"  movl $0x33333333, 0x200000\n"
+	"  movl $0x44444444, 0x300000\n"
+	"  movl 0x200000, %eax\n"
+	"  movl %eax, 0x7814\n"
+	"  movb $0x02, %al\n"
+	"  outb %al, $0x92\n"
+	"  ret\n"
+	"a20_probe_end:\n");
 extern const char a20_probe_start[], a20_probe_end[];
 
 static void a20_probe(struct a20_params *p)
@@ -386,12 +387,18 @@ static void test_a20(void)
 	_Static_assert(LOW_PARAMS == 0x7800u, "the probe's code names its parameter block");
 	memcpy((void *)LOW_CODE, a20_probe_start, (size_t)(a20_probe_end - a20_probe_start));
 	kbc_flush();
-	struct a20_params p = { KBC_WRITE_OUTPORT, KBC_OUTPORT_A20_OFF, KBC_WRITE_OUTPORT,
-		                KBC_OUTPORT_A20_ON, 0, 0 };
+	struct a20_params p = {KBC_WRITE_OUTPORT,
+			       KBC_OUTPORT_A20_OFF,
+			       KBC_WRITE_OUTPORT,
+			       KBC_OUTPORT_A20_ON,
+			       0,
+			       0};
 	a20_probe(&p);
-	rt_check_eq(p.seen_closed, 0x22222222, "8042 output port (D1) A20 off: 3 MiB wraps onto 2 MiB");
-	rt_check_eq(p.seen_open, 0x33333333, "8042 output port (D1) A20 on again: 2 and 3 MiB apart");
-	p = (struct a20_params){ KBC_A20_OFF, 0, KBC_A20_ON, 0, 0, 0 };
+	rt_check_eq(p.seen_closed, 0x22222222,
+		    "8042 output port (D1) A20 off: 3 MiB wraps onto 2 MiB");
+	rt_check_eq(p.seen_open, 0x33333333,
+		    "8042 output port (D1) A20 on again: 2 and 3 MiB apart");
+	p = (struct a20_params){KBC_A20_OFF, 0, KBC_A20_ON, 0, 0, 0};
 	a20_probe(&p);
 	rt_check_eq(p.seen_closed, 0x22222222, "8042 command DD A20 off: 3 MiB wraps onto 2 MiB");
 	rt_check_eq(p.seen_open, 0x33333333, "8042 command DF A20 on again: 2 and 3 MiB apart");

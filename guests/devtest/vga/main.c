@@ -64,9 +64,9 @@ static void crtc_write(uint8_t i, uint8_t v)
 
 static void test_crtc_round_trips(void)
 {
-	static const uint8_t regs[] = { CR_START_HI, CR_START_LO, CR_CURSOR_HI, CR_CURSOR_LO,
-		                        CR_OFFSET, CR_UNDERLINE, CR_CURSOR_START, CR_CURSOR_END };
-	static const uint8_t vals[] = { 0x12, 0x34, 0x07, 0xCF, 0x29, 0x1E, 0x0B, 0x0C };
+	static const uint8_t regs[] = {CR_START_HI, CR_START_LO,  CR_CURSOR_HI,    CR_CURSOR_LO,
+				       CR_OFFSET,   CR_UNDERLINE, CR_CURSOR_START, CR_CURSOR_END};
+	static const uint8_t vals[] = {0x12, 0x34, 0x07, 0xCF, 0x29, 0x1E, 0x0B, 0x0C};
 	uint8_t saved[sizeof regs];
 	bool ok = true;
 	for (unsigned i = 0; i < sizeof regs; i++) {
@@ -76,7 +76,8 @@ static void test_crtc_round_trips(void)
 	for (unsigned i = 0; i < sizeof regs; i++) {
 		uint8_t got = crtc_read(regs[i]);
 		if (got != vals[i]) {
-			rt_fail("crtc round trip", "CR%02x reads %02x, wrote %02x", regs[i], got, vals[i]);
+			rt_fail("crtc round trip", "CR%02x reads %02x, wrote %02x", regs[i], got,
+				vals[i]);
 			ok = false;
 		}
 		crtc_write(regs[i], saved[i]);
@@ -109,7 +110,8 @@ static void test_misc_output(void)
 	uint8_t misc = inb(MISC_READ);
 	rt_check(misc & MISC_COLOR_IO, "misc output: colour I/O addresses (bit 0) in mode 3");
 	outb(MISC_WRITE, misc ^ MISC_PAGE);
-	rt_check_eq(inb(MISC_READ), misc ^ MISC_PAGE, "misc output written at 3C2 reads back at 3CC");
+	rt_check_eq(inb(MISC_READ), misc ^ MISC_PAGE,
+		    "misc output written at 3C2 reads back at 3CC");
 	outb(MISC_WRITE, misc);
 	rt_check_eq(inb(MISC_READ), misc, "misc output restored");
 }
@@ -129,8 +131,8 @@ static void test_status1_toggles(void)
 	}
 	rt_check(vr_on && vr_off, "input status 1: vertical retrace bit seen set and clear");
 	rt_check(de_change != 0, "input status 1: display-disabled bit changes");
-	rt_printf("TIME: 3DA retrace on at poll %u, off at %u, bit 0 changed at %u\n", vr_on, vr_off,
-	          de_change);
+	rt_printf("TIME: 3DA retrace on at poll %u, off at %u, bit 0 changed at %u\n", vr_on,
+		  vr_off, de_change);
 }
 
 static void attr_write(uint8_t index, uint8_t v)
@@ -154,7 +156,7 @@ static void test_attribute_flipflop(void)
 	uint8_t overscan = attr_read(ATTR_OVERSCAN), planes = attr_read(ATTR_PLANE_ENABLE);
 	attr_write(ATTR_OVERSCAN, 0x05);
 	rt_check_eq(inb(ATTR_INDEX), ATTR_OVERSCAN | ATTR_PAS,
-	            "attribute index reads back after index and data writes");
+		    "attribute index reads back after index and data writes");
 	rt_check_eq(inb(ATTR_READ), 0x05, "attribute data written at 3C0 reads back at 3C1");
 	/* an index write leaves the flip-flop at "data"; a 3DA read resets it */
 	outb(ATTR_INDEX, ATTR_OVERSCAN | ATTR_PAS);
@@ -162,8 +164,9 @@ static void test_attribute_flipflop(void)
 	outb(ATTR_INDEX, ATTR_PLANE_ENABLE | ATTR_PAS); /* an index again, not data */
 	outb(ATTR_INDEX, 0x03);
 	rt_check_eq(inb(ATTR_INDEX), ATTR_PLANE_ENABLE | ATTR_PAS,
-	            "a read of 3DA resets the attribute flip-flop to index");
-	rt_check_eq(attr_read(ATTR_OVERSCAN), 0x05, "attribute overscan kept (no stray data write)");
+		    "a read of 3DA resets the attribute flip-flop to index");
+	rt_check_eq(attr_read(ATTR_OVERSCAN), 0x05,
+		    "attribute overscan kept (no stray data write)");
 	rt_check_eq(attr_read(ATTR_PLANE_ENABLE), 0x03, "attribute plane enable written");
 	attr_write(ATTR_OVERSCAN, overscan);
 	attr_write(ATTR_PLANE_ENABLE, planes);
@@ -172,17 +175,17 @@ static void test_attribute_flipflop(void)
 
 static void test_dac_and_gc(void)
 {
-	static const uint8_t rgb[3] = { 0x01, 0x22, 0x3F };
+	static const uint8_t rgb[3] = {0x01, 0x22, 0x3F};
 	outb(DAC_READ_INDEX, DAC_TEST_ENTRY);
-	uint8_t saved[3] = { inb(DAC_DATA), inb(DAC_DATA), inb(DAC_DATA) };
+	uint8_t saved[3] = {inb(DAC_DATA), inb(DAC_DATA), inb(DAC_DATA)};
 	outb(DAC_WRITE_INDEX, DAC_TEST_ENTRY);
 	for (int i = 0; i < 3; i++)
 		outb(DAC_DATA, rgb[i]);
 	rt_check_eq(inb(DAC_WRITE_INDEX), DAC_TEST_ENTRY + 1, "DAC write index advances after B");
 	outb(DAC_READ_INDEX, DAC_TEST_ENTRY);
-	uint8_t got[3] = { inb(DAC_DATA), inb(DAC_DATA), inb(DAC_DATA) };
+	uint8_t got[3] = {inb(DAC_DATA), inb(DAC_DATA), inb(DAC_DATA)};
 	rt_check(got[0] == rgb[0] && got[1] == rgb[1] && got[2] == rgb[2],
-	         "DAC entry written at 3C8/3C9 reads back at 3C7/3C9");
+		 "DAC entry written at 3C8/3C9 reads back at 3C7/3C9");
 	outb(DAC_WRITE_INDEX, DAC_TEST_ENTRY);
 	for (int i = 0; i < 3; i++)
 		outb(DAC_DATA, saved[i]);
@@ -204,7 +207,7 @@ static void test_screen(void)
 	uint16_t pos = (uint16_t)(crtc_read(CR_CURSOR_HI) << 8 | crtc_read(CR_CURSOR_LO));
 	rt_check_eq(pos, 5 * 80 + 9, "vga_puts leaves the hardware cursor after the text");
 	rt_check_eq((uint32_t)crtc_read(CR_START_HI) << 8 | crtc_read(CR_START_LO), 0,
-	            "crtc start address 0");
+		    "crtc start address 0");
 }
 
 int main(void)
