@@ -365,9 +365,9 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	/* a subprocess re-runs one test; it finds its files in the parent's
 	 * directory, passed in the environment */
+	bool child = g_test_subprocess();
 	const char *parent = g_getenv("NESTLAB_TEST_DISK_DIR");
-	bool child = parent != NULL;
-	tmpdir = child ? g_strdup(parent) : g_dir_make_tmp("nestlab-disk-XXXXXX", NULL);
+	tmpdir = child && parent ? g_strdup(parent) : g_dir_make_tmp("nestlab-disk-XXXXXX", NULL);
 	g_assert_nonnull(tmpdir);
 	g_chmod(tmpdir, 0755); /* the permission tests run as nobody */
 	g_setenv("NESTLAB_TEST_DISK_DIR", tmpdir, TRUE);
