@@ -1034,6 +1034,17 @@ void machine_phys_read(struct machine *m, uint32_t paddr, void *buf, size_t len)
 	pmem_load(m->pmem, paddr, buf, len);
 }
 
+void machine_advance(struct machine *m, uint64_t cycles)
+{
+	uint64_t end = m->cpu->cycles + cycles;
+	while (clock_next(m->clock) <= end) {
+		clock_advance_to(m->clock, &m->cpu->cycles, clock_next(m->clock));
+		clock_run_due(m->clock);
+	}
+	m->cpu->cycles = end;
+	clock_run_due(m->clock);
+}
+
 struct cpu *machine_cpu(struct machine *m)
 {
 	return m->cpu;

@@ -14,6 +14,10 @@
 
 /* The CPU, physical memory, port space and debug ports of `m` (owned by m). */
 struct cpu *machine_cpu(struct machine *m);
+/* Moves virtual time on by `cycles` without running the CPU (as if it were
+ * halted) and fires the device timers that come due: for device tests and
+ * the device fuzzer. */
+void machine_advance(struct machine *m, uint64_t cycles);
 struct pmem *machine_pmem(struct machine *m);
 struct ioport_map *machine_io(struct machine *m);
 struct dev_debugport *machine_debugport(struct machine *m);

@@ -213,7 +213,8 @@ void chardev_save(const struct chardev *c, GByteArray *out)
 	const struct chardev_blob_header h = { CHARDEV_STATE_VERSION,
 		                               (uint32_t)chardev_input_pending(c) };
 	g_byte_array_append(out, (const guint8 *)&h, sizeof h);
-	g_byte_array_append(out, c->in->data + c->in_head, h.pending);
+	if (h.pending) /* an empty queue may have no buffer at all */
+		g_byte_array_append(out, c->in->data + c->in_head, h.pending);
 }
 
 bool chardev_restore(struct chardev *c, const uint8_t *buf, size_t len, GError **error)
