@@ -76,7 +76,7 @@ static const GOptionEntry entries[] = {
 	{"flat", 0, 0, G_OPTION_ARG_STRING, &o.flat,
 	 "Load FILE at ADDR (hex or decimal) and enter it in 32-bit protected mode", "FILE@ADDR"},
 	{"module", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.modules,
-	 "Give the multiboot kernel FILE as a module, with the string ARGS (repeatable)",
+	 "Give the multiboot kernel FILE as a module; its string is \"FILE ARGS\" (repeatable)",
 	 "FILE[,ARGS]"},
 	{"cmdline", 0, 0, G_OPTION_ARG_STRING, &o.cmdline,
 	 "The multiboot kernel's command line", "TEXT"},
@@ -108,7 +108,8 @@ static const GOptionEntry entries[] = {
 	 "Before each instruction, write a line with icount and all registers to FILE "
 	 "(- for stdout); slow", "FILE"},
 	{"stats", 0, 0, G_OPTION_ARG_NONE, &o.stats,
-	 "At the end, print instructions, cycles, host seconds and MIPS to stderr", NULL},
+	 "At the end, print instructions, cycles, host seconds, MIPS, virtual seconds and when "
+	 "each --input took effect to stderr", NULL},
 	{"vectors", 0, 0, G_OPTION_ARG_FILENAME, &o.vectors,
 	 "Run the hardware-recorded instruction tests in DIR (e.g. shared/vectors/real16) "
 	 "instead of a guest", "DIR"},
@@ -149,7 +150,7 @@ static const char description[] =
 	"  84       KERNEL's multiboot header is wrong (checksum, flags, addresses)\n"
 	"  85       a module or the boot information would overlap the kernel\n"
 	"  86       --mem is too small for the kernel and its modules\n"
-	"  87       a disk image cannot be used (unreadable, empty, a directory)\n"
+	"  87       a disk image cannot be used (a directory, empty, not whole sectors)\n"
 	"  88       ',writeback' asked for a read-only disk image\n"
 	"  130      interrupted with Ctrl-C\n"
 	"\n"
