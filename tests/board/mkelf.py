@@ -12,6 +12,7 @@ Kinds:
   big         i386 ELF whose segment needs 64 MiB of RAM at 1 MiB
   low         i386 ELF loaded over the low memory where the boot information goes
   truncated   an i386 ELF header cut short
+  overlap     i386 ELF with two segments that overlap each other
 """
 import struct
 import sys
@@ -36,6 +37,18 @@ def elf32(code, machine=3, vaddr=LOAD, memsz=None):
     eh += struct.pack("<HHIIIIIHHHHHH", 2, machine, 1, vaddr, ehsize, 0, 0, ehsize, phsize, 1,
                       40, 0, 0)
     ph = struct.pack("<IIIIIIII", 1, off, vaddr, vaddr, filesz, memsz, 7, 0x1000)
+    img = eh + ph
+    return img + bytes(off - len(img)) + code
+
+
+def elf32_two(code):
+    # two PT_LOAD segments, the second starting inside the first
+    off = 0x1000
+    eh = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+    eh += struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, LOAD + 12, 52, 0, 0, 52, 32, 2, 40, 0, 0)
+    ph = struct.pack("<IIIIIIII", 1, off, LOAD, LOAD, len(code), 0x2000, 7, 0x1000)
+    ph += struct.pack("<IIIIIIII", 1, off, LOAD + 0x1000, LOAD + 0x1000, len(code), len(code),
+                      7, 0x1000)
     img = eh + ph
     return img + bytes(off - len(img)) + code
 
@@ -73,6 +86,8 @@ def main():
         img = elf32(body, memsz=64 << 20)
     elif kind == "low":
         img = elf32(body, vaddr=0x8000, memsz=0x10000)
+    elif kind == "overlap":
+        img = elf32_two(body)
     elif kind == "truncated":
         img = elf32(body)[:40]
     else:

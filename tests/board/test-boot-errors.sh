@@ -32,7 +32,7 @@ expect() { # expect NAME STATUS PATTERN CMD... : exit status and a message on st
 	fi
 }
 
-for k in ok x86_64 arm nomb badsum badflags big low truncated; do
+for k in ok x86_64 arm nomb badsum badflags big low truncated overlap; do
 	"$mkelf" "$k" "$tmp/$k.elf"
 done
 echo "this is not a kernel" >"$tmp/text.bin"
@@ -49,6 +49,7 @@ expect "bad multiboot checksum" 84 "checksum" "$run" "$tmp/badsum.elf"
 expect "unknown required multiboot flag" 84 "flag|bit" "$run" "$tmp/badflags.elf"
 expect "RAM too small" 86 "MiB|RAM|memory" "$run" "$tmp/big.elf" --mem 16
 expect "kernel over the boot information" 85 "overlap" "$run" "$tmp/low.elf"
+expect "kernel segments overlapping each other" 85 "overlap each other" "$run" "$tmp/overlap.elf"
 expect "missing module" 66 "nomod" "$run" "$tmp/ok.elf" --module "$tmp/nomod.bin"
 head -c $((3 << 20)) /dev/zero >"$tmp/bigmod.bin"
 expect "module too big for RAM" 86 "MiB|RAM|memory" "$run" "$tmp/ok.elf" --mem 2 --module "$tmp/bigmod.bin"
