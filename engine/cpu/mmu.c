@@ -83,6 +83,14 @@ static uint32_t walk(struct cpu *cpu, uint32_t lin, enum acc acc, bool user, boo
 	bool big = (pde & PTE_PS) && (cpu->cr4 & CR4_PSE);
 	uint32_t pte = pde, pte_pa = 0, perm = pde;
 	if (!big) {
+		/* The PDE is used for the translation as soon as the walk goes
+		 * through it, so its A flag is set now, even if the PTE or the
+		 * rights check then faults (as Intel processors and QEMU do; the
+		 * SDM, 4.8, only says "used as part of translation"). */
+		if (!(pde & PTE_A)) {
+			pde |= PTE_A;
+			phys_write(cpu, pde_pa, pde, 4);
+		}
 		pte_pa = ((pde & PTE_FRAME) | ((lin >> 10) & 0xffc)) & cpu->a20_mask;
 		pte = phys_read(cpu, pte_pa, 4);
 		if (!(pte & PTE_P))
