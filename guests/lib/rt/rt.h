@@ -14,8 +14,9 @@
  * exit status (rt_exit).
  *
  * The test output convention: "PASS: what" / "FAIL: what: why" lines on
- * COM1, ended by rt_done(). Lines that depend on timing or on the host
- * start with "TIME:" and are left out when two runs are compared.
+ * COM1, ended by rt_done(). Lines that depend on timing start with "TIME:",
+ * lines that show what the firmware provides (memory map, MP table IDs)
+ * with "FW:"; both are left out when nestlab and QEMU are compared.
  */
 #ifndef GUEST_RT_H
 #define GUEST_RT_H
@@ -32,41 +33,8 @@
 #define RT_PORT_EXIT     0xF4
 #define RT_PORT_COM1     0x3F8
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint16_t inw(uint16_t port)
-{
-	uint16_t v;
-	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
+/* outb/outw/outl and inb/inw/inl */
+#include "portio.h"
 
 /* A short delay for old devices: a write to the unused POST port 0x80. */
 static inline void io_wait(void)
