@@ -10,80 +10,35 @@
 #include "device.h"
 #include "ioport.h"
 #include "physmem.h"
+#include "testboard.h"
 
 #define EPOCH_2024 1710510330 /* 2024-03-15 13:45:30 UTC, a Friday */
 #define EPOCH_2099 4102444799 /* 2099-12-31 23:59:59 UTC, a Thursday */
 #define MIB (1024u * 1024u)
 
 struct fix {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clock;
-	struct dev_board board;
+	struct testboard tb; /* IRQ 8 only */
 	struct dev_cmos *cmos;
-	bool level;
-	int raises; /* rising edges of IRQ 8 */
-	uint64_t last_raise;
 };
-
-static void record_irq(void *opaque, int irq, bool level)
-{
-	struct fix *f = opaque;
-	g_assert_cmpint(irq, ==, CMOS_IRQ);
-	if (level && !f->level) {
-		f->raises++;
-		f->last_raise = f->cycles;
-	}
-	f->level = level;
-}
 
 static void fix_init(struct fix *f, int64_t epoch, uint32_t ram)
 {
 	*f = (struct fix){0};
-	f->io = ioport_new();
-	f->pm = pmem_new(32 * MIB);
-	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){f->io, f->pm, f->clock, record_irq, f};
-	GError *err = NULL;
-	f->cmos = dev_cmos_new(&f->board, epoch, ram, &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(f->cmos);
-}
-
-static void fix_done(struct fix *f)
-{
-	f->cmos->dev.ops->free(&f->cmos->dev);
-	clock_free(f->clock);
-	pmem_free(f->pm);
-	ioport_free(f->io);
-}
-
-/* Moves time to `t`, firing every timer due on the way in order. */
-static void run_to(struct fix *f, uint64_t t)
-{
-	for (;;) {
-		uint64_t next = clock_next(f->clock);
-		if (next > t)
-			break;
-		if (next > f->cycles)
-			f->cycles = next;
-		clock_run_due(f->clock);
-	}
-	f->cycles = t;
-	clock_run_due(f->clock);
+	testboard_init(&f->tb);
+	f->tb.only_irq = CMOS_IRQ;
+	f->cmos = testboard_adopt(&f->tb, dev_cmos_new(&f->tb.board, epoch, ram, &f->tb.err));
 }
 
 static uint8_t rd(struct fix *f, uint8_t index)
 {
-	ioport_write(f->io, CMOS_INDEX_PORT, index, 1);
-	return (uint8_t)ioport_read(f->io, CMOS_DATA_PORT, 1);
+	ioport_write(f->tb.io, CMOS_INDEX_PORT, index, 1);
+	return (uint8_t)ioport_read(f->tb.io, CMOS_DATA_PORT, 1);
 }
 
 static void wr(struct fix *f, uint8_t index, uint8_t v)
 {
-	ioport_write(f->io, CMOS_INDEX_PORT, index, 1);
-	ioport_write(f->io, CMOS_DATA_PORT, v, 1);
+	ioport_write(f->tb.io, CMOS_INDEX_PORT, index, 1);
+	ioport_write(f->tb.io, CMOS_DATA_PORT, v, 1);
 }
 
 static void test_power_on(void)
@@ -94,8 +49,8 @@ static void test_power_on(void)
 	g_assert_cmphex(rd(&f, CMOS_REG_B), ==, 0x02);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_REG_D), ==, CMOS_D_VRT);
-	g_assert_false(f.level);
-	fix_done(&f);
+	g_assert_false(f.tb.level[CMOS_IRQ]);
+	testboard_free(&f.tb);
 }
 
 static void test_time_bcd(void)
@@ -110,7 +65,7 @@ static void test_time_bcd(void)
 	g_assert_cmphex(rd(&f, CMOS_MONTH), ==, 0x03);
 	g_assert_cmphex(rd(&f, CMOS_YEAR), ==, 0x24);
 	g_assert_cmphex(rd(&f, CMOS_CENTURY), ==, 0x20);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_time_binary_and_12h(void)
@@ -132,19 +87,19 @@ static void test_time_binary_and_12h(void)
 	wr(&f, CMOS_HOURS, 0x12); /* 12 AM is midnight */
 	wr(&f, CMOS_REG_B, CMOS_B_24H);
 	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x00);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_time_advances_with_cycles(void)
 {
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
-	run_to(&f, CLOCK_HZ * 2 + CLOCK_HZ / 2);
+	testboard_run_to(&f.tb, CLOCK_HZ * 2 + CLOCK_HZ / 2);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x32);
-	run_to(&f, CLOCK_HZ * 30);
+	testboard_run_to(&f.tb, CLOCK_HZ * 30);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_MINUTES), ==, 0x46);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_century_rollover(void)
@@ -152,7 +107,7 @@ static void test_century_rollover(void)
 	struct fix f;
 	fix_init(&f, EPOCH_2099, 32 * MIB);
 	g_assert_cmphex(rd(&f, CMOS_DAY_OF_WEEK), ==, 5);
-	run_to(&f, CLOCK_HZ);
+	testboard_run_to(&f.tb, CLOCK_HZ);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_DAY_OF_MONTH), ==, 0x01);
@@ -160,7 +115,7 @@ static void test_century_rollover(void)
 	g_assert_cmphex(rd(&f, CMOS_YEAR), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_CENTURY), ==, 0x21);
 	g_assert_cmphex(rd(&f, CMOS_DAY_OF_WEEK), ==, 6);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_uip_window(void)
@@ -168,29 +123,29 @@ static void test_uip_window(void)
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
 	uint64_t window = clock_ns_to_cycles(CMOS_UIP_NS);
-	run_to(&f, CLOCK_HZ - window - 1);
+	testboard_run_to(&f.tb, CLOCK_HZ - window - 1);
 	g_assert_false(rd(&f, CMOS_REG_A) & CMOS_A_UIP);
-	run_to(&f, CLOCK_HZ - window);
+	testboard_run_to(&f.tb, CLOCK_HZ - window);
 	g_assert_true(rd(&f, CMOS_REG_A) & CMOS_A_UIP);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x30); /* the update has not happened */
-	run_to(&f, CLOCK_HZ);
+	testboard_run_to(&f.tb, CLOCK_HZ);
 	g_assert_false(rd(&f, CMOS_REG_A) & CMOS_A_UIP);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x31);
 	/* never while SET */
-	run_to(&f, 2 * CLOCK_HZ - 10);
+	testboard_run_to(&f.tb, 2 * CLOCK_HZ - 10);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_SET);
 	g_assert_false(rd(&f, CMOS_REG_A) & CMOS_A_UIP);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_set_freezes_and_sets_time(void)
 {
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
-	run_to(&f, CLOCK_HZ / 4);
+	testboard_run_to(&f.tb, CLOCK_HZ / 4);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_SET | CMOS_B_UIE);
 	g_assert_cmphex(rd(&f, CMOS_REG_B), ==, CMOS_B_24H | CMOS_B_SET); /* SET clears UIE */
-	run_to(&f, 5 * CLOCK_HZ);
+	testboard_run_to(&f.tb, 5 * CLOCK_HZ);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x30); /* frozen */
 	wr(&f, CMOS_SECONDS, 0x58);
 	wr(&f, CMOS_MINUTES, 0x59);
@@ -199,33 +154,33 @@ static void test_set_freezes_and_sets_time(void)
 	wr(&f, CMOS_MONTH, 0x02);
 	wr(&f, CMOS_YEAR, 0x24);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x58);
-	run_to(&f, 5 * CLOCK_HZ + CLOCK_HZ / 2);
+	testboard_run_to(&f.tb, 5 * CLOCK_HZ + CLOCK_HZ / 2);
 	wr(&f, CMOS_REG_B, CMOS_B_24H);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x58);
-	run_to(&f, 7 * CLOCK_HZ); /* two divider seconds later: a leap day */
+	testboard_run_to(&f.tb, 7 * CLOCK_HZ); /* two divider seconds later: a leap day */
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_MINUTES), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_DAY_OF_MONTH), ==, 0x29);
 	g_assert_cmphex(rd(&f, CMOS_MONTH), ==, 0x02);
 	g_assert_cmphex(rd(&f, CMOS_DAY_OF_WEEK), ==, 5); /* 2024-02-29: Thursday */
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_write_while_running_keeps_phase(void)
 {
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
-	run_to(&f, CLOCK_HZ / 2);
+	testboard_run_to(&f.tb, CLOCK_HZ / 2);
 	wr(&f, CMOS_MINUTES, 0x10);
 	g_assert_cmphex(rd(&f, CMOS_MINUTES), ==, 0x10);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x30);
-	run_to(&f, CLOCK_HZ - 1);
+	testboard_run_to(&f.tb, CLOCK_HZ - 1);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x30);
-	run_to(&f, CLOCK_HZ);
+	testboard_run_to(&f.tb, CLOCK_HZ);
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, 0x31);
 	g_assert_cmphex(rd(&f, CMOS_HOURS), ==, 0x13);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_periodic_irq_held_until_c_read(void)
@@ -234,18 +189,18 @@ static void test_periodic_irq_held_until_c_read(void)
 	fix_init(&f, EPOCH_2024, 32 * MIB);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_PIE);
 	uint64_t first = (CLOCK_HZ + 1023) / 1024; /* 1024 Hz: 32 ticks of 32.768 kHz */
-	run_to(&f, first - 1);
-	g_assert_false(f.level);
-	run_to(&f, first);
-	g_assert_true(f.level);
-	g_assert_cmpint(f.raises, ==, 1);
-	run_to(&f, first * 10);
-	g_assert_true(f.level);
-	g_assert_cmpint(f.raises, ==, 1); /* no new edge while IRQF holds the line */
+	testboard_run_to(&f.tb, first - 1);
+	g_assert_false(f.tb.level[CMOS_IRQ]);
+	testboard_run_to(&f.tb, first);
+	g_assert_true(f.tb.level[CMOS_IRQ]);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ], ==, 1);
+	testboard_run_to(&f.tb, first * 10);
+	g_assert_true(f.tb.level[CMOS_IRQ]);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ], ==, 1); /* no new edge while IRQF holds the line */
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, CMOS_C_IRQF | CMOS_C_PF);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[CMOS_IRQ]);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, 0);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_periodic_rate_one_second(void)
@@ -255,45 +210,45 @@ static void test_periodic_rate_one_second(void)
 	wr(&f, CMOS_REG_A, 0x20 | 0x0f); /* 2 Hz */
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_PIE);
 	for (uint64_t t = 0; t <= 4 * CLOCK_HZ; t += CLOCK_HZ / 100) {
-		run_to(&f, t);
-		if (f.level)
+		testboard_run_to(&f.tb, t);
+		if (f.tb.level[CMOS_IRQ])
 			rd(&f, CMOS_REG_C);
 	}
-	g_assert_cmpint(f.raises, ==, 8);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ], ==, 8);
 	wr(&f, CMOS_REG_A, 0x26); /* 1024 Hz */
-	int before = f.raises;
+	int before = f.tb.raises[CMOS_IRQ];
 	for (uint64_t i = 1; i <= 4096; i++) {
-		run_to(&f, 4 * CLOCK_HZ + i * CLOCK_HZ / 4096);
-		if (f.level)
+		testboard_run_to(&f.tb, 4 * CLOCK_HZ + i * CLOCK_HZ / 4096);
+		if (f.tb.level[CMOS_IRQ])
 			rd(&f, CMOS_REG_C);
 	}
-	g_assert_cmpint(f.raises - before, ==, 1024);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ] - before, ==, 1024);
 	wr(&f, CMOS_REG_A, 0x21); /* rate 1: 256 Hz, as rate 8 */
-	before = f.raises;
+	before = f.tb.raises[CMOS_IRQ];
 	for (uint64_t i = 1; i <= 4096; i++) {
-		run_to(&f, 5 * CLOCK_HZ + i * CLOCK_HZ / 4096);
-		if (f.level)
+		testboard_run_to(&f.tb, 5 * CLOCK_HZ + i * CLOCK_HZ / 4096);
+		if (f.tb.level[CMOS_IRQ])
 			rd(&f, CMOS_REG_C);
 	}
-	g_assert_cmpint(f.raises - before, ==, 256);
-	fix_done(&f);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ] - before, ==, 256);
+	testboard_free(&f.tb);
 }
 
 static void test_flags_without_enable(void)
 {
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
-	run_to(&f, CLOCK_HZ / 100);
+	testboard_run_to(&f.tb, CLOCK_HZ / 100);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, CMOS_C_PF);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, 0); /* read clears */
-	run_to(&f, CLOCK_HZ + CLOCK_HZ / 100);
+	testboard_run_to(&f.tb, CLOCK_HZ + CLOCK_HZ / 100);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, CMOS_C_PF | CMOS_C_UF);
-	g_assert_cmpint(f.raises, ==, 0);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ], ==, 0);
 	/* enabling PIE with PF pending raises the line at once */
-	run_to(&f, CLOCK_HZ + CLOCK_HZ / 50);
+	testboard_run_to(&f.tb, CLOCK_HZ + CLOCK_HZ / 50);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_PIE);
-	g_assert_true(f.level);
-	fix_done(&f);
+	g_assert_true(f.tb.level[CMOS_IRQ]);
+	testboard_free(&f.tb);
 }
 
 static void test_update_interrupt(void)
@@ -301,16 +256,16 @@ static void test_update_interrupt(void)
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
 	wr(&f, CMOS_REG_A, 0x20); /* no periodic rate */
-	run_to(&f, CLOCK_HZ / 3);
+	testboard_run_to(&f.tb, CLOCK_HZ / 3);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_UIE);
-	run_to(&f, 2 * CLOCK_HZ - 1);
-	g_assert_true(f.level);
-	g_assert_cmpuint(f.last_raise, ==, CLOCK_HZ);
+	testboard_run_to(&f.tb, 2 * CLOCK_HZ - 1);
+	g_assert_true(f.tb.level[CMOS_IRQ]);
+	g_assert_cmpuint(f.tb.last_raise[CMOS_IRQ], ==, CLOCK_HZ);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, CMOS_C_IRQF | CMOS_C_UF);
-	run_to(&f, 2 * CLOCK_HZ);
-	g_assert_true(f.level);
-	g_assert_cmpint(f.raises, ==, 2);
-	fix_done(&f);
+	testboard_run_to(&f.tb, 2 * CLOCK_HZ);
+	g_assert_true(f.tb.level[CMOS_IRQ]);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ], ==, 2);
+	testboard_free(&f.tb);
 }
 
 static void test_alarm(void)
@@ -322,15 +277,15 @@ static void test_alarm(void)
 	wr(&f, CMOS_MINUTES_ALARM, 0x45);
 	wr(&f, CMOS_HOURS_ALARM, CMOS_ALARM_DONT_CARE);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_AIE);
-	run_to(&f, 10 * CLOCK_HZ);
-	g_assert_cmpint(f.raises, ==, 1);
-	g_assert_cmpuint(f.last_raise, ==, 3 * CLOCK_HZ);
+	testboard_run_to(&f.tb, 10 * CLOCK_HZ);
+	g_assert_cmpint(f.tb.raises[CMOS_IRQ], ==, 1);
+	g_assert_cmpuint(f.tb.last_raise[CMOS_IRQ], ==, 3 * CLOCK_HZ);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, CMOS_C_IRQF | CMOS_C_AF | CMOS_C_UF);
 	/* polled, the alarm flag still shows a match an hour later */
 	wr(&f, CMOS_REG_B, CMOS_B_24H);
-	run_to(&f, 3700 * CLOCK_HZ);
+	testboard_run_to(&f.tb, 3700 * CLOCK_HZ);
 	g_assert_cmphex(rd(&f, CMOS_REG_C), ==, CMOS_C_AF | CMOS_C_UF);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_memory_bytes(void)
@@ -354,14 +309,14 @@ static void test_memory_bytes(void)
 	dev_cmos_set_ram(f.cmos, 0x12, 0xf0);
 	g_assert_cmpuint(sum + 0xf0, ==,
 			 (unsigned)rd(&f, CMOS_CHECKSUM_HI) << 8 | rd(&f, CMOS_CHECKSUM_LO));
-	fix_done(&f);
+	testboard_free(&f.tb);
 
 	fix_init(&f, EPOCH_2024, 1024 * MIB);
 	g_assert_cmphex(rd(&f, CMOS_EXT_MEM_LO), ==, 0xff); /* capped */
 	g_assert_cmphex(rd(&f, CMOS_EXT_MEM_HI), ==, 0xff);
 	g_assert_cmphex(rd(&f, CMOS_HIGH_MEM_LO), ==, 0x00); /* 1008 MiB = 0x3F00 x 64 KiB */
 	g_assert_cmphex(rd(&f, CMOS_HIGH_MEM_HI), ==, 0x3f);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_ram_nmi_and_readonly(void)
@@ -371,15 +326,15 @@ static void test_ram_nmi_and_readonly(void)
 	wr(&f, 0x40, 0x5a);
 	g_assert_cmphex(rd(&f, 0x40), ==, 0x5a);
 	g_assert_false(dev_cmos_nmi_masked(f.cmos));
-	ioport_write(f.io, CMOS_INDEX_PORT, CMOS_NMI_MASK | 0x40, 1);
+	ioport_write(f.tb.io, CMOS_INDEX_PORT, CMOS_NMI_MASK | 0x40, 1);
 	g_assert_true(dev_cmos_nmi_masked(f.cmos));
-	g_assert_cmphex(ioport_read(f.io, CMOS_DATA_PORT, 1), ==, 0x5a);
+	g_assert_cmphex(ioport_read(f.tb.io, CMOS_DATA_PORT, 1), ==, 0x5a);
 	wr(&f, CMOS_REG_D, 0x00);
 	g_assert_cmphex(rd(&f, CMOS_REG_D), ==, CMOS_D_VRT);
 	g_assert_false(dev_cmos_nmi_masked(f.cmos));
 	wr(&f, CMOS_REG_A, 0xa6); /* UIP is read-only */
 	g_assert_cmphex(rd(&f, CMOS_REG_A), ==, 0x26);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_port_taken(void)
@@ -387,10 +342,10 @@ static void test_port_taken(void)
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
 	GError *err = NULL;
-	g_assert_null(dev_cmos_new(&f.board, 0, 32 * MIB, &err));
+	g_assert_null(dev_cmos_new(&f.tb.board, 0, 32 * MIB, &err));
 	g_assert_nonnull(err);
 	g_error_free(err);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_save_restore(void)
@@ -400,31 +355,31 @@ static void test_save_restore(void)
 	wr(&f, CMOS_REG_A, 0x2c); /* 16 Hz */
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_PIE | CMOS_B_UIE);
 	wr(&f, 0x50, 0x77);
-	run_to(&f, CLOCK_HZ / 3);
+	testboard_run_to(&f.tb, CLOCK_HZ / 3);
 	rd(&f, CMOS_REG_C);
 	GByteArray *blob = g_byte_array_new();
 	f.cmos->dev.ops->save(&f.cmos->dev, blob);
-	uint64_t saved_at = f.cycles;
+	uint64_t saved_at = f.tb.cycles;
 
 	uint8_t first_c[40];
 	uint64_t first_t[40];
 	for (int i = 0; i < 40; i++) {
-		run_to(&f, clock_next(f.clock));
-		first_t[i] = f.cycles;
+		testboard_run_to(&f.tb, clock_next(f.tb.clock));
+		first_t[i] = f.tb.cycles;
 		first_c[i] = rd(&f, CMOS_REG_C);
 	}
 	uint8_t sec = rd(&f, CMOS_SECONDS);
 
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_DM_BINARY);
 	wr(&f, 0x50, 0);
-	f.cycles = saved_at; /* as the machine restores its cycle count */
+	f.tb.cycles = saved_at; /* as the machine restores its cycle count */
 	GError *err = NULL;
 	g_assert_true(f.cmos->dev.ops->restore(&f.cmos->dev, blob->data, blob->len, &err));
 	g_assert_no_error(err);
 	g_assert_cmphex(rd(&f, 0x50), ==, 0x77);
 	for (int i = 0; i < 40; i++) {
-		run_to(&f, clock_next(f.clock));
-		g_assert_cmpuint(f.cycles, ==, first_t[i]);
+		testboard_run_to(&f.tb, clock_next(f.tb.clock));
+		g_assert_cmpuint(f.tb.cycles, ==, first_t[i]);
 		g_assert_cmphex(rd(&f, CMOS_REG_C), ==, first_c[i]);
 	}
 	g_assert_cmphex(rd(&f, CMOS_SECONDS), ==, sec);
@@ -432,7 +387,7 @@ static void test_save_restore(void)
 	g_assert_nonnull(err);
 	g_error_free(err);
 	g_byte_array_unref(blob);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_reset(void)
@@ -440,13 +395,13 @@ static void test_reset(void)
 	struct fix f;
 	fix_init(&f, EPOCH_2024, 32 * MIB);
 	wr(&f, CMOS_REG_B, CMOS_B_24H | CMOS_B_PIE);
-	run_to(&f, CLOCK_HZ / 10);
-	g_assert_true(f.level);
+	testboard_run_to(&f.tb, CLOCK_HZ / 10);
+	g_assert_true(f.tb.level[CMOS_IRQ]);
 	f.cmos->dev.ops->reset(&f.cmos->dev);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[CMOS_IRQ]);
 	g_assert_cmphex(rd(&f, CMOS_REG_B), ==, 0x02);
-	g_assert_cmpuint(clock_next(f.clock), ==, CLOCK_NEVER);
-	fix_done(&f);
+	g_assert_cmpuint(clock_next(f.tb.clock), ==, CLOCK_NEVER);
+	testboard_free(&f.tb);
 }
 
 int main(int argc, char **argv)

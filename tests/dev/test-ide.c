@@ -16,8 +16,8 @@
 #include "ioport.h"
 #include "nestlab.h"
 #include "physmem.h"
+#include "testboard.h"
 
-#define MIB (1024u * 1024u)
 #define MASTER_SECTORS 4096u /* 2 MiB: 4 cylinders of 16 x 63 */
 #define SLAVE_SECTORS 2048u
 #define PORT(reg) ((uint16_t)(IDE_CMD_BASE + (reg)))
@@ -25,16 +25,9 @@
 static char *tmpdir;
 
 struct fix {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clock;
-	struct dev_board board;
+	struct testboard tb; /* IRQ 14 only */
 	struct disk *disk[2];
 	struct dev_ide *ide;
-	bool level;
-	int raises;
-	uint64_t last_raise;
 };
 
 /* {====== fixture */
@@ -57,34 +50,19 @@ static char *make_image(const char *name, uint32_t sectors, unsigned unit)
 	return path;
 }
 
-static void record_irq(void *opaque, int irq, bool level)
-{
-	struct fix *f = opaque;
-	g_assert_cmpint(irq, ==, IDE_IRQ);
-	if (level && !f->level) {
-		f->raises++;
-		f->last_raise = f->cycles;
-	}
-	f->level = level;
-}
-
 static void fix_init_disks(struct fix *f, bool master, bool slave)
 {
 	*f = (struct fix){ 0 };
-	f->io = ioport_new();
-	f->pm = pmem_new(32 * MIB);
-	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){ f->io, f->pm, f->clock, record_irq, f };
+	testboard_init(&f->tb);
+	f->tb.only_irq = IDE_IRQ;
 	char *pm = make_image("master.img", MASTER_SECTORS, 0);
 	char *ps = make_image("slave.img", SLAVE_SECTORS, 1);
 	f->disk[0] = master ? disk_open(pm, false, NULL) : NULL;
 	f->disk[1] = slave ? disk_open(ps, false, NULL) : NULL;
 	g_free(pm);
 	g_free(ps);
-	GError *err = NULL;
-	f->ide = dev_ide_new(&f->board, f->disk[0], f->disk[1], &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(f->ide);
+	f->ide = testboard_adopt(&f->tb,
+	                         dev_ide_new(&f->tb.board, f->disk[0], f->disk[1], &f->tb.err));
 }
 
 static void fix_init(struct fix *f)
@@ -94,57 +72,39 @@ static void fix_init(struct fix *f)
 
 static void fix_done(struct fix *f)
 {
-	f->ide->dev.ops->free(&f->ide->dev);
+	testboard_free(&f->tb);
 	disk_close(f->disk[0]);
 	disk_close(f->disk[1]);
-	clock_free(f->clock);
-	pmem_free(f->pm);
-	ioport_free(f->io);
-}
-
-/* Moves time to `t`, firing every timer due on the way in order. */
-static void run_to(struct fix *f, uint64_t t)
-{
-	for (;;) {
-		uint64_t next = clock_next(f->clock);
-		if (next > t)
-			break;
-		if (next > f->cycles)
-			f->cycles = next;
-		clock_run_due(f->clock);
-	}
-	f->cycles = t;
-	clock_run_due(f->clock);
 }
 
 static void run_for(struct fix *f, uint64_t ns)
 {
-	run_to(f, f->cycles + clock_ns_to_cycles(ns));
+	testboard_run_to(&f->tb, f->tb.cycles + clock_ns_to_cycles(ns));
 }
 
 static uint8_t rd(struct fix *f, unsigned reg)
 {
-	return (uint8_t)ioport_read(f->io, PORT(reg), 1);
+	return (uint8_t)ioport_read(f->tb.io, PORT(reg), 1);
 }
 
 static void wr(struct fix *f, unsigned reg, uint8_t v)
 {
-	ioport_write(f->io, PORT(reg), v, 1);
+	ioport_write(f->tb.io, PORT(reg), v, 1);
 }
 
 static uint8_t alt_status(struct fix *f)
 {
-	return (uint8_t)ioport_read(f->io, IDE_CTL_PORT, 1);
+	return (uint8_t)ioport_read(f->tb.io, IDE_CTL_PORT, 1);
 }
 
 /* Runs the clock until the selected device drops BSY (at most 10 ms). */
 static void wait_ready(struct fix *f)
 {
-	uint64_t end = f->cycles + clock_ns_to_cycles(10000000);
-	while ((alt_status(f) & IDE_SR_BSY) && f->cycles < end) {
-		uint64_t next = clock_next(f->clock);
+	uint64_t end = f->tb.cycles + clock_ns_to_cycles(10000000);
+	while ((alt_status(f) & IDE_SR_BSY) && f->tb.cycles < end) {
+		uint64_t next = clock_next(f->tb.clock);
 		g_assert_cmpuint(next, !=, CLOCK_NEVER);
-		run_to(f, next);
+		testboard_run_to(&f->tb, next);
 	}
 	g_assert_false(alt_status(f) & IDE_SR_BSY);
 }
@@ -165,7 +125,7 @@ static void read_block(struct fix *f, uint8_t *buf, uint32_t sectors)
 {
 	for (uint32_t i = 0; i < sectors * DISK_SECTOR_SIZE; i += 2) {
 		g_assert_true(alt_status(f) & IDE_SR_DRQ);
-		uint16_t w = (uint16_t)ioport_read(f->io, PORT(IDE_REG_DATA), 2);
+		uint16_t w = (uint16_t)ioport_read(f->tb.io, PORT(IDE_REG_DATA), 2);
 		buf[i] = (uint8_t)w;
 		buf[i + 1] = (uint8_t)(w >> 8);
 	}
@@ -175,7 +135,7 @@ static void write_block(struct fix *f, const uint8_t *buf, uint32_t sectors)
 {
 	for (uint32_t i = 0; i < sectors * DISK_SECTOR_SIZE; i += 2) {
 		g_assert_true(alt_status(f) & IDE_SR_DRQ);
-		ioport_write(f->io, PORT(IDE_REG_DATA), buf[i] | (uint32_t)buf[i + 1] << 8, 2);
+		ioport_write(f->tb.io, PORT(IDE_REG_DATA), buf[i] | (uint32_t)buf[i + 1] << 8, 2);
 	}
 }
 
@@ -194,13 +154,13 @@ static void assert_pattern(const uint8_t *buf, uint64_t lba, uint32_t sectors, u
 static void pio_read(struct fix *f, uint8_t *buf, uint32_t count, uint32_t block)
 {
 	for (uint32_t done = 0; done < count;) {
-		int raises = f->raises;
+		int raises = f->tb.raises[IDE_IRQ];
 		wait_ready(f);
-		g_assert_cmpint(f->raises, ==, raises + 1);
-		g_assert_true(f->level);
+		g_assert_cmpint(f->tb.raises[IDE_IRQ], ==, raises + 1);
+		g_assert_true(f->tb.level[IDE_IRQ]);
 		uint8_t st = rd(f, IDE_REG_STATUS);
 		g_assert_cmphex(st, ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_DRQ);
-		g_assert_false(f->level);
+		g_assert_false(f->tb.level[IDE_IRQ]);
 		uint32_t n = MIN(block, count - done);
 		read_block(f, buf + (size_t)done * DISK_SECTOR_SIZE, n);
 		done += n;
@@ -211,21 +171,21 @@ static void pio_read(struct fix *f, uint8_t *buf, uint32_t count, uint32_t block
 /* Expects the command to end with ERR and `error`, with an interrupt. */
 static void expect_error(struct fix *f, uint8_t error)
 {
-	int raises = f->raises;
+	int raises = f->tb.raises[IDE_IRQ];
 	wait_ready(f);
-	g_assert_cmpint(f->raises, ==, raises + 1);
+	g_assert_cmpint(f->tb.raises[IDE_IRQ], ==, raises + 1);
 	g_assert_cmphex(rd(f, IDE_REG_STATUS), ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_ERR);
 	g_assert_cmphex(rd(f, IDE_REG_ERROR), ==, error);
-	g_assert_false(f->level);
+	g_assert_false(f->tb.level[IDE_IRQ]);
 }
 
 static void expect_success(struct fix *f)
 {
-	int raises = f->raises;
+	int raises = f->tb.raises[IDE_IRQ];
 	wait_ready(f);
-	g_assert_cmpint(f->raises, ==, raises + 1);
+	g_assert_cmpint(f->tb.raises[IDE_IRQ], ==, raises + 1);
 	g_assert_cmphex(rd(f, IDE_REG_STATUS), ==, IDE_SR_DRDY | IDE_SR_DSC);
-	g_assert_false(f->level);
+	g_assert_false(f->tb.level[IDE_IRQ]);
 }
 
 static void identify(struct fix *f, int unit, uint16_t *w)
@@ -301,13 +261,13 @@ static void test_identify_32bit(void)
 	wr(&f, IDE_REG_DEVICE, IDE_DEV_OBSOLETE);
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_IDENTIFY);
 	wait_ready(&f);
-	g_assert_cmphex(ioport_read(f.io, PORT(IDE_REG_DATA), 1), ==, 0xff); /* 8-bit: not data */
+	g_assert_cmphex(ioport_read(f.tb.io, PORT(IDE_REG_DATA), 1), ==, 0xff); /* 8-bit: not data */
 	for (int i = 0; i < IDE_IDENTIFY_WORDS; i += 2) {
-		uint32_t v = ioport_read(f.io, PORT(IDE_REG_DATA), 4);
+		uint32_t v = ioport_read(f.tb.io, PORT(IDE_REG_DATA), 4);
 		g_assert_cmphex(v, ==, want[i] | (uint32_t)want[i + 1] << 16);
 	}
 	g_assert_false(alt_status(&f) & IDE_SR_DRQ);
-	g_assert_cmphex(ioport_read(f.io, PORT(IDE_REG_DATA), 2), ==, 0); /* no DRQ: nothing */
+	g_assert_cmphex(ioport_read(f.tb.io, PORT(IDE_REG_DATA), 2), ==, 0); /* no DRQ: nothing */
 	fix_done(&f);
 }
 
@@ -326,7 +286,7 @@ static void test_read_lba(void)
 	assert_pattern(buf, 100, 3, 0);
 	g_assert_cmpuint(rd(&f, IDE_REG_LBA_LOW), ==, 103); /* the next sector */
 	g_assert_cmpuint(rd(&f, IDE_REG_NSECTOR), ==, 0);
-	g_assert_cmpint(f.raises, ==, 3); /* one per block, none at the end */
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 3); /* one per block, none at the end */
 	fix_done(&f);
 }
 
@@ -368,7 +328,7 @@ static void test_read_count_zero(void)
 	lba_command(&f, 0, 1000, 0, IDE_CMD_READ_SECTORS);
 	pio_read(&f, buf, 256, 1);
 	assert_pattern(buf, 1000, 256, 0);
-	g_assert_cmpint(f.raises, ==, 256);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 256);
 	g_free(buf);
 	fix_done(&f);
 }
@@ -391,24 +351,24 @@ static void test_multiple(void)
 	uint16_t w[IDE_IDENTIFY_WORDS];
 	g_assert_true(dev_ide_identify(f.ide, 0, w));
 	g_assert_cmphex(w[59], ==, 0x0104);
-	int raises = f.raises;
+	int raises = f.tb.raises[IDE_IRQ];
 	uint8_t buf[10 * DISK_SECTOR_SIZE];
 	lba_command(&f, 0, 77, 10, IDE_CMD_READ_MULTIPLE);
 	pio_read(&f, buf, 10, 4);
 	assert_pattern(buf, 77, 10, 0);
-	g_assert_cmpint(f.raises, ==, raises + 3); /* blocks of 4, 4, 2 */
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, raises + 3); /* blocks of 4, 4, 2 */
 	/* WRITE MULTIPLE: DRQ without INTRQ first, then one INTRQ per block */
 	uint8_t out[6 * DISK_SECTOR_SIZE], back[6 * DISK_SECTOR_SIZE];
 	for (size_t i = 0; i < sizeof out; i++)
 		out[i] = (uint8_t)(i * 3 + 1);
-	raises = f.raises;
+	raises = f.tb.raises[IDE_IRQ];
 	lba_command(&f, 0, 200, 6, IDE_CMD_WRITE_MULTIPLE);
 	wait_ready(&f);
-	g_assert_cmpint(f.raises, ==, raises);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, raises);
 	write_block(&f, out, 4);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
 	wait_ready(&f);
-	g_assert_cmpint(f.raises, ==, raises + 1);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, raises + 1);
 	g_assert_cmphex(rd(&f, IDE_REG_STATUS), ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_DRQ);
 	write_block(&f, out + 4 * DISK_SECTOR_SIZE, 2);
 	expect_success(&f);
@@ -427,16 +387,16 @@ static void test_write_then_read(void)
 	lba_command(&f, 0, 7, 2, IDE_CMD_WRITE_SECTORS);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
 	wait_ready(&f);
-	g_assert_cmpint(f.raises, ==, 0); /* the first PIO-out DRQ has no interrupt */
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 0); /* the first PIO-out DRQ has no interrupt */
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_DRQ);
 	write_block(&f, out, 1);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
 	wait_ready(&f);
-	g_assert_cmpint(f.raises, ==, 1);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 1);
 	g_assert_cmphex(rd(&f, IDE_REG_STATUS), ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_DRQ);
 	write_block(&f, out + DISK_SECTOR_SIZE, 1);
 	expect_success(&f);
-	g_assert_cmpint(f.raises, ==, 2);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 2);
 	lba_command(&f, 0, 7, 2, IDE_CMD_READ_SECTORS);
 	pio_read(&f, in, 2, 1);
 	g_assert_cmpmem(out, sizeof out, in, sizeof in);
@@ -530,19 +490,19 @@ static void test_nien(void)
 {
 	struct fix f;
 	fix_init(&f);
-	ioport_write(f.io, IDE_CTL_PORT, IDE_CTL_NIEN, 1);
+	ioport_write(f.tb.io, IDE_CTL_PORT, IDE_CTL_NIEN, 1);
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_SET_FEATURES);
 	wait_ready(&f);
-	g_assert_cmpint(f.raises, ==, 0);
-	g_assert_false(f.level);
-	ioport_write(f.io, IDE_CTL_PORT, 0, 1); /* the pending interrupt shows */
-	g_assert_true(f.level);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 0);
+	g_assert_false(f.tb.level[IDE_IRQ]);
+	ioport_write(f.tb.io, IDE_CTL_PORT, 0, 1); /* the pending interrupt shows */
+	g_assert_true(f.tb.level[IDE_IRQ]);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_DRDY | IDE_SR_DSC);
-	g_assert_true(f.level); /* the alternate status does not acknowledge */
+	g_assert_true(f.tb.level[IDE_IRQ]); /* the alternate status does not acknowledge */
 	rd(&f, IDE_REG_STATUS);
-	g_assert_false(f.level);
-	ioport_write(f.io, IDE_CTL_PORT, 0, 1);
-	g_assert_false(f.level); /* acknowledged for good */
+	g_assert_false(f.tb.level[IDE_IRQ]);
+	ioport_write(f.tb.io, IDE_CTL_PORT, 0, 1);
+	g_assert_false(f.tb.level[IDE_IRQ]); /* acknowledged for good */
 	fix_done(&f);
 }
 
@@ -550,21 +510,22 @@ static void test_timing(void)
 {
 	struct fix f;
 	fix_init(&f);
-	run_to(&f, 12345);
+	testboard_run_to(&f.tb, 12345);
 	lba_command(&f, 0, 5, 2, IDE_CMD_READ_SECTORS);
-	uint64_t t0 = f.cycles;
-	run_to(&f, t0 + clock_ns_to_cycles(IDE_COMMAND_NS + IDE_SECTOR_NS) - 1);
+	uint64_t t0 = f.tb.cycles;
+	testboard_run_to(&f.tb, t0 + clock_ns_to_cycles(IDE_COMMAND_NS + IDE_SECTOR_NS) - 1);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
-	g_assert_cmpint(f.raises, ==, 0);
-	run_to(&f, f.cycles + 1);
-	g_assert_cmpint(f.raises, ==, 1);
-	g_assert_cmpuint(f.last_raise, ==, t0 + clock_ns_to_cycles(IDE_COMMAND_NS + IDE_SECTOR_NS));
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 0);
+	testboard_run_to(&f.tb, f.tb.cycles + 1);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 1);
+	g_assert_cmpuint(f.tb.last_raise[IDE_IRQ], ==,
+	                 t0 + clock_ns_to_cycles(IDE_COMMAND_NS + IDE_SECTOR_NS));
 	rd(&f, IDE_REG_STATUS);
 	uint8_t buf[DISK_SECTOR_SIZE];
 	read_block(&f, buf, 1);
-	uint64_t t1 = f.cycles;
+	uint64_t t1 = f.tb.cycles;
 	wait_ready(&f);
-	g_assert_cmpuint(f.last_raise, ==, t1 + clock_ns_to_cycles(IDE_SECTOR_NS));
+	g_assert_cmpuint(f.tb.last_raise[IDE_IRQ], ==, t1 + clock_ns_to_cycles(IDE_SECTOR_NS));
 	fix_done(&f);
 }
 
@@ -600,7 +561,7 @@ static void test_absent_slave(void)
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_IDENTIFY);
 	run_for(&f, 1000000);
 	g_assert_cmphex(rd(&f, IDE_REG_STATUS), ==, 0); /* ignored */
-	g_assert_cmpint(f.raises, ==, 0);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 0);
 	wr(&f, IDE_REG_NSECTOR, 0x5a); /* the master answers for the other registers */
 	g_assert_cmphex(rd(&f, IDE_REG_NSECTOR), ==, 0x5a);
 	uint16_t w[IDE_IDENTIFY_WORDS];
@@ -620,10 +581,10 @@ static void test_empty_channel(void)
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_IDENTIFY);
 	run_for(&f, 1000000);
 	g_assert_cmphex(rd(&f, IDE_REG_STATUS), ==, 0);
-	g_assert_cmpint(f.raises, ==, 0);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 0);
 	/* the ports are the channel's: a second one cannot be added */
 	GError *err = NULL;
-	g_assert_null(dev_ide_new(&f.board, NULL, NULL, &err));
+	g_assert_null(dev_ide_new(&f.tb.board, NULL, NULL, &err));
 	g_assert_error(err, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG);
 	g_error_free(err);
 	fix_done(&f);
@@ -635,14 +596,14 @@ static void test_srst(void)
 	fix_init(&f);
 	lba_command(&f, 1, 300, 2, IDE_CMD_READ_SECTORS);
 	wait_ready(&f); /* a transfer in progress on the slave */
-	ioport_write(f.io, IDE_CTL_PORT, IDE_CTL_SRST, 1);
-	g_assert_false(f.level);
+	ioport_write(f.tb.io, IDE_CTL_PORT, IDE_CTL_SRST, 1);
+	g_assert_false(f.tb.level[IDE_IRQ]);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
-	ioport_write(f.io, IDE_CTL_PORT, 0, 1);
+	ioport_write(f.tb.io, IDE_CTL_PORT, 0, 1);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
 	run_for(&f, IDE_RESET_NS);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_DRDY | IDE_SR_DSC);
-	g_assert_cmpint(f.raises, ==, 1); /* the reset itself does not interrupt */
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 1); /* the reset itself does not interrupt */
 	/* device 0 is selected and shows the signature */
 	g_assert_cmphex(rd(&f, IDE_REG_DEVICE), ==, IDE_DEV_OBSOLETE);
 	g_assert_cmphex(rd(&f, IDE_REG_ERROR), ==, IDE_DIAG_PASSED);
@@ -650,7 +611,7 @@ static void test_srst(void)
 	g_assert_cmphex(rd(&f, IDE_REG_LBA_LOW), ==, 1);
 	g_assert_cmphex(rd(&f, IDE_REG_LBA_MID), ==, 0);
 	g_assert_cmphex(rd(&f, IDE_REG_LBA_HIGH), ==, 0);
-	g_assert_false(ioport_read(f.io, PORT(IDE_REG_DATA), 2)); /* the transfer is gone */
+	g_assert_false(ioport_read(f.tb.io, PORT(IDE_REG_DATA), 2)); /* the transfer is gone */
 	fix_done(&f);
 }
 
@@ -662,7 +623,7 @@ static void test_diagnostic(void)
 	expect_success(&f);
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_DIAGNOSTIC);
 	wait_ready(&f);
-	g_assert_cmpint(f.raises, ==, 2);
+	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 2);
 	g_assert_cmphex(rd(&f, IDE_REG_STATUS), ==, IDE_SR_DRDY | IDE_SR_DSC); /* no ERR */
 	g_assert_cmphex(rd(&f, IDE_REG_ERROR), ==, IDE_DIAG_PASSED);
 	g_assert_cmphex(rd(&f, IDE_REG_NSECTOR), ==, 1);
@@ -690,23 +651,23 @@ static void test_save_restore(void)
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
 	GByteArray *snap = g_byte_array_new();
 	f.ide->dev.ops->save(&f.ide->dev, snap);
-	uint64_t t_save = f.cycles;
-	int raises = f.raises;
+	uint64_t t_save = f.tb.cycles;
+	int raises = f.tb.raises[IDE_IRQ];
 	uint8_t rest[3 * DISK_SECTOR_SIZE], again[3 * DISK_SECTOR_SIZE];
 	pio_read(&f, rest, 3, 2);
-	uint64_t t_last = f.last_raise;
+	uint64_t t_last = f.tb.last_raise[IDE_IRQ];
 	assert_pattern(rest, 502, 3, 0);
 	/* back in time, and a state change that the restore must undo */
-	f.cycles = t_save;
-	ioport_write(f.io, IDE_CTL_PORT, IDE_CTL_SRST, 1);
+	f.tb.cycles = t_save;
+	ioport_write(f.tb.io, IDE_CTL_PORT, IDE_CTL_SRST, 1);
 	GError *err = NULL;
 	g_assert_true(f.ide->dev.ops->restore(&f.ide->dev, snap->data, snap->len, &err));
 	g_assert_no_error(err);
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
-	f.raises = raises;
+	f.tb.raises[IDE_IRQ] = raises;
 	pio_read(&f, again, 3, 2);
 	g_assert_cmpmem(rest, sizeof rest, again, sizeof again);
-	g_assert_cmpuint(f.last_raise, ==, t_last);
+	g_assert_cmpuint(f.tb.last_raise[IDE_IRQ], ==, t_last);
 	/* a machine with other disks cannot take this state */
 	struct fix g;
 	fix_init_disks(&g, true, false);
@@ -728,14 +689,14 @@ static void test_reset_op(void)
 	wr(&f, IDE_REG_NSECTOR, 4);
 	wr(&f, IDE_REG_COMMAND, IDE_CMD_SET_MULTIPLE);
 	wait_ready(&f);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IDE_IRQ]);
 	f.ide->dev.ops->reset(&f.ide->dev);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IDE_IRQ]);
 	uint16_t w[IDE_IDENTIFY_WORDS];
 	g_assert_true(dev_ide_identify(f.ide, 0, w));
 	g_assert_cmpuint(w[59], ==, 0); /* power-on: no multiple count */
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_DRDY | IDE_SR_DSC);
-	g_assert_cmpuint(clock_next(f.clock), ==, CLOCK_NEVER);
+	g_assert_cmpuint(clock_next(f.tb.clock), ==, CLOCK_NEVER);
 	fix_done(&f);
 }
 

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "ioapic.h"
 #include "nestlab.h"
+#include "testboard.h"
 
 struct msg {
 	int vector, dest, mode;
@@ -16,11 +17,7 @@ struct msg {
 };
 
 struct board {
-	uint64_t cycles, limit;
-	struct clock *clock;
-	struct ioport_map *io;
-	struct pmem *pm;
-	struct dev_board b;
+	struct testboard tb;
 	struct dev_ioapic *ioa;
 	struct msg msgs[32];
 	int n;
@@ -37,36 +34,28 @@ static void on_deliver(void *opaque, int vector, bool level, int dest, int mode)
 static struct board *board_new(void)
 {
 	struct board *t = g_new0(struct board, 1);
-	t->clock = clock_new(&t->cycles, &t->limit);
-	t->io = ioport_new();
-	t->pm = pmem_new(32u << 20);
-	t->b = (struct dev_board){.io = t->io, .pmem = t->pm, .clock = t->clock};
-	GError *err = NULL;
-	t->ioa = dev_ioapic_new(&t->b, 1, on_deliver, t, &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(t->ioa);
+	testboard_init(&t->tb);
+	t->ioa =
+	        testboard_adopt(&t->tb, dev_ioapic_new(&t->tb.board, 1, on_deliver, t, &t->tb.err));
 	return t;
 }
 
 static void board_free(struct board *t)
 {
-	t->ioa->dev.ops->free(&t->ioa->dev);
-	pmem_free(t->pm);
-	ioport_free(t->io);
-	clock_free(t->clock);
+	testboard_free(&t->tb);
 	g_free(t);
 }
 
 static uint32_t rd(struct board *t, uint32_t reg)
 {
-	pmem_write(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, reg, 4);
-	return pmem_read(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOWIN, 4);
+	pmem_write(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, reg, 4);
+	return pmem_read(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOWIN, 4);
 }
 
 static void wr(struct board *t, uint32_t reg, uint32_t v)
 {
-	pmem_write(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, reg, 4);
-	pmem_write(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOWIN, v, 4);
+	pmem_write(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, reg, 4);
+	pmem_write(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOWIN, v, 4);
 }
 
 static void set_rte(struct board *t, int pin, uint32_t lo, uint32_t hi)
@@ -108,10 +97,10 @@ static void test_id_arb_version(void)
 	g_assert_cmphex(rd(t, IOAPIC_REG_VER), ==, 0x00170011);
 	g_assert_cmphex(rd(t, IOAPIC_REG_ARB), ==, 0x0a000000);
 	/* IOREGSEL reads back; a byte write to it works */
-	pmem_write(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, 0x1234, 4);
-	g_assert_cmphex(pmem_read(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, 4), ==, 0x34);
-	pmem_write(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, IOAPIC_REG_VER, 1);
-	g_assert_cmphex(pmem_read(t->pm, IOAPIC_MMIO_BASE + IOAPIC_IOWIN, 4), ==, 0x00170011);
+	pmem_write(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, 0x1234, 4);
+	g_assert_cmphex(pmem_read(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, 4), ==, 0x34);
+	pmem_write(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOREGSEL, IOAPIC_REG_VER, 1);
+	g_assert_cmphex(pmem_read(t->tb.pm, IOAPIC_MMIO_BASE + IOAPIC_IOWIN, 4), ==, 0x00170011);
 	board_free(t);
 }
 
@@ -246,7 +235,7 @@ static void test_new_fails_on_taken_range(void)
 {
 	struct board *t = board_new();
 	GError *err = NULL;
-	g_assert_null(dev_ioapic_new(&t->b, 2, on_deliver, t, &err));
+	g_assert_null(dev_ioapic_new(&t->tb.board, 2, on_deliver, t, &err));
 	g_assert_error(err, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG);
 	g_clear_error(&err);
 	board_free(t);

@@ -11,32 +11,17 @@
 #include "ioport.h"
 #include "kbd8042.h"
 #include "physmem.h"
+#include "testboard.h"
 
-#define MIB (1024u * 1024u)
 #define GAP (KBD_KEY_GAP_NS / CLOCK_NS_PER_CYCLE)
 
 struct fix {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clock;
-	struct dev_board board;
+	struct testboard tb; /* IRQ 1 only */
 	struct dev_kbd *kbd;
-	bool level;
-	int raises;
 	int a20_calls;
 	bool a20;
 	int resets;
 };
-
-static void record_irq(void *opaque, int irq, bool level)
-{
-	struct fix *f = opaque;
-	g_assert_cmpint(irq, ==, KBD_IRQ);
-	if (level && !f->level)
-		f->raises++;
-	f->level = level;
-}
 
 static void record_a20(void *opaque, bool enabled)
 {
@@ -55,58 +40,32 @@ static void fix_init(struct fix *f)
 {
 	*f = (struct fix){0};
 	f->a20 = true;
-	f->io = ioport_new();
-	f->pm = pmem_new(32 * MIB);
-	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){f->io, f->pm, f->clock, record_irq, f};
-	GError *err = NULL;
-	f->kbd = dev_kbd_new(&f->board, record_a20, record_reset, f, &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(f->kbd);
-}
-
-static void fix_done(struct fix *f)
-{
-	f->kbd->dev.ops->free(&f->kbd->dev);
-	clock_free(f->clock);
-	pmem_free(f->pm);
-	ioport_free(f->io);
-}
-
-static void run_to(struct fix *f, uint64_t t)
-{
-	for (;;) {
-		uint64_t next = clock_next(f->clock);
-		if (next > t)
-			break;
-		if (next > f->cycles)
-			f->cycles = next;
-		clock_run_due(f->clock);
-	}
-	f->cycles = t;
-	clock_run_due(f->clock);
+	testboard_init(&f->tb);
+	f->tb.only_irq = KBD_IRQ;
+	f->kbd = testboard_adopt(
+	        &f->tb, dev_kbd_new(&f->tb.board, record_a20, record_reset, f, &f->tb.err));
 }
 
 static uint8_t status(struct fix *f)
 {
-	return (uint8_t)ioport_read(f->io, KBD_STATUS_PORT, 1);
+	return (uint8_t)ioport_read(f->tb.io, KBD_STATUS_PORT, 1);
 }
 
 static void ccmd(struct fix *f, uint8_t c)
 {
-	ioport_write(f->io, KBD_STATUS_PORT, c, 1);
+	ioport_write(f->tb.io, KBD_STATUS_PORT, c, 1);
 }
 
 static void data_out(struct fix *f, uint8_t v)
 {
-	ioport_write(f->io, KBD_DATA_PORT, v, 1);
+	ioport_write(f->tb.io, KBD_DATA_PORT, v, 1);
 }
 
 /* Reads the output buffer, which must be full. */
 static uint8_t data_in(struct fix *f)
 {
 	g_assert_true(status(f) & KBD_STAT_OBF);
-	return (uint8_t)ioport_read(f->io, KBD_DATA_PORT, 1);
+	return (uint8_t)ioport_read(f->tb.io, KBD_DATA_PORT, 1);
 }
 
 static void assert_empty(struct fix *f)
@@ -132,7 +91,7 @@ static void test_power_on_status(void)
 	g_assert_cmphex(data_in(&f), ==, KBD_CB_POWER_ON);
 	assert_empty(&f);
 	g_assert_true(dev_kbd_a20(f.kbd));
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_self_and_interface_tests(void)
@@ -146,8 +105,8 @@ static void test_self_and_interface_tests(void)
 	g_assert_cmphex(data_in(&f), ==, 0x00);
 	ccmd(&f, KBD_CCMD_READ_INPORT);
 	g_assert_cmphex(data_in(&f), ==, KBD_INPORT_VALUE);
-	g_assert_cmpint(f.raises, ==, 0); /* IRQ 1 is off in raw mode */
-	fix_done(&f);
+	g_assert_cmpint(f.tb.raises[KBD_IRQ], ==, 0); /* IRQ 1 is off in raw mode */
+	testboard_free(&f.tb);
 }
 
 static void test_command_byte_round_trip(void)
@@ -169,7 +128,7 @@ static void test_command_byte_round_trip(void)
 	data_out(&f, 0xa5);
 	ccmd(&f, KBD_CCMD_READ_RAM + 5);
 	g_assert_cmphex(data_in(&f), ==, 0xa5);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_no_aux_port(void)
@@ -190,7 +149,7 @@ static void test_no_aux_port(void)
 	data_out(&f, 0xff); /* a mouse reset goes nowhere */
 	assert_empty(&f);
 	g_assert_false(status(&f) & KBD_STAT_AUXB);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_a20_and_reset_lines(void)
@@ -223,7 +182,7 @@ static void test_a20_and_reset_lines(void)
 	data_out(&f, KBD_OUT_A20);
 	g_assert_cmpint(f.resets, ==, 2);
 	g_assert_true(f.a20);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_keyboard_commands_raw(void)
@@ -260,7 +219,7 @@ static void test_keyboard_commands_raw(void)
 	g_assert_cmphex(data_in(&f), ==, 0xfa);
 	data_out(&f, KBD_CMD_RESEND);
 	g_assert_cmphex(data_in(&f), ==, 0xfa);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_translated_replies(void)
@@ -278,7 +237,7 @@ static void test_translated_replies(void)
 	g_assert_cmphex(data_in(&f), ==, 0xfa);
 	g_assert_cmphex(data_in(&f), ==, 0xfa);
 	g_assert_cmphex(data_in(&f), ==, 0x41); /* set 2, translated */
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_irq1_follows_obf(void)
@@ -286,22 +245,22 @@ static void test_irq1_follows_obf(void)
 	struct fix f;
 	fix_init(&f); /* power-on: IRQ 1 enabled */
 	data_out(&f, KBD_CMD_ECHO);
-	g_assert_true(f.level);
-	g_assert_cmpint(f.raises, ==, 1);
+	g_assert_true(f.tb.level[KBD_IRQ]);
+	g_assert_cmpint(f.tb.raises[KBD_IRQ], ==, 1);
 	data_in(&f);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[KBD_IRQ]);
 	data_out(&f, KBD_CMD_IDENTIFY);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[KBD_IRQ]);
 	data_in(&f);
-	g_assert_true(f.level); /* the next byte is there at once, with a new edge */
-	g_assert_cmpint(f.raises, ==, 3);
+	g_assert_true(f.tb.level[KBD_IRQ]); /* the next byte is there at once, with a new edge */
+	g_assert_cmpint(f.tb.raises[KBD_IRQ], ==, 3);
 	ccmd(&f, KBD_CCMD_WRITE_RAM); /* disable IRQ 1 while a byte waits */
 	data_out(&f, KBD_CB_SYS);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[KBD_IRQ]);
 	g_assert_cmphex(data_in(&f), ==, 0xab);
 	g_assert_cmphex(data_in(&f), ==, 0x83);
-	g_assert_cmpint(f.raises, ==, 3);
-	fix_done(&f);
+	g_assert_cmpint(f.tb.raises[KBD_IRQ], ==, 3);
+	testboard_free(&f.tb);
 }
 
 static void test_type_paced_and_translated(void)
@@ -310,7 +269,7 @@ static void test_type_paced_and_translated(void)
 	fix_init(&f);
 	ccmd(&f, KBD_CCMD_WRITE_RAM);
 	data_out(&f, KBD_CB_SYS | KBD_CB_TRANSLATE);
-	run_to(&f, 1000);
+	testboard_run_to(&f.tb, 1000);
 	dev_kbd_type(f.kbd, "aA\n");
 	/* set 1: a 1E 9E, Shift 2A, A 1E 9E, Shift AA, Enter 1C 9C */
 	static const uint8_t want[] = {0x1e, 0x9e, 0x2a, 0x1e, 0x9e, 0xaa, 0x1c, 0x9c};
@@ -318,14 +277,14 @@ static void test_type_paced_and_translated(void)
 	for (unsigned i = 0; i < sizeof want; i++) {
 		g_assert_cmphex(data_in(&f), ==, want[i]);
 		assert_empty(&f); /* the next one waits for the gap */
-		run_to(&f, t + GAP - 1);
+		testboard_run_to(&f.tb, t + GAP - 1);
 		assert_empty(&f);
 		t += GAP;
-		run_to(&f, t);
+		testboard_run_to(&f.tb, t);
 	}
 	assert_empty(&f);
 	g_assert_cmpuint(dev_kbd_pending(f.kbd), ==, 0);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_type_waits_for_read(void)
@@ -334,15 +293,15 @@ static void test_type_waits_for_read(void)
 	fix_init(&f);
 	raw_mode(&f);
 	dev_kbd_type(f.kbd, "b");
-	run_to(&f, 10 * GAP);
+	testboard_run_to(&f.tb, 10 * GAP);
 	g_assert_cmphex(data_in(&f), ==, 0x32);
 	/* the gap has long passed: the next byte comes on the read itself */
 	g_assert_cmphex(data_in(&f), ==, 0xf0);
 	assert_empty(&f);
-	run_to(&f, 11 * GAP);
+	testboard_run_to(&f.tb, 11 * GAP);
 	g_assert_cmphex(data_in(&f), ==, 0x32);
 	assert_empty(&f);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_key_extended_and_set1(void)
@@ -354,7 +313,7 @@ static void test_key_extended_and_set1(void)
 	dev_kbd_key(f.kbd, 0xe075, false);
 	static const uint8_t want[] = {0xe0, 0x75, 0xe0, 0xf0, 0x75};
 	for (unsigned i = 0; i < sizeof want; i++) {
-		run_to(&f, (i + 1) * GAP);
+		testboard_run_to(&f.tb, (i + 1) * GAP);
 		g_assert_cmphex(data_in(&f), ==, want[i]);
 	}
 	data_out(&f, KBD_CMD_SCANSET);
@@ -362,11 +321,11 @@ static void test_key_extended_and_set1(void)
 	data_out(&f, 1);
 	data_in(&f);
 	dev_kbd_key(f.kbd, 0xe075, false);
-	run_to(&f, 100 * GAP);
+	testboard_run_to(&f.tb, 100 * GAP);
 	g_assert_cmphex(data_in(&f), ==, 0xe0);
-	run_to(&f, 101 * GAP);
+	testboard_run_to(&f.tb, 101 * GAP);
 	g_assert_cmphex(data_in(&f), ==, 0xc8);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_disable_holds_and_f5_drops(void)
@@ -376,7 +335,7 @@ static void test_disable_holds_and_f5_drops(void)
 	raw_mode(&f);
 	ccmd(&f, KBD_CCMD_KBD_DISABLE);
 	dev_kbd_type(f.kbd, "1");
-	run_to(&f, 10 * GAP);
+	testboard_run_to(&f.tb, 10 * GAP);
 	assert_empty(&f); /* held in the keyboard */
 	g_assert_cmpuint(dev_kbd_pending(f.kbd), ==, 3);
 	ccmd(&f, KBD_CCMD_KBD_ENABLE);
@@ -390,7 +349,7 @@ static void test_disable_holds_and_f5_drops(void)
 	g_assert_cmphex(data_in(&f), ==, 0xfa);
 	dev_kbd_type(f.kbd, "2");
 	g_assert_cmpuint(dev_kbd_pending(f.kbd), ==, 3);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_write_obuf(void)
@@ -401,7 +360,7 @@ static void test_write_obuf(void)
 	ccmd(&f, KBD_CCMD_WRITE_OBUF);
 	data_out(&f, 0x5c);
 	g_assert_cmphex(data_in(&f), ==, 0x5c);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_port_taken(void)
@@ -409,10 +368,10 @@ static void test_port_taken(void)
 	struct fix f;
 	fix_init(&f);
 	GError *err = NULL;
-	g_assert_null(dev_kbd_new(&f.board, record_a20, record_reset, &f, &err));
+	g_assert_null(dev_kbd_new(&f.tb.board, record_a20, record_reset, &f, &err));
 	g_assert_nonnull(err);
 	g_error_free(err);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_save_restore(void)
@@ -420,34 +379,34 @@ static void test_save_restore(void)
 	struct fix f;
 	fix_init(&f);
 	dev_kbd_type(f.kbd, "Hi!");
-	run_to(&f, 3 * GAP + 17);
+	testboard_run_to(&f.tb, 3 * GAP + 17);
 	data_in(&f);
 	GByteArray *blob = g_byte_array_new();
 	f.kbd->dev.ops->save(&f.kbd->dev, blob);
-	uint64_t saved_at = f.cycles;
-	bool saved_level = f.level;
+	uint64_t saved_at = f.tb.cycles;
+	bool saved_level = f.tb.level[KBD_IRQ];
 
 	GString *first = g_string_new(NULL);
 	for (int i = 0; i < 40; i++) {
-		run_to(&f, f.cycles + GAP / 3);
+		testboard_run_to(&f.tb, f.tb.cycles + GAP / 3);
 		if (status(&f) & KBD_STAT_OBF)
-			g_string_append_printf(first, "%lu:%02x ", (unsigned long)f.cycles,
+			g_string_append_printf(first, "%lu:%02x ", (unsigned long)f.tb.cycles,
 					       data_in(&f));
 	}
 	g_assert_cmpuint(first->len, >, 0);
 
 	dev_kbd_type(f.kbd, "zzz");
 	data_out(&f, KBD_CMD_ECHO);
-	f.cycles = saved_at;
+	f.tb.cycles = saved_at;
 	GError *err = NULL;
 	g_assert_true(f.kbd->dev.ops->restore(&f.kbd->dev, blob->data, blob->len, &err));
 	g_assert_no_error(err);
-	g_assert_cmpint(f.level, ==, saved_level);
+	g_assert_cmpint(f.tb.level[KBD_IRQ], ==, saved_level);
 	GString *second = g_string_new(NULL);
 	for (int i = 0; i < 40; i++) {
-		run_to(&f, f.cycles + GAP / 3);
+		testboard_run_to(&f.tb, f.tb.cycles + GAP / 3);
 		if (status(&f) & KBD_STAT_OBF)
-			g_string_append_printf(second, "%lu:%02x ", (unsigned long)f.cycles,
+			g_string_append_printf(second, "%lu:%02x ", (unsigned long)f.tb.cycles,
 					       data_in(&f));
 	}
 	g_assert_cmpstr(first->str, ==, second->str);
@@ -457,7 +416,7 @@ static void test_save_restore(void)
 	g_string_free(first, TRUE);
 	g_string_free(second, TRUE);
 	g_byte_array_unref(blob);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_reset_op(void)
@@ -465,12 +424,12 @@ static void test_reset_op(void)
 	struct fix f;
 	fix_init(&f);
 	dev_kbd_type(f.kbd, "abc");
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[KBD_IRQ]);
 	f.kbd->dev.ops->reset(&f.kbd->dev);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[KBD_IRQ]);
 	g_assert_cmpuint(dev_kbd_pending(f.kbd), ==, 0);
-	g_assert_cmpuint(clock_next(f.clock), ==, CLOCK_NEVER);
-	fix_done(&f);
+	g_assert_cmpuint(clock_next(f.tb.clock), ==, CLOCK_NEVER);
+	testboard_free(&f.tb);
 }
 
 int main(int argc, char **argv)

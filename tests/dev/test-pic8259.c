@@ -13,6 +13,7 @@
 #include "nestlab.h"
 #include "physmem.h"
 #include "pic8259.h"
+#include "testboard.h"
 
 #define MASTER_CMD 0x20
 #define MASTER_DATA 0x21
@@ -28,11 +29,7 @@
 #define POLL 0x0c
 
 struct fx {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clk;
-	struct dev_board b;
+	struct testboard tb;
 	struct dev_pic *pic;
 	int out_calls;
 	bool out_level;
@@ -48,32 +45,18 @@ static void out_cb(void *opaque, bool level)
 static void fx_init(struct fx *f)
 {
 	*f = (struct fx){0};
-	f->io = ioport_new();
-	f->pm = pmem_new(32u << 20);
-	f->clk = clock_new(&f->cycles, &f->limit);
-	f->b = (struct dev_board){.io = f->io, .pmem = f->pm, .clock = f->clk};
-	GError *err = NULL;
-	f->pic = dev_pic_new(&f->b, out_cb, f, &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(f->pic);
-}
-
-static void fx_free(struct fx *f)
-{
-	f->pic->dev.ops->free(&f->pic->dev);
-	clock_free(f->clk);
-	pmem_free(f->pm);
-	ioport_free(f->io);
+	testboard_init(&f->tb);
+	f->pic = testboard_adopt(&f->tb, dev_pic_new(&f->tb.board, out_cb, f, &f->tb.err));
 }
 
 static void outb(struct fx *f, uint16_t port, uint8_t v)
 {
-	ioport_write(f->io, port, v, 1);
+	ioport_write(f->tb.io, port, v, 1);
 }
 
 static uint8_t inb(struct fx *f, uint16_t port)
 {
-	return (uint8_t)ioport_read(f->io, port, 1);
+	return (uint8_t)ioport_read(f->tb.io, port, 1);
 }
 
 /* The PC's usual initialisation: edge, cascade, ICW4 with 8086 mode plus
@@ -108,7 +91,7 @@ static void test_power_on_masked(void)
 	g_assert_false(dev_pic_output(f.pic));
 	g_assert_cmpint(f.out_calls, ==, 0);
 	g_assert_cmpuint(inb(&f, MASTER_CMD), ==, 0x02); /* IRR is latched while masked */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_icw1_clears_imr(void)
@@ -117,7 +100,7 @@ static void test_icw1_clears_imr(void)
 	fx_init(&f);
 	outb(&f, MASTER_CMD, 0x11);
 	g_assert_cmpuint(inb(&f, MASTER_DATA), ==, 0x00);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_vector_isr_and_eoi(void)
@@ -136,7 +119,7 @@ static void test_vector_isr_and_eoi(void)
 	g_assert_cmpuint(inb(&f, MASTER_CMD), ==, 0x08);
 	outb(&f, MASTER_CMD, EOI);
 	g_assert_cmpuint(inb(&f, MASTER_CMD), ==, 0x00);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mask_blocks_and_unmask_delivers(void)
@@ -150,7 +133,7 @@ static void test_mask_blocks_and_unmask_delivers(void)
 	outb(&f, MASTER_DATA, 0x00);
 	g_assert_true(dev_pic_output(f.pic));
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 4);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_fixed_priority_nesting(void)
@@ -172,7 +155,7 @@ static void test_fixed_priority_nesting(void)
 	outb(&f, MASTER_CMD, EOI);
 	g_assert_true(dev_pic_output(f.pic));
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 6);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_specific_eoi(void)
@@ -186,7 +169,7 @@ static void test_specific_eoi(void)
 	dev_pic_ack(f.pic);
 	outb(&f, MASTER_CMD, 0x60 | 5); /* specific EOI for 5, leaving 3 */
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0x08);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_edge_latches_zero_width_pulse(void)
@@ -199,7 +182,7 @@ static void test_edge_latches_zero_width_pulse(void)
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 1);
 	outb(&f, MASTER_CMD, EOI);
 	g_assert_false(dev_pic_output(f.pic));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_edge_needs_new_rising_edge(void)
@@ -215,7 +198,7 @@ static void test_edge_needs_new_rising_edge(void)
 	dev_pic_set_irq(f.pic, 4, false);
 	dev_pic_set_irq(f.pic, 4, true);
 	g_assert_true(dev_pic_output(f.pic));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_level_rerequests_after_eoi(void)
@@ -230,7 +213,7 @@ static void test_level_rerequests_after_eoi(void)
 	g_assert_false(dev_pic_output(f.pic));
 	outb(&f, MASTER_CMD, EOI);
 	g_assert_true(dev_pic_output(f.pic));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_level_withdrawn_gives_spurious_irq7(void)
@@ -245,7 +228,7 @@ static void test_level_withdrawn_gives_spurious_irq7(void)
 	g_assert_false(dev_pic_output(f.pic));
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 7);
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0x00); /* no ISR bit for a spurious IR7 */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_spurious_with_nothing_pending(void)
@@ -255,7 +238,7 @@ static void test_spurious_with_nothing_pending(void)
 	init_pair(&f, 0);
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 7);
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0x00);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_elcr_fixed_edge_bits(void)
@@ -267,7 +250,7 @@ static void test_elcr_fixed_edge_bits(void)
 	outb(&f, ELCR1, 0xff);
 	g_assert_cmpuint(inb(&f, ELCR0), ==, 0xf8); /* IRQ 0, 1, 2 edge only */
 	g_assert_cmpuint(inb(&f, ELCR1), ==, 0xde); /* IRQ 8, 13 edge only */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_cascade_vector_and_isr(void)
@@ -283,7 +266,7 @@ static void test_cascade_vector_and_isr(void)
 	outb(&f, SLAVE_CMD, EOI);
 	outb(&f, MASTER_CMD, EOI);
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0) | dev_pic_isr(f.pic, 1), ==, 0);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_slave_spurious_irq15_sets_master_isr2(void)
@@ -298,7 +281,7 @@ static void test_slave_spurious_irq15_sets_master_isr2(void)
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, SLAVE_VEC + 7);
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0x04);
 	g_assert_cmpuint(dev_pic_isr(f.pic, 1), ==, 0x00);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_isa_irq2_is_irq9(void)
@@ -308,7 +291,7 @@ static void test_isa_irq2_is_irq9(void)
 	init_pair(&f, 0);
 	pulse(&f, 2);
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, SLAVE_VEC + 1);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_auto_eoi(void)
@@ -321,7 +304,7 @@ static void test_auto_eoi(void)
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0x00);
 	pulse(&f, 6);
 	g_assert_true(dev_pic_output(f.pic)); /* nothing in service blocks it */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_rotate_in_auto_eoi(void)
@@ -337,7 +320,7 @@ static void test_rotate_in_auto_eoi(void)
 	/* 1 just served becomes the lowest, so 2 is highest: 3 beats 0 */
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 3);
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 0);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_rotate_on_nonspecific_eoi(void)
@@ -351,7 +334,7 @@ static void test_rotate_on_nonspecific_eoi(void)
 	pulse(&f, 3);
 	pulse(&f, 6);
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 6);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_rotate_on_specific_eoi_and_set_priority(void)
@@ -367,7 +350,7 @@ static void test_rotate_on_specific_eoi_and_set_priority(void)
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0x00);
 	pulse(&f, 6);
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, MASTER_VEC + 6);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_poll_command(void)
@@ -385,7 +368,7 @@ static void test_poll_command(void)
 	/* the poll is for one read only: the next read is IRR again */
 	pulse(&f, 7);
 	g_assert_cmpuint(inb(&f, MASTER_CMD), ==, 0x80);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_special_mask_mode(void)
@@ -407,7 +390,7 @@ static void test_special_mask_mode(void)
 	outb(&f, MASTER_CMD, 0x48); /* leave special mask mode */
 	pulse(&f, 6);
 	g_assert_false(dev_pic_output(f.pic));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_special_fully_nested(void)
@@ -422,7 +405,7 @@ static void test_special_fully_nested(void)
 		g_assert_cmpint(dev_pic_output(f.pic), ==, sfnm);
 		if (sfnm)
 			g_assert_cmpint(dev_pic_ack(f.pic), ==, SLAVE_VEC + 1);
-		fx_free(&f);
+		testboard_free(&f.tb);
 	}
 }
 
@@ -445,7 +428,7 @@ static void test_single_mode_without_icw4(void)
 	outb(&f, SLAVE_DATA, 0x01);
 	pulse(&f, 11);
 	g_assert_cmpint(dev_pic_ack(f.pic), ==, 0x42);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_icw1_reinit_clears_state(void)
@@ -461,7 +444,7 @@ static void test_icw1_reinit_clears_state(void)
 	g_assert_cmpuint(dev_pic_isr(f.pic, 0), ==, 0);
 	g_assert_cmpuint(dev_pic_irr(f.pic, 0), ==, 0);
 	g_assert_cmpuint(dev_pic_imr(f.pic, 0), ==, 0);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_save_restore_repeats(void)
@@ -496,7 +479,7 @@ static void test_save_restore_repeats(void)
 	g_assert_error(err, NESTLAB_ERROR, NESTLAB_ERROR_STATE);
 	g_clear_error(&err);
 	g_byte_array_free(snap, TRUE);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_reset_is_power_on(void)
@@ -510,23 +493,20 @@ static void test_reset_is_power_on(void)
 	g_assert_false(f.out_level);
 	g_assert_cmpuint(dev_pic_imr(f.pic, 0), ==, 0xff);
 	g_assert_cmpuint(dev_pic_irr(f.pic, 0), ==, 0);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_port_taken(void)
 {
-	struct ioport_map *io = ioport_new();
-	uint64_t cycles = 0, limit;
-	struct clock *c = clock_new(&cycles, &limit);
-	struct dev_board b = {.io = io, .clock = c};
-	g_assert_true(ioport_claim(io, 0xa1, 1, NULL, NULL, NULL));
+	struct testboard tb;
+	testboard_init(&tb);
+	g_assert_true(ioport_claim(tb.io, 0xa1, 1, NULL, NULL, NULL));
 	GError *err = NULL;
-	g_assert_null(dev_pic_new(&b, NULL, NULL, &err));
+	g_assert_null(dev_pic_new(&tb.board, NULL, NULL, &err));
 	g_assert_nonnull(err);
 	g_assert_nonnull(strstr(err->message, "already taken"));
 	g_error_free(err);
-	clock_free(c);
-	ioport_free(io);
+	testboard_free(&tb);
 }
 
 int main(int argc, char **argv)

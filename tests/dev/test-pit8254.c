@@ -16,6 +16,7 @@
 #include "nestlab.h"
 #include "physmem.h"
 #include "pit8254.h"
+#include "testboard.h"
 
 #define CH0 0x40
 #define CH2 0x42
@@ -29,44 +30,29 @@ struct edge {
 };
 
 struct fx {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clk;
-	struct dev_board b;
+	struct testboard tb; /* its irq callback replaced by board_irq */
 	struct dev_pit *pit;
 	struct edge edges[MAX_EDGES];
 	int n_edges;
 	unsigned fired;
 };
 
+/* Logs every call on the IRQ line, repeated levels included. */
 static void board_irq(void *opaque, int irq, bool level)
 {
 	struct fx *f = opaque;
 	g_assert_cmpint(irq, ==, 0);
 	g_assert_cmpint(f->n_edges, <, MAX_EDGES);
-	f->edges[f->n_edges++] = (struct edge){f->cycles, level};
+	f->edges[f->n_edges++] = (struct edge){f->tb.cycles, level};
 }
 
 static void fx_init(struct fx *f)
 {
 	memset(f, 0, sizeof *f);
-	f->io = ioport_new();
-	f->pm = pmem_new(32u << 20);
-	f->clk = clock_new(&f->cycles, &f->limit);
-	f->b = (struct dev_board){
-	        .io = f->io, .pmem = f->pm, .clock = f->clk, .irq = board_irq, .opaque = f};
-	GError *err = NULL;
-	f->pit = dev_pit_new(&f->b, &err);
-	g_assert_no_error(err);
-}
-
-static void fx_free(struct fx *f)
-{
-	f->pit->dev.ops->free(&f->pit->dev);
-	clock_free(f->clk);
-	pmem_free(f->pm);
-	ioport_free(f->io);
+	testboard_init(&f->tb);
+	f->tb.board.irq = board_irq;
+	f->tb.board.opaque = f;
+	f->pit = testboard_adopt(&f->tb, dev_pit_new(&f->tb.board, &f->tb.err));
 }
 
 static uint64_t at(uint64_t tick)
@@ -77,16 +63,7 @@ static uint64_t at(uint64_t tick)
 /* Runs the clock to `cycle` as the machine's run loop would. */
 static void run_to(struct fx *f, uint64_t cycle)
 {
-	for (;;) {
-		uint64_t next = clock_next(f->clk);
-		if (next > cycle)
-			break;
-		if (next > f->cycles)
-			f->cycles = next;
-		f->fired += clock_run_due(f->clk);
-	}
-	if (cycle > f->cycles)
-		f->cycles = cycle;
+	f->fired += testboard_run_to(&f->tb, cycle);
 }
 
 static void run_to_tick(struct fx *f, uint64_t tick)
@@ -96,12 +73,12 @@ static void run_to_tick(struct fx *f, uint64_t tick)
 
 static void outb(struct fx *f, uint16_t port, uint8_t v)
 {
-	ioport_write(f->io, port, v, 1);
+	ioport_write(f->tb.io, port, v, 1);
 }
 
 static uint8_t inb(struct fx *f, uint16_t port)
 {
-	return (uint8_t)ioport_read(f->io, port, 1);
+	return (uint8_t)ioport_read(f->tb.io, port, 1);
 }
 
 /* Programs counter `ch` with control bits `mode_bits` (mode << 1 | BCD)
@@ -141,7 +118,7 @@ static void test_mode0_out_high_after_n_plus_1(void)
 	g_assert_true(f.edges[0].level);
 	run_to_tick(&f, 200000);
 	g_assert_cmpint(f.n_edges, ==, 1); /* stays high */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode2_rate_generator_edges(void)
@@ -166,7 +143,7 @@ static void test_mode2_rate_generator_edges(void)
 		g_assert_true(f.edges[2 * i + 1].level);
 	}
 	g_assert_cmpuint(f.fired, <=, 20); /* one timer event per edge, none per tick */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode3_square_wave_even(void)
@@ -187,7 +164,7 @@ static void test_mode3_square_wave_even(void)
 	g_assert_cmpint(f.n_edges, ==, 6);
 	g_assert_cmpuint(f.edges[0].cycle, ==, at(6));
 	g_assert_cmpuint(f.edges[5].cycle, ==, at(31));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode3_square_wave_odd(void)
@@ -202,7 +179,7 @@ static void test_mode3_square_wave_odd(void)
 	g_assert_cmpuint(dev_pit_count(f.pit, 0), ==, 8);
 	g_assert_cmpuint(count_at_tick(&f, 0, 9), ==, 2);
 	g_assert_true(out_at_tick(&f, 0, 10));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode4_software_strobe(void)
@@ -218,7 +195,7 @@ static void test_mode4_software_strobe(void)
 	g_assert_cmpint(f.n_edges, ==, 3);
 	g_assert_cmpuint(f.edges[1].cycle, ==, at(6));
 	g_assert_cmpuint(f.edges[2].cycle, ==, at(7));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode1_gate_triggered_one_shot(void)
@@ -239,7 +216,7 @@ static void test_mode1_gate_triggered_one_shot(void)
 	outb(&f, PORTB, 0x01); /* retrigger at 16 */
 	g_assert_false(out_at_tick(&f, 2, 17));
 	g_assert_true(out_at_tick(&f, 2, 22));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode5_gate_triggered_strobe(void)
@@ -252,7 +229,7 @@ static void test_mode5_gate_triggered_strobe(void)
 	g_assert_true(out_at_tick(&f, 2, 15));
 	g_assert_false(out_at_tick(&f, 2, 16));
 	g_assert_true(out_at_tick(&f, 2, 17));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode0_gate_low_pauses(void)
@@ -268,7 +245,7 @@ static void test_mode0_gate_low_pauses(void)
 	g_assert_cmpuint(count_at_tick(&f, 2, 60), ==, 70);
 	g_assert_false(out_at_tick(&f, 2, 129));
 	g_assert_true(out_at_tick(&f, 2, 130));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode0_written_with_gate_low_waits(void)
@@ -279,7 +256,7 @@ static void test_mode0_written_with_gate_low_waits(void)
 	g_assert_cmpuint(count_at_tick(&f, 2, 40), ==, 100);
 	outb(&f, PORTB, 0x01);
 	g_assert_cmpuint(count_at_tick(&f, 2, 50), ==, 90);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode2_gate_low_forces_out_high(void)
@@ -296,7 +273,7 @@ static void test_mode2_gate_low_forces_out_high(void)
 	g_assert_cmpuint(count_at_tick(&f, 2, 21), ==, 10);
 	g_assert_false(out_at_tick(&f, 2, 30));
 	g_assert_true(out_at_tick(&f, 2, 31));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode2_new_count_at_period_end(void)
@@ -315,7 +292,7 @@ static void test_mode2_new_count_at_period_end(void)
 	g_assert_cmpint(f.n_edges, ==, 4);
 	g_assert_cmpuint(f.edges[0].cycle, ==, at(110));
 	g_assert_cmpuint(f.edges[3].cycle, ==, at(121));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode3_new_count_at_half_period_end(void)
@@ -332,7 +309,7 @@ static void test_mode3_new_count_at_half_period_end(void)
 	g_assert_false(out_at_tick(&f, 0, 60));
 	g_assert_true(out_at_tick(&f, 0, 61));
 	g_assert_false(out_at_tick(&f, 0, 71));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_mode0_two_byte_write_stops_count(void)
@@ -347,7 +324,7 @@ static void test_mode0_two_byte_write_stops_count(void)
 	outb(&f, CH0, 0); /* the MSB: 50 loads at the next clock */
 	g_assert_cmpuint(count_at_tick(&f, 0, 21), ==, 50);
 	g_assert_true(out_at_tick(&f, 0, 71));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_counter_latch_command(void)
@@ -365,7 +342,7 @@ static void test_counter_latch_command(void)
 	v = inb(&f, CH0); /* live again */
 	v |= (uint16_t)(inb(&f, CH0) << 8);
 	g_assert_cmpuint(v, ==, 701);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_read_back_status_and_counts(void)
@@ -385,7 +362,7 @@ static void test_read_back_status_and_counts(void)
 	g_assert_cmpuint(inb(&f, CH2), ==, 0x31); /* OUT low, loaded, mode 0, BCD */
 	g_assert_cmpuint(inb(&f, CH2), ==, 0x00); /* 500 - 100 = 0400 in BCD */
 	g_assert_cmpuint(inb(&f, CH2), ==, 0x04);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_access_lsb_only_and_msb_only(void)
@@ -404,7 +381,7 @@ static void test_access_lsb_only_and_msb_only(void)
 	g_assert_cmpuint(inb(&f, CH2), ==, 0x12);
 	run_to_tick(&f, 3);
 	g_assert_cmpuint(inb(&f, CH2), ==, 0x11); /* 0x11ff */
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_bcd_counting(void)
@@ -420,7 +397,7 @@ static void test_bcd_counting(void)
 	program(&f, 2, 0 << 1 | 1, 0x0000); /* 0 means 10000 */
 	g_assert_cmpuint(count_at_tick(&f, 2, 103), ==, 0x0000);
 	g_assert_cmpuint(count_at_tick(&f, 2, 104), ==, 0x9999);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_count_zero_is_65536(void)
@@ -433,7 +410,7 @@ static void test_count_zero_is_65536(void)
 	run_to_tick(&f, 65536 + 1);
 	g_assert_cmpint(f.n_edges, ==, 3); /* up at the write, down at 65536, up */
 	g_assert_cmpuint(f.edges[1].cycle, ==, at(65536));
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_portb_refresh_out2_and_bits(void)
@@ -453,7 +430,7 @@ static void test_portb_refresh_out2_and_bits(void)
 	g_assert_false(inb(&f, PORTB) & 0x20);
 	run_to_tick(&f, 36 + 5);
 	g_assert_true(inb(&f, PORTB) & 0x20);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_save_restore_repeats(void)
@@ -466,7 +443,7 @@ static void test_save_restore_repeats(void)
 	run_to(&f, at(250) + 17);
 	GByteArray *snap = g_byte_array_new();
 	f.pit->dev.ops->save(&f.pit->dev, snap);
-	uint64_t saved_cycles = f.cycles;
+	uint64_t saved_cycles = f.tb.cycles;
 
 	f.n_edges = 0;
 	run_to_tick(&f, 1000);
@@ -476,7 +453,7 @@ static void test_save_restore_repeats(void)
 	uint16_t count2 = dev_pit_count(f.pit, 2);
 	g_assert_cmpint(n_first, ==, 15); /* falls at 300..1000, rises at 301..901 */
 
-	f.cycles = saved_cycles;
+	f.tb.cycles = saved_cycles;
 	f.n_edges = 0;
 	GError *err = NULL;
 	g_assert_true(f.pit->dev.ops->restore(&f.pit->dev, snap->data, snap->len, &err));
@@ -492,7 +469,7 @@ static void test_save_restore_repeats(void)
 	}
 	g_assert_cmpuint(dev_pit_count(f.pit, 2), ==, count2);
 	g_byte_array_free(snap, TRUE);
-	fx_free(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_reset_quiets_irq0(void)
@@ -503,23 +480,20 @@ static void test_reset_quiets_irq0(void)
 	g_assert_true(f.edges[f.n_edges - 1].level);
 	f.pit->dev.ops->reset(&f.pit->dev);
 	g_assert_false(f.edges[f.n_edges - 1].level);
-	g_assert_cmpuint(clock_next(f.clk), ==, CLOCK_NEVER);
-	fx_free(&f);
+	g_assert_cmpuint(clock_next(f.tb.clock), ==, CLOCK_NEVER);
+	testboard_free(&f.tb);
 }
 
 static void test_port_taken(void)
 {
-	struct ioport_map *io = ioport_new();
-	uint64_t cycles = 0, limit;
-	struct clock *c = clock_new(&cycles, &limit);
-	struct dev_board b = {.io = io, .clock = c};
-	g_assert_true(ioport_claim(io, PORTB, 1, NULL, NULL, NULL));
+	struct testboard tb;
+	testboard_init(&tb);
+	g_assert_true(ioport_claim(tb.io, PORTB, 1, NULL, NULL, NULL));
 	GError *err = NULL;
-	g_assert_null(dev_pit_new(&b, &err));
+	g_assert_null(dev_pit_new(&tb.board, &err));
 	g_assert_error(err, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG);
 	g_error_free(err);
-	clock_free(c);
-	ioport_free(io);
+	testboard_free(&tb);
 }
 
 int main(int argc, char **argv)

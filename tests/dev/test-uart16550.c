@@ -14,89 +14,49 @@
 #include "ioport.h"
 #include "nestlab.h"
 #include "physmem.h"
+#include "testboard.h"
 #include "uart16550.h"
 
-#define MIB (1024u * 1024u)
 #define BASE UART_COM2_BASE
 #define IRQ UART_COM2_IRQ
 /* 115200 baud 8N1: 10 bits * 16 ticks of 1.8432 MHz = 86.8 us = 8680 cycles */
 #define CHAR_8N1_DIV1 8680u
 
 struct fix {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clock;
-	struct dev_board board;
+	struct testboard tb; /* the COM2 line only */
 	struct chardev *host;
 	struct dev_uart *uart;
-	bool level;
-	int raises; /* rising edges of the IRQ line */
-	int changes;
 };
-
-static void record_irq(void *opaque, int irq, bool level)
-{
-	struct fix *f = opaque;
-	g_assert_cmpint(irq, ==, IRQ);
-	if (level && !f->level)
-		f->raises++;
-	if (level != f->level)
-		f->changes++;
-	f->level = level;
-}
 
 static void fix_init(struct fix *f)
 {
 	*f = (struct fix){ 0 };
-	f->io = ioport_new();
-	f->pm = pmem_new(32 * MIB);
-	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){ f->io, f->pm, f->clock, record_irq, f };
+	testboard_init(&f->tb);
+	f->tb.only_irq = IRQ;
 	f->host = chardev_new_buffer();
-	GError *err = NULL;
-	f->uart = dev_uart_new(&f->board, BASE, IRQ, "com2", f->host, &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(f->uart);
+	f->uart = testboard_adopt(
+	        &f->tb, dev_uart_new(&f->tb.board, BASE, IRQ, "com2", f->host, &f->tb.err));
 }
 
 static void fix_done(struct fix *f)
 {
-	f->uart->dev.ops->free(&f->uart->dev);
+	testboard_free(&f->tb);
 	chardev_free(f->host);
-	clock_free(f->clock);
-	pmem_free(f->pm);
-	ioport_free(f->io);
-}
-
-/* Moves time to `t`, firing every timer due on the way in order. */
-static void run_to(struct fix *f, uint64_t t)
-{
-	for (;;) {
-		uint64_t next = clock_next(f->clock);
-		if (next > t)
-			break;
-		if (next > f->cycles)
-			f->cycles = next;
-		clock_run_due(f->clock);
-	}
-	f->cycles = t;
-	clock_run_due(f->clock);
 }
 
 static void run_for(struct fix *f, uint64_t delta)
 {
-	run_to(f, f->cycles + delta);
+	testboard_run_to(&f->tb, f->tb.cycles + delta);
 }
 
 static uint8_t rd(struct fix *f, unsigned reg)
 {
-	return (uint8_t)ioport_read(f->io, (uint16_t)(BASE + reg), 1);
+	return (uint8_t)ioport_read(f->tb.io, (uint16_t)(BASE + reg), 1);
 }
 
 static void wr(struct fix *f, unsigned reg, uint8_t v)
 {
-	ioport_write(f->io, (uint16_t)(BASE + reg), v, 1);
+	ioport_write(f->tb.io, (uint16_t)(BASE + reg), v, 1);
 }
 
 /* 115200 8N1: divisor 1. */
@@ -125,7 +85,7 @@ static void test_reset_values(void)
 	g_assert_cmphex(rd(&f, UART_MCR), ==, 0);
 	g_assert_cmphex(rd(&f, UART_LSR), ==, UART_LSR_THRE | UART_LSR_TEMT);
 	g_assert_cmphex(rd(&f, UART_MSR), ==, UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	fix_done(&f);
 }
 
@@ -160,7 +120,7 @@ static void test_port_taken_is_an_error(void)
 	fix_init(&f);
 	GError *err = NULL;
 	struct chardev *other = chardev_new_null();
-	struct dev_uart *u = dev_uart_new(&f.board, BASE + 4, IRQ, "dup", other, &err);
+	struct dev_uart *u = dev_uart_new(&f.tb.board, BASE + 4, IRQ, "dup", other, &err);
 	g_assert_null(u);
 	g_assert_error(err, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG);
 	g_error_free(err);
@@ -206,11 +166,11 @@ static void test_rx_arrives_after_one_char_time(void)
 	struct fix f;
 	fix_init(&f);
 	set_fast(&f);
-	f.cycles = 1000;
+	f.tb.cycles = 1000;
 	push(&f, "A");
-	run_to(&f, 1000 + CHAR_8N1_DIV1 - 1);
+	testboard_run_to(&f.tb, 1000 + CHAR_8N1_DIV1 - 1);
 	g_assert_cmphex(rd(&f, UART_LSR) & UART_LSR_DR, ==, 0);
-	run_to(&f, 1000 + CHAR_8N1_DIV1);
+	testboard_run_to(&f.tb, 1000 + CHAR_8N1_DIV1);
 	g_assert_cmphex(rd(&f, UART_LSR) & UART_LSR_DR, ==, UART_LSR_DR);
 	g_assert_cmphex(rd(&f, UART_RBR), ==, 'A');
 	g_assert_cmphex(rd(&f, UART_LSR) & UART_LSR_DR, ==, 0);
@@ -262,13 +222,13 @@ static void test_loopback_round_trip(void)
 	set_fast(&f);
 	wr(&f, UART_MCR, UART_MCR_LOOP);
 	push(&f, "H"); /* host input waits while the receiver listens to the loop */
-	f.cycles = 500;
+	f.tb.cycles = 500;
 	wr(&f, UART_THR, 0xa5);
 	/* THR moved straight into the shift register: THRE, not TEMT */
 	g_assert_cmphex(rd(&f, UART_LSR), ==, UART_LSR_THRE);
-	run_to(&f, 500 + CHAR_8N1_DIV1 - 1);
+	testboard_run_to(&f.tb, 500 + CHAR_8N1_DIV1 - 1);
 	g_assert_cmphex(rd(&f, UART_LSR), ==, UART_LSR_THRE);
-	run_to(&f, 500 + CHAR_8N1_DIV1);
+	testboard_run_to(&f.tb, 500 + CHAR_8N1_DIV1);
 	g_assert_cmphex(rd(&f, UART_LSR), ==, UART_LSR_DR | UART_LSR_THRE | UART_LSR_TEMT);
 	g_assert_cmphex(rd(&f, UART_RBR), ==, 0xa5);
 	g_assert_cmpuint(chardev_output(f.host)->len, ==, 0);
@@ -384,17 +344,17 @@ static void test_out2_gates_the_line(void)
 	struct fix f;
 	fix_init(&f);
 	wr(&f, UART_IER, UART_IER_THRI);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_THRI);
 	wr(&f, UART_THR, 'x'); /* THRE again */
 	wr(&f, UART_MCR, UART_MCR_OUT2);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	wr(&f, UART_MCR, UART_MCR_OUT2 | UART_MCR_LOOP);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	wr(&f, UART_MCR, UART_MCR_OUT2);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_THRI);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	fix_done(&f);
 }
 
@@ -406,16 +366,16 @@ static void test_thre_interrupt_per_write(void)
 	fix_init(&f);
 	wr(&f, UART_MCR, UART_MCR_OUT2);
 	wr(&f, UART_IER, UART_IER_THRI);
-	g_assert_cmpint(f.raises, ==, 1);
+	g_assert_cmpint(f.tb.raises[IRQ], ==, 1);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_THRI);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	wr(&f, UART_THR, 'a');
-	g_assert_cmpint(f.raises, ==, 2);
-	g_assert_true(f.level);
+	g_assert_cmpint(f.tb.raises[IRQ], ==, 2);
+	g_assert_true(f.tb.level[IRQ]);
 	wr(&f, UART_THR, 'b'); /* not acknowledged: still a fresh edge */
-	g_assert_cmpint(f.raises, ==, 3);
+	g_assert_cmpint(f.tb.raises[IRQ], ==, 3);
 	wr(&f, UART_IER, 0);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	fix_done(&f);
 }
 
@@ -430,12 +390,12 @@ static void test_rx_interrupt_at_trigger_level(void)
 	push(&f, "abcd");
 	run_for(&f, 3 * CHAR_8N1_DIV1);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_NO_INT | UART_IIR_FIFO_ON);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	run_for(&f, CHAR_8N1_DIV1);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_RDI | UART_IIR_FIFO_ON);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	rd(&f, UART_RBR); /* below the trigger level again */
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	g_assert_cmphex(rd(&f, UART_IIR) & 0x0f, !=, UART_IIR_RDI);
 	fix_done(&f);
 }
@@ -453,17 +413,17 @@ static void test_char_timeout(void)
 	push(&f, "xy");
 	run_for(&f, 2 * CHAR_8N1_DIV1); /* both arrived */
 	run_for(&f, 4 * CHAR_8N1_DIV1 - 1);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	run_for(&f, 1);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_CTI | UART_IIR_FIFO_ON);
 	g_assert_cmphex(rd(&f, UART_RBR), ==, 'x');
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	run_for(&f, 4 * CHAR_8N1_DIV1);
-	g_assert_true(f.level); /* 'y' still waits */
+	g_assert_true(f.tb.level[IRQ]); /* 'y' still waits */
 	g_assert_cmphex(rd(&f, UART_RBR), ==, 'y');
 	run_for(&f, 10 * CHAR_8N1_DIV1);
-	g_assert_false(f.level); /* empty: no timeout */
+	g_assert_false(f.tb.level[IRQ]); /* empty: no timeout */
 	fix_done(&f);
 }
 
@@ -499,10 +459,10 @@ static void test_reset_restores_power_on(void)
 	wr(&f, UART_SCR, 9);
 	wr(&f, UART_MCR, UART_MCR_OUT2);
 	wr(&f, UART_IER, UART_IER_THRI);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	f.uart->dev.ops->reset(&f.uart->dev);
-	g_assert_false(f.level);
-	g_assert_cmpuint(clock_next(f.clock), ==, CLOCK_NEVER);
+	g_assert_false(f.tb.level[IRQ]);
+	g_assert_cmpuint(clock_next(f.tb.clock), ==, CLOCK_NEVER);
 	g_assert_cmphex(rd(&f, UART_LSR), ==, UART_LSR_THRE | UART_LSR_TEMT);
 	g_assert_cmphex(rd(&f, UART_IER), ==, 0);
 	g_assert_cmphex(rd(&f, UART_MCR), ==, 0);
@@ -522,7 +482,7 @@ static void collect(struct fix *f, struct trace *t, int n)
 	while (t->n < n) {
 		run_for(f, 1000);
 		if (rd(f, UART_LSR) & UART_LSR_DR) {
-			t->when[t->n] = f->cycles;
+			t->when[t->n] = f->tb.cycles;
 			t->bytes[t->n++] = (char)rd(f, UART_RBR);
 		}
 	}
@@ -545,8 +505,8 @@ static void test_save_restore_repeats(void)
 
 	GByteArray *snap = g_byte_array_new();
 	f.uart->dev.ops->save(&f.uart->dev, snap);
-	uint64_t t0 = f.cycles;
-	bool level0 = f.level;
+	uint64_t t0 = f.tb.cycles;
+	bool level0 = f.tb.level[IRQ];
 
 	struct trace a, a2;
 	collect(&f, &a, 3);
@@ -559,12 +519,12 @@ static void test_save_restore_repeats(void)
 	g_assert_cmpmem(chardev_output(f.host)->data, chardev_output(f.host)->len, "DE", 2);
 
 	/* back to the snapshot: time too */
-	f.cycles = t0;
-	f.level = false;
+	f.tb.cycles = t0;
+	f.tb.level[IRQ] = false;
 	GError *err = NULL;
 	g_assert_true(f.uart->dev.ops->restore(&f.uart->dev, snap->data, snap->len, &err));
 	g_assert_no_error(err);
-	g_assert_cmpint(f.level, ==, level0);
+	g_assert_cmpint(f.tb.level[IRQ], ==, level0);
 	g_assert_cmpuint(chardev_input_pending(f.host), ==, 4);
 	struct trace c, c2;
 	collect(&f, &c, 3);
@@ -591,14 +551,14 @@ static void test_restore_redrives_line(void)
 	fix_init(&f);
 	wr(&f, UART_MCR, UART_MCR_OUT2);
 	wr(&f, UART_IER, UART_IER_THRI);
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	GByteArray *snap = g_byte_array_new();
 	f.uart->dev.ops->save(&f.uart->dev, snap);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_THRI);
-	g_assert_false(f.level);
+	g_assert_false(f.tb.level[IRQ]);
 	GError *err = NULL;
 	g_assert_true(f.uart->dev.ops->restore(&f.uart->dev, snap->data, snap->len, &err));
-	g_assert_true(f.level);
+	g_assert_true(f.tb.level[IRQ]);
 	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_THRI); /* pending again */
 	g_byte_array_unref(snap);
 	fix_done(&f);

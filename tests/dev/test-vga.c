@@ -11,48 +11,29 @@
 #include "device.h"
 #include "ioport.h"
 #include "physmem.h"
+#include "testboard.h"
 #include "vga.h"
 
-#define MIB (1024u * 1024u)
-
 struct fix {
-	struct ioport_map *io;
-	struct pmem *pm;
-	uint64_t cycles, limit;
-	struct clock *clock;
-	struct dev_board board;
+	struct testboard tb;
 	struct dev_vga *vga;
 };
 
 static void fix_init(struct fix *f)
 {
 	*f = (struct fix){0};
-	f->io = ioport_new();
-	f->pm = pmem_new(32 * MIB);
-	f->clock = clock_new(&f->cycles, &f->limit);
-	f->board = (struct dev_board){f->io, f->pm, f->clock, NULL, f};
-	GError *err = NULL;
-	f->vga = dev_vga_new(&f->board, &err);
-	g_assert_no_error(err);
-	g_assert_nonnull(f->vga);
-}
-
-static void fix_done(struct fix *f)
-{
-	f->vga->dev.ops->free(&f->vga->dev);
-	clock_free(f->clock);
-	pmem_free(f->pm);
-	ioport_free(f->io);
+	testboard_init(&f->tb);
+	f->vga = testboard_adopt(&f->tb, dev_vga_new(&f->tb.board, &f->tb.err));
 }
 
 static uint8_t in8(struct fix *f, uint16_t port)
 {
-	return (uint8_t)ioport_read(f->io, port, 1);
+	return (uint8_t)ioport_read(f->tb.io, port, 1);
 }
 
 static void out8(struct fix *f, uint16_t port, uint8_t v)
 {
-	ioport_write(f->io, port, v, 1);
+	ioport_write(f->tb.io, port, v, 1);
 }
 
 static uint8_t crtc_rd(struct fix *f, uint8_t i)
@@ -71,7 +52,7 @@ static void put_text(struct fix *f, unsigned cell, const char *s)
 {
 	for (; *s; s++, cell++) {
 		uint8_t w[2] = {(uint8_t)*s, 0x07};
-		pmem_store(f->pm, VGA_TEXT_BASE + cell * 2, w, 2);
+		pmem_store(f->tb.pm, VGA_TEXT_BASE + cell * 2, w, 2);
 	}
 }
 
@@ -92,7 +73,7 @@ static void test_power_on_mode3(void)
 	g_assert_cmpint(row, ==, 0);
 	g_assert_cmpint(col, ==, 0);
 	g_assert_true(vis);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_crtc_round_trip_and_protect(void)
@@ -115,9 +96,9 @@ static void test_crtc_round_trip_and_protect(void)
 	crtc_wr(&f, VGA_CR_H_TOTAL, 0x12);
 	g_assert_cmphex(crtc_rd(&f, VGA_CR_H_TOTAL), ==, 0x12);
 	/* a word write: index in the low byte, data in the high byte */
-	ioport_write(f.io, VGA_CRTC_INDEX_COLOR, 0x3400 | VGA_CR_CURSOR_LO, 2);
+	ioport_write(f.tb.io, VGA_CRTC_INDEX_COLOR, 0x3400 | VGA_CR_CURSOR_LO, 2);
 	g_assert_cmphex(crtc_rd(&f, VGA_CR_CURSOR_LO), ==, 0x34);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_cursor(void)
@@ -142,7 +123,7 @@ static void test_cursor(void)
 	crtc_wr(&f, VGA_CR_CURSOR_HI, 0x10); /* off screen */
 	dev_vga_cursor(f.vga, &row, &col, &vis);
 	g_assert_false(vis);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_attribute_flipflop(void)
@@ -162,7 +143,7 @@ static void test_attribute_flipflop(void)
 	g_assert_cmphex(in8(&f, VGA_ATTR_READ_PORT), ==, 0x04);
 	out8(&f, VGA_ATTR_PORT, 0x11 | VGA_ATTR_PAS);
 	g_assert_cmphex(in8(&f, VGA_ATTR_READ_PORT), ==, 0x00); /* overscan untouched */
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_misc_selects_mono_ports(void)
@@ -178,7 +159,7 @@ static void test_misc_selects_mono_ports(void)
 	g_assert_cmphex(in8(&f, VGA_CRTC_DATA_MONO), ==, 0x42);
 	out8(&f, VGA_MISC_WRITE_PORT, 0x67);
 	g_assert_cmphex(crtc_rd(&f, VGA_CR_START_LO), ==, 0x42);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_seq_gc_dac(void)
@@ -206,7 +187,7 @@ static void test_seq_gc_dac(void)
 	out8(&f, VGA_DAC_READ_INDEX_PORT, 0x80);
 	for (int i = 0; i < 6; i++)
 		g_assert_cmphex(in8(&f, VGA_DAC_DATA_PORT), ==, rgb[i] & 0x3f);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 /* The first cycle at which the beam is at character clock `pos` of the
@@ -246,10 +227,10 @@ static void test_status1_timing(void)
 	int shown = n * 400 / 449 * 80 / 100;
 	g_assert_cmpint(abs((n - dd) - shown), <=, 3);
 	/* through the port, at the clock's time */
-	f.cycles = cycle_of(413 * 100);
+	f.tb.cycles = cycle_of(413 * 100);
 	g_assert_cmphex(in8(&f, VGA_STATUS1_COLOR), ==,
 			VGA_ST1_DISPLAY_DISABLED | VGA_ST1_V_RETRACE);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_dump_text(void)
@@ -289,7 +270,7 @@ static void test_dump_text(void)
 	g_assert_true(g_str_has_prefix(s->str, "  Hello\n"));
 	g_string_free(want, TRUE);
 	g_string_free(s, TRUE);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_save_restore(void)
@@ -325,7 +306,7 @@ static void test_save_restore(void)
 	f.vga->dev.ops->reset(&f.vga->dev);
 	g_assert_cmphex(crtc_rd(&f, VGA_CR_CURSOR_LO), ==, 0);
 	g_byte_array_unref(blob);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 static void test_port_taken(void)
@@ -333,10 +314,10 @@ static void test_port_taken(void)
 	struct fix f;
 	fix_init(&f);
 	GError *err = NULL;
-	g_assert_null(dev_vga_new(&f.board, &err));
+	g_assert_null(dev_vga_new(&f.tb.board, &err));
 	g_assert_nonnull(err);
 	g_error_free(err);
-	fix_done(&f);
+	testboard_free(&f.tb);
 }
 
 int main(int argc, char **argv)
