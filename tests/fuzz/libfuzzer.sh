@@ -36,7 +36,7 @@ fi
 # descriptor tables and page tables around random code).
 seeder=$top/build/tests/fuzz/fuzz-cpu
 if [ "$target" = boot ] && [ -z "$(ls -A "$corpus")" ]; then
-	cp "$top"/build/guests/devtest/*/*.elf "$top"/build/guests/minios/minios.elf "$corpus"/ 2>/dev/null || true
+	cp "$top"/build/guests/*.elf "$top"/build/guests/minios/minios.elf "$corpus"/ 2>/dev/null || true
 fi
 if [ "$target" = cpu ] && [ -z "$(ls -A "$corpus")" ] && [ -x "$seeder" ]; then
 	"$seeder" -n 64 -o "$corpus" >/dev/null
