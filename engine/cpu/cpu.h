@@ -147,6 +147,35 @@ enum cpu_stop {
 /* Strict mode: MSR_NESTLAB_CTL bit 0 (documented in docs/cpu.md). */
 #define MSR_NESTLAB_CTL 0x4e4c0000u
 #define NESTLAB_CTL_STRICT 1u
+#define NESTLAB_CTL_CPUID_FAULT 2u /* CPUID raises #GP(0) at CPL > 0 (as Intel's CPUID faulting) */
+
+/*
+ * Guest mode: the L0 monitor (engine/vmm, docs/monitor.md) runs a VM on this
+ * CPU. The guest runs at real CPL 3 with strict mode on; every event the CPU
+ * would deliver through the IDT (exception, INT n, external interrupt, NMI)
+ * goes to `event` instead, with the CPU state exactly as the IDT would have
+ * seen it (EIP at the faulting instruction for faults, after it for traps
+ * and INT n; CR2 set for #PF). `event` is the monitor: it may change any
+ * state and returns to let the CPU go on at the (new) EIP.
+ */
+#define CPU_EV_SOFT 1u  /* INT n, INT3, INTO: the instruction retired */
+#define CPU_EV_EXT 2u   /* an external interrupt (vector from intr_ack) */
+#define CPU_VEC_NPF 31  /* nested paging: a guest-physical address the nested
+                         * map does not allow (Intel reserves vector 31) */
+struct cpu_guest {
+	bool on;             /* a VM runs: events go to `event`, not the IDT */
+	bool dt_phys;        /* GDT, LDT and TSS bases are physical addresses
+	                      * (the monitor's shadow tables need no linear home) */
+	bool nested;         /* nested paging: CR3 is guest-physical, and every
+	                      * guest-physical address goes through the nested map */
+	uint8_t vcpl;        /* nested paging: the privilege level U/S checks use */
+	uint32_t npt_root;   /* nested map: physical address of its page directory */
+	uint32_t npf_gpa;    /* the guest-physical address of the last CPU_VEC_NPF */
+	uint64_t walk_refs;  /* page-table references made by walks (any mode) */
+	uint64_t nested_refs; /* ... of them, references to the nested map */
+	void (*event)(void *opaque, struct cpu *cpu, int vec, int err, unsigned flags);
+	void *opaque;
+};
 
 struct cpu {
 	/* {====== architectural state (saved by cpu_save) ====== */
@@ -184,11 +213,14 @@ struct cpu {
 	uint8_t lf_op;       /* enum lf_op */
 
 	uint64_t icount;     /* retired instructions */
-	uint64_t cycles;     /* icount plus modelled costs */
+	uint64_t cycles;     /* icount plus modelled costs: the guest's clock */
+	uint64_t mem_cycles; /* modelled memory-system costs (page walks, slow
+	                      * paths): statistics only, never guest time */
 	/* }====== end of saved state ====== */
 
 	/* {====== derived and host-side state (rebuilt after restore) ====== */
 	struct bus bus;
+	struct cpu_guest guest; /* guest mode, set by the L0 monitor (which saves it) */
 	uint32_t a20_mask;
 	bool code32;         /* CS.D */
 	uint32_t eip_mask;   /* 0xffff for 16-bit code, else all ones */
@@ -220,6 +252,7 @@ struct cpu {
 	const char *shutdown_why;
 	int exc_vec, exc_err;  /* the exception being raised */
 	bool delivering;     /* an exception or external interrupt is being delivered */
+	bool delivering_ext; /* ... and it is an external interrupt or NMI (for guest.event) */
 	struct insn scratch; /* decode of an instruction that spans two pages */
 	struct {             /* state before an event delivery, put back if it faults */
 		uint32_t eip, esp, eflags;
@@ -289,6 +322,9 @@ void cpu_state_changed(struct cpu *cpu);
 
 /* Drops the TLB (all entries). */
 void cpu_tlb_flush(struct cpu *cpu);
+
+/* What CPUID reports for `leaf` on this CPU: EAX, EBX, ECX, EDX. */
+void cpu_cpuid(const struct cpu *cpu, uint32_t leaf, uint32_t out[4]);
 
 /* Tells the CPU that physical memory at [paddr, paddr+len) changed behind its
  * back (DMA, loader, debugger): cached decodes there are dropped. */

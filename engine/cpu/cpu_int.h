@@ -173,6 +173,18 @@ void mmu_invlpg(struct cpu *cpu, uint32_t lin);
 /* Physical access (A20 applied by the caller). */
 uint32_t phys_read(struct cpu *cpu, uint32_t pa, int sz);
 void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz);
+/* Raises #PF for linear `lin` with error code `err`: sets CR2 and
+ * charges the fault's cycles. Never returns. */
+_Noreturn void mmu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t err);
+/* Counts one page-table reference of a walk (2 cycles of mem_cycles, not
+ * of the guest's clock: how often a walk happens depends on the TLB, which
+ * a guest must not be able to time); `nested` when it reads the nested map. */
+static inline void mmu_walk_ref(struct cpu *cpu, bool nested)
+{
+	cpu->guest.walk_refs++;
+	cpu->guest.nested_refs += nested;
+	cpu->mem_cycles += 2;
+}
 
 /* Little-endian loads and stores of 1, 2 or 4 bytes at any alignment in
  * host memory (memcpy compiles to a single move on x86 hosts). */
@@ -220,6 +232,52 @@ HOT void lin_wr(struct cpu *cpu, uint32_t lin, uint32_t v, int sz)
 	}
 	lin_write(cpu, lin, v, sz, cpu->user);
 }
+
+/* {====== guest mode in the MMU (nested.c) ====== */
+
+/* Error code bits of CPU_VEC_NPF (a nested-map miss). */
+#define NPF_PRESENT 0x001u /* the nested entry was present: a write to a read-only page */
+#define NPF_WRITE 0x002u   /* the access was a write (an A/D update is one) */
+#define NPF_FETCH 0x010u   /* the access was an instruction fetch */
+#define NPF_WALK 0x100u    /* it was a reference to a guest page table */
+
+/* True while nested paging is in force: a VM runs and the monitor asked
+ * for it. Off the TLB-hit path; the walk tests it once per miss. */
+static inline bool mmu_nested(const struct cpu *cpu)
+{
+	return cpu->guest.nested && cpu->guest.on;
+}
+
+/* The TLB privilege index (cpu->user) for privilege level `pl`: with
+ * nested paging the guest's virtual CPL decides, not the real one. */
+static inline uint8_t mmu_user_index(const struct cpu *cpu, int pl)
+{
+	if (unlikely(mmu_nested(cpu)))
+		return cpu->guest.vcpl == 3;
+	return pl == 3;
+}
+
+/*
+ * The two-dimensional walk: translates `lin` through the guest's tables
+ * (CR3, CR0.PG/WP, CR4.PSE are the guest's) and every guest-physical
+ * address through the nested map. Sets A/D bits in the guest's tables.
+ * Returns the host-physical address; *wr as walk() in mmu.c (a later
+ * write at this privilege may skip the walk). Faults with #PF (guest
+ * tables) or CPU_VEC_NPF (nested map, cpu->guest.npf_gpa set).
+ */
+uint32_t nested_walk(struct cpu *cpu, uint32_t lin, enum acc acc, bool user, bool *wr);
+/* nested_walk without side effects (no A/D, no counts, no faults):
+ * returns false if either dimension does not map `lin`. */
+bool nested_probe(struct cpu *cpu, uint32_t lin, uint32_t *phys);
+
+/*
+ * System-structure access: the GDT and LDT (through gdtr/ldtr bases) and
+ * the TSS (through tr.base). Linear, as implicit supervisor accesses, on
+ * bare hardware; host-physical in guest mode with dt_phys. Faults as
+ * lin_read/lin_write do (never in dt_phys mode). Defined in seg.c.
+ */
+uint32_t dt_read(struct cpu *cpu, uint32_t addr, int sz);
+void dt_write(struct cpu *cpu, uint32_t addr, uint32_t v, int sz);
 
 /* {====== segmentation (seg.c) ====== */
 

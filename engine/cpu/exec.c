@@ -198,9 +198,9 @@ static void deliver_event(struct cpu *cpu, int vec, int err, bool ext)
 	cpu->delivering = true;
 	cpu->last_exc = (int8_t)vec;
 	cpu->cycles += 40;
+	cpu->halted = false; /* before: a monitor taking the event may halt the guest */
 	cpu_deliver(cpu, vec, err, false, ext);
 	cpu->delivering = false;
-	cpu->halted = false;
 }
 
 /* The catch side of cpu_raise: decides what to deliver. */
@@ -265,13 +265,17 @@ static enum boundary boundary_events(struct cpu *cpu)
 	if (cpu->nmi_pending && !cpu->in_nmi && !cpu->intr_shadow) {
 		cpu->nmi_pending = false;
 		cpu->in_nmi = true;
+		cpu->delivering_ext = true;
 		deliver_event(cpu, EXC_NMI, ERR_NONE, true);
+		cpu->delivering_ext = false;
 		return B_DELIVERED;
 	}
 	if (can_take_irq(cpu) && cpu->bus.intr_ack) {
 		int v = cpu->bus.intr_ack(cpu->bus.opaque);
 		if (v >= 0) {
+			cpu->delivering_ext = true;
 			deliver_event(cpu, v, ERR_NONE, true);
+			cpu->delivering_ext = false;
 			return B_DELIVERED;
 		}
 	}
@@ -376,7 +380,7 @@ enum cpu_stop cpu_step(struct cpu *cpu)
 /* {====== save and restore ====== */
 
 #define CPU_SAVE_MAGIC 0x4e4c4350u /* "NLCP" */
-#define CPU_SAVE_VERSION 1u
+#define CPU_SAVE_VERSION 2u
 
 struct cpu_image {
 	uint32_t magic, version;

@@ -223,6 +223,14 @@ static void deliver_pmode(struct cpu *cpu, int vec, int err, bool soft, bool ext
 
 void cpu_deliver(struct cpu *cpu, int vec, int err, bool soft, bool ext)
 {
+	if (cpu->guest.on) {
+		/* A VM runs: the L0 monitor takes the event instead of the IDT. */
+		unsigned flags = (soft ? CPU_EV_SOFT : 0) | (cpu->delivering_ext ? CPU_EV_EXT : 0);
+		cpu->delivering_ext = false;
+		cpu->block_end = true;
+		cpu->guest.event(cpu->guest.opaque, cpu, vec, err, flags);
+		return;
+	}
 	if (cpu->cr0 & CR0_PE)
 		deliver_pmode(cpu, vec, err, soft, ext);
 	else

@@ -29,11 +29,11 @@ static bool iomap_allows(struct cpu *cpu, uint16_t port, int sz)
 		return false;
 	if (cpu->tr.limit < TSS32_IOMAP_END)
 		return false;
-	uint32_t base = lin_read(cpu, cpu->tr.base + TSS32_IOMAP_BASE, 2, false);
+	uint32_t base = dt_read(cpu, cpu->tr.base + TSS32_IOMAP_BASE, 2);
 	uint32_t off = base + port / 8u;
 	if (off + 1 > cpu->tr.limit)
 		return false;
-	uint32_t bits = lin_read(cpu, cpu->tr.base + off, 2, false);
+	uint32_t bits = dt_read(cpu, cpu->tr.base + off, 2);
 	uint32_t want = ((1u << sz) - 1) << (port & 7);
 	return (bits & want) == 0;
 }

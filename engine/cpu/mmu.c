@@ -13,6 +13,9 @@
  * read and write tags, and a host pointer for plain memory. A write tag is
  * only set once the dirty bit is set, and never for pages that hold decoded
  * code or ROM, so those writes take the slow path here.
+ *
+ * In guest mode with nested paging the walk is nested_walk() (nested.c);
+ * the TLB, its fast paths and everything below stay the same.
  */
 #include "cpu_int.h"
 
@@ -58,7 +61,9 @@ void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
 
 /* {====== the page walk ====== */
 
-static _Noreturn void page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
+/* Raises #PF for `lin` (CR2) with error code `err`; also used by the
+ * guest dimension of nested_walk(). Never returns. */
+_Noreturn void mmu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t err)
 {
 	cpu->cr2 = lin;
 	cpu->cycles += 20;
@@ -77,9 +82,9 @@ static uint32_t walk(struct cpu *cpu, uint32_t lin, enum acc acc, bool user, boo
 	uint32_t pde_pa = ((cpu->cr3 & PTE_FRAME) | ((lin >> 20) & 0xffc)) & cpu->a20_mask;
 	uint32_t pde = phys_read(cpu, pde_pa, 4);
 	uint32_t err = (write ? PFEC_W : 0) | (user ? PFEC_U : 0);
-	cpu->cycles += 2;
+	mmu_walk_ref(cpu, false);
 	if (!(pde & PTE_P))
-		page_fault(cpu, lin, err);
+		mmu_page_fault(cpu, lin, err);
 	bool big = (pde & PTE_PS) && (cpu->cr4 & CR4_PSE);
 	uint32_t pte = pde, pte_pa = 0, perm = pde;
 	if (!big) {
@@ -93,15 +98,16 @@ static uint32_t walk(struct cpu *cpu, uint32_t lin, enum acc acc, bool user, boo
 		}
 		pte_pa = ((pde & PTE_FRAME) | ((lin >> 10) & 0xffc)) & cpu->a20_mask;
 		pte = phys_read(cpu, pte_pa, 4);
+		mmu_walk_ref(cpu, false);
 		if (!(pte & PTE_P))
-			page_fault(cpu, lin, err);
+			mmu_page_fault(cpu, lin, err);
 		perm = pde & pte;
 	}
 	bool wp = (cpu->cr0 & CR0_WP) != 0;
 	if (user && !(perm & PTE_U))
-		page_fault(cpu, lin, err | PFEC_P);
+		mmu_page_fault(cpu, lin, err | PFEC_P);
 	if (write && !(perm & PTE_W) && (user || wp))
-		page_fault(cpu, lin, err | PFEC_P);
+		mmu_page_fault(cpu, lin, err | PFEC_P);
 	if (!(pde & PTE_A) || (big && write && !(pde & PTE_D)))
 		phys_write(cpu, pde_pa, pde | PTE_A | (big && write ? PTE_D : 0), 4);
 	if (!big && (!(pte & PTE_A) || (write && !(pte & PTE_D))))
@@ -117,7 +123,9 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 {
 	bool wr = true;
 	uint32_t pa;
-	if (cpu->cr0 & CR0_PG)
+	if (unlikely(mmu_nested(cpu)))
+		pa = nested_walk(cpu, lin, acc, user, &wr);
+	else if (cpu->cr0 & CR0_PG)
 		pa = walk(cpu, lin, acc, user, &wr);
 	else
 		pa = lin & cpu->a20_mask;
@@ -144,6 +152,8 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 
 bool mmu_probe(struct cpu *cpu, uint32_t lin, uint32_t *phys)
 {
+	if (mmu_nested(cpu))
+		return nested_probe(cpu, lin, phys);
 	if (!(cpu->cr0 & CR0_PG)) {
 		*phys = lin & cpu->a20_mask;
 		return true;
@@ -207,7 +217,7 @@ uint32_t lin_read(struct cpu *cpu, uint32_t lin, int sz, bool user)
 	if (e->tag_read[user] == ((lin & ~0xfffu) | 1)) {
 		return host_ld(e->host + (lin & 0xfff), sz);
 	}
-	cpu->cycles += 1;
+	cpu->mem_cycles += 1;
 	return phys_read(cpu, mmu_translate(cpu, lin, ACC_READ, user), sz);
 }
 
@@ -228,7 +238,7 @@ void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
 		host_st(e->host + (lin & 0xfff), v, sz);
 		return;
 	}
-	cpu->cycles += 1;
+	cpu->mem_cycles += 1;
 	phys_write(cpu, mmu_translate(cpu, lin, ACC_WRITE, user), v, sz);
 }
 

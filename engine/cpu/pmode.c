@@ -29,7 +29,7 @@ void xstack_current(struct cpu *cpu, struct xstack *st, int err)
 {
 	st->ss = cpu->seg[SEG_SS];
 	st->esp = cpu->r[ESP];
-	st->user = cpu->cpl == 3;
+	st->user = mmu_user_index(cpu, cpu->cpl);
 	st->vec = EXC_SS;
 	st->err = err;
 }
@@ -75,14 +75,14 @@ void tss_inner_stack(struct cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp, bool
 		uint32_t off = TSS32_ESP0 + 8u * (uint32_t)dpl;
 		if (off + 5 > tr->limit)
 			cpu_raise(cpu, EXC_TS, sel_err(tr->sel, ext));
-		*esp = lin_read(cpu, tr->base + off, 4, false);
-		*ss = (uint16_t)lin_read(cpu, tr->base + off + 4, 2, false);
+		*esp = dt_read(cpu, tr->base + off, 4);
+		*ss = (uint16_t)dt_read(cpu, tr->base + off + 4, 2);
 	} else {
 		uint32_t off = TSS16_SP0 + 4u * (uint32_t)dpl;
 		if (off + 3 > tr->limit)
 			cpu_raise(cpu, EXC_TS, sel_err(tr->sel, ext));
-		*esp = lin_read(cpu, tr->base + off, 2, false);
-		*ss = (uint16_t)lin_read(cpu, tr->base + off + 2, 2, false);
+		*esp = dt_read(cpu, tr->base + off, 2);
+		*ss = (uint16_t)dt_read(cpu, tr->base + off + 2, 2);
 	}
 }
 
@@ -493,7 +493,7 @@ static void iret_real(struct cpu *cpu, int sz)
 /* IRET with NT = 1: return to the task named by the back link of the TSS. */
 static void iret_task(struct cpu *cpu)
 {
-	uint16_t link = (uint16_t)lin_read(cpu, cpu->tr.base + TSS32_LINK, 2, false);
+	uint16_t link = (uint16_t)dt_read(cpu, cpu->tr.base + TSS32_LINK, 2);
 	int err = sel_err(link, false);
 	if (link & SEL_TI)
 		cpu_raise(cpu, EXC_TS, err);

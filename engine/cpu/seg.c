@@ -9,6 +9,9 @@
  * that cross the limit) lands in seg_check() here and faults as the manual
  * says: #SS(0) for the stack segment, #GP(0) for the others.
  *
+ * Every access to the GDT, LDT and TSS goes through dt_read/dt_write, so
+ * guest mode can place them at physical addresses (docs/cpu.md, Guest mode).
+ *
  * Intel SDM Vol. 3, chapter 3 (segments, descriptors) and 5 (protection);
  * Vol. 2, MOV/POP Sreg and LDS/LES/LFS/LGS/LSS.
  */
@@ -95,6 +98,24 @@ void seg_update_ok(struct cpu *cpu, int s)
 
 /* {====== descriptor tables ====== */
 
+/* GDT/LDT/TSS access: physical in guest mode with dt_phys (the monitor's
+ * tables need no linear home), else a linear supervisor access. */
+uint32_t dt_read(struct cpu *cpu, uint32_t addr, int sz)
+{
+	if (unlikely(cpu->guest.dt_phys) && cpu->guest.on)
+		return phys_read(cpu, addr & cpu->a20_mask, sz);
+	return lin_read(cpu, addr, sz, false);
+}
+
+/* The write side of dt_read: the same two paths. */
+void dt_write(struct cpu *cpu, uint32_t addr, uint32_t v, int sz)
+{
+	if (unlikely(cpu->guest.dt_phys) && cpu->guest.on)
+		phys_write(cpu, addr & cpu->a20_mask, v, sz);
+	else
+		lin_write(cpu, addr, v, sz, false);
+}
+
 uint64_t desc_fetch(struct cpu *cpu, uint16_t sel, int vec, bool ext)
 {
 	uint32_t base, limit;
@@ -110,8 +131,8 @@ uint64_t desc_fetch(struct cpu *cpu, uint16_t sel, int vec, bool ext)
 	uint32_t idx = sel & SEL_INDEX;
 	if (idx + 7 > limit)
 		cpu_raise(cpu, vec, sel_err(sel, ext));
-	uint32_t lo = lin_read(cpu, base + idx, 4, false);
-	uint32_t hi = lin_read(cpu, base + idx + 4, 4, false);
+	uint32_t lo = dt_read(cpu, base + idx, 4);
+	uint32_t hi = dt_read(cpu, base + idx + 4, 4);
 	return ((uint64_t)hi << 32) | lo;
 }
 
@@ -126,7 +147,7 @@ void desc_set_accessed(struct cpu *cpu, uint16_t sel, uint64_t d)
 		return;
 	uint32_t base = (sel & SEL_TI) ? cpu->ldtr.base : cpu->gdtr.base;
 	uint32_t type_byte = (desc_hi(d) >> 8) & 0xff;
-	lin_write(cpu, base + (sel & SEL_INDEX) + 5, type_byte | DESC_TYPE_A, 1, false);
+	dt_write(cpu, base + (sel & SEL_INDEX) + 5, type_byte | DESC_TYPE_A, 1);
 }
 
 void seg_from_desc(struct seg *s, uint16_t sel, uint64_t d)
@@ -254,7 +275,7 @@ void cpu_mode_changed(struct cpu *cpu)
 	cpu->code32 = (cpu->seg[SEG_CS].attr & DESC_DB) != 0;
 	cpu->eip_mask = cpu->code32 ? 0xffffffffu : 0xffff;
 	cpu->stack32 = (cpu->seg[SEG_SS].attr & DESC_DB) != 0;
-	cpu->user = cpu->cpl == 3;
+	cpu->user = mmu_user_index(cpu, cpu->cpl);
 	for (int s = 0; s < 6; s++)
 		seg_update_ok(cpu, s);
 	cpu->fetch_page = 0;

@@ -10,18 +10,22 @@
  * Each element commits: eSI, eDI and eCX are updated after every element,
  * so a fault in the middle of a REP leaves them at the faulting element and
  * the run loop restarts the instruction there (it restores only EIP and
- * ESP). To keep the machine responsive a REP runs at most STRING_BUDGET
- * elements per execution; if work is left it points EIP back at itself so
- * the next step continues (pending interrupts are taken in between, as on
- * real hardware).
+ * ESP). To keep the machine responsive a REP execution ends where eCX
+ * reaches a multiple of STRING_BUDGET; if work is left it points EIP back
+ * at itself so the next step continues (pending interrupts are taken in
+ * between, as on real hardware). Where these steps end, and what they
+ * cost, depends on eCX alone, not on where a fault interrupted the work,
+ * so a guest sees the same instruction count and time whether or not a
+ * monitor resolved faults in the middle of a REP (docs/cpu.md).
  *
  * Intel SDM Vol. 2: MOVS, CMPS, SCAS, LODS, STOS, INS, OUTS, REP/REPE/REPNE.
  */
 #include "cpu_int.h"
 
-/* Elements one execution of a REP-prefixed instruction may process. */
+/* A REP-prefixed execution ends where eCX is a multiple of this. */
 #define STRING_BUDGET 4096
-/* Modelled cost of each element beyond the first (cycle model). */
+/* Modelled cost of each element beyond the first (cycle model): charged
+ * as each element commits, less one element's worth when a step ends. */
 #define STRING_ELEM_CYCLES 2
 
 /* One element of a string instruction: moves eSI/eDI itself. Returns
@@ -160,10 +164,10 @@ static bool elem_outs(struct cpu *cpu, const struct insn *in, int sz)
 /* {====== repetition ====== */
 
 /*
- * Runs one element, or with a REP prefix up to STRING_BUDGET elements
- * while eCX != 0 (and, for CMPS/SCAS, the REPE/REPNE condition holds).
- * eCX counts down after each element. Work left over re-executes the
- * instruction on the next step.
+ * Runs one element, or with a REP prefix elements while eCX != 0 (and, for
+ * CMPS/SCAS, the REPE/REPNE condition holds), stopping early where eCX
+ * reaches a multiple of STRING_BUDGET. eCX counts down after each element.
+ * Work left over re-executes the instruction on the next step.
  */
 static void string_run(struct cpu *cpu, const struct insn *in, string_elem_fn elem)
 {
@@ -172,22 +176,22 @@ static void string_run(struct cpu *cpu, const struct insn *in, string_elem_fn el
 		elem(cpu, in, sz);
 		return;
 	}
-	uint32_t n = 0;
 	uint32_t cx = areg(cpu, in, ECX);
+	if (cx == 0)
+		return;
 	while (cx != 0) {
 		bool go_on = elem(cpu, in, sz);
 		set_areg(cpu, in, ECX, --cx);
-		n++;
+		cpu->cycles += STRING_ELEM_CYCLES;
 		if (!go_on)
 			break;
-		if (n == STRING_BUDGET) {
+		if (cx % STRING_BUDGET == 0) {
 			if (cx != 0)
 				cpu->eip = cpu->start_eip;
 			break;
 		}
 	}
-	if (n > 1)
-		cpu->cycles += (uint64_t)(n - 1) * STRING_ELEM_CYCLES;
+	cpu->cycles -= STRING_ELEM_CYCLES;
 }
 
 /* MOVSB / MOVSW / MOVSD (A4, A5) */

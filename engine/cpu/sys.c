@@ -383,31 +383,43 @@ static uint32_t vendor_word(int i)
 
 /* CPUID (0F A2): leaf 0 vendor and max leaf, leaf 1 signature and features.
  * Leaves above the maximum report the highest basic leaf, as Intel CPUs do. */
-static void op_cpuid(struct cpu *cpu, const struct insn *in)
+void cpu_cpuid(const struct cpu *cpu, uint32_t leaf, uint32_t out[4])
 {
-	uint32_t leaf = cpu->r[EAX];
 	if (leaf >= 0x80000000u)
 		leaf = leaf == 0x80000000u ? 0x80000000u : 1;
 	else if (leaf > 1)
 		leaf = 1;
 	switch (leaf) {
 	case 0:
-		cpu->r[EAX] = 1;
-		cpu->r[EBX] = vendor_word(0);
-		cpu->r[EDX] = vendor_word(4);
-		cpu->r[ECX] = vendor_word(8);
+		out[0] = 1;
+		out[1] = vendor_word(0);
+		out[3] = vendor_word(4);
+		out[2] = vendor_word(8);
 		break;
 	case 1:
-		cpu->r[EAX] = CPUID_SIGNATURE;
-		cpu->r[EBX] = 0;
-		cpu->r[ECX] = 0;
-		cpu->r[EDX] = CPUID_EDX_DE | CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_CX8 |
-		              CPUID_EDX_CMOV | (cpu->has_apic ? CPUID_EDX_APIC : 0);
+		out[0] = CPUID_SIGNATURE;
+		out[1] = 0;
+		out[2] = 0;
+		out[3] = CPUID_EDX_DE | CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_CX8 |
+		         CPUID_EDX_CMOV | (cpu->has_apic ? CPUID_EDX_APIC : 0);
 		break;
 	default: /* 0x80000000: no extended leaves */
-		cpu->r[EAX] = cpu->r[EBX] = cpu->r[ECX] = cpu->r[EDX] = 0;
+		out[0] = out[1] = out[2] = out[3] = 0;
 		break;
 	}
+}
+
+/* CPUID (0F A2) */
+static void op_cpuid(struct cpu *cpu, const struct insn *in)
+{
+	if ((cpu->msr_nestlab_ctl & NESTLAB_CTL_CPUID_FAULT) && (cpu->cr0 & CR0_PE) && cpu->cpl > 0)
+		cpu_gp0(cpu);
+	uint32_t out[4];
+	cpu_cpuid(cpu, cpu->r[EAX], out);
+	cpu->r[EAX] = out[0];
+	cpu->r[EBX] = out[1];
+	cpu->r[ECX] = out[2];
+	cpu->r[EDX] = out[3];
 	cpu->cycles += 20;
 }
 
@@ -471,7 +483,7 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 	case MSR_IA32_SYSENTER_ESP: cpu->msr_sysenter[1] = v & 0xffffffffu; break;
 	case MSR_IA32_SYSENTER_EIP: cpu->msr_sysenter[2] = v & 0xffffffffu; break;
 	case MSR_NESTLAB_CTL:
-		if (v & ~(uint64_t)NESTLAB_CTL_STRICT)
+		if (v & ~(uint64_t)(NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT))
 			cpu_gp0(cpu);
 		cpu->msr_nestlab_ctl = (uint32_t)v;
 		cpu->strict = (v & NESTLAB_CTL_STRICT) != 0;

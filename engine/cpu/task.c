@@ -41,12 +41,12 @@ struct tss_state {
 
 static uint32_t tss_rd(struct cpu *cpu, uint32_t base, uint32_t off, int sz)
 {
-	return lin_read(cpu, base + off, sz, false);
+	return dt_read(cpu, base + off, sz);
 }
 
 static void tss_wr(struct cpu *cpu, uint32_t base, uint32_t off, uint32_t v, int sz)
 {
-	lin_write(cpu, base + off, v, sz, false);
+	dt_write(cpu, base + off, v, sz);
 }
 
 /* Reads the new task's state: every fault of the TSS read happens here. */
@@ -100,9 +100,9 @@ static void tss_save(struct cpu *cpu, uint32_t base, bool is32, uint32_t eflags)
 static void tss_set_busy(struct cpu *cpu, uint16_t sel, bool busy)
 {
 	uint32_t a = cpu->gdtr.base + (sel & SEL_INDEX) + 5;
-	uint32_t b = lin_read(cpu, a, 1, false);
+	uint32_t b = dt_read(cpu, a, 1);
 	b = busy ? b | SYS_TSS_BUSY_BIT : b & ~(uint32_t)SYS_TSS_BUSY_BIT;
-	lin_write(cpu, a, b, 1, false);
+	dt_write(cpu, a, b, 1);
 }
 
 /* {====== loading the new task's segments (after the switch) ====== */

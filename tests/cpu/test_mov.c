@@ -418,10 +418,15 @@ static void test_rep_movs_continues_after_budget(void)
 	cpu->r[ECX] = n;
 	cpu->r[ESI] = DATA;
 	cpu->r[EDI] = DATA + 0x2000;
+	/* A step ends where ECX reaches a multiple of 4096: 904 elements, then
+	 * 4096 in the second step, whatever interrupted them. */
 	g_assert_cmpint(cpu_run(cpu, 1), ==, CPU_STOP_BUDGET);
 	g_assert_cmphex(cpu->eip, ==, CODE_AT); /* not done: it restarts */
-	g_assert_cmpuint(cpu->r[ECX], ==, n - 4096);
-	g_assert_cmphex(cpu->r[ESI], ==, DATA + 4096);
+	g_assert_cmpuint(cpu->r[ECX], ==, 4096);
+	g_assert_cmphex(cpu->r[ESI], ==, DATA + n - 4096);
+	g_assert_cmpint(cpu_run(cpu, 1), ==, CPU_STOP_BUDGET);
+	g_assert_cmpuint(cpu->r[ECX], ==, 0);
+	g_assert_cmphex(cpu->eip, ==, CODE_AT + 2);
 	g_assert_cmpint(cpu_run(cpu, 10), ==, CPU_STOP_HLT);
 	g_assert_cmpuint(cpu->r[ECX], ==, 0);
 	g_assert_cmphex(cpu->r[EDI], ==, DATA + 0x2000 + n);
@@ -603,7 +608,7 @@ int main(int argc, char **argv)
 	                test_popf_cpl3_iopl3_changes_if_not_iopl);
 	g_test_add_func("/cpu/stack/popf-cpl0-changes-iopl", test_popf_cpl0_changes_iopl);
 	g_test_add_func("/cpu/stack/pushf-popf-trap-in-strict-mode", test_pushf_popf_trap_in_strict_mode);
-	g_test_add_func("/cpu/string/rep-movs-continues-after-budget", test_rep_movs_continues_after_budget);
+	g_test_add_func("/cpu/string/rep-movs-steps-end-where-ecx-is-a-multiple-of-4096", test_rep_movs_continues_after_budget);
 	g_test_add_func("/cpu/string/rep-movsd-32bit-addressing", test_rep_movsd_32bit_addressing);
 	g_test_add_func("/cpu/string/repe-cmps-stops-at-first-difference",
 	                test_repe_cmps_stops_at_first_difference);
