@@ -1,0 +1,991 @@
+/*
+ * emulate.c - the instructions the guest cannot run itself.
+ *
+ * Entered after a real #GP (a privileged or sensitive instruction at real
+ * CPL 3, strict mode), or for an access the monitor must perform (a
+ * virtual device's page, a write to a guest page table). The instruction
+ * is fetched from guest-virtual CS:EIP, decoded (x86emu.c) and emulated
+ * against the virtual CPU exactly as the manual describes it for the
+ * guest's own CPL. A guest that is not allowed the instruction gets the
+ * fault the hardware would give it.
+ */
+#include "vmm_int.h"
+
+#define MSR_TSC 0x10u
+#define TSS32_IOMAP 0x66u
+#define STRING_BUDGET 4096 /* as the engine's CPU: a REP step ends where eCX is a multiple */
+#define STRING_ELEM_CYCLES 2
+
+/* {====== operands ====== */
+
+struct op {
+	struct vmm *vm;
+	struct vmm_regs *regs;
+	struct vx_insn in;
+	struct vx_regs vr;
+	struct vmm_result *res;
+};
+
+static uint32_t ea(struct op *o)
+{
+	return vx_ea(&o->in, &o->vr);
+}
+
+static int osz(const struct op *o)
+{
+	return o->in.opsize32 ? 4 : 2;
+}
+
+static uint32_t get_reg(const struct op *o, int r, int sz)
+{
+	if (sz == 1)
+		return r < 4 ? o->regs->r[r] & 0xff : (o->regs->r[r - 4] >> 8) & 0xff;
+	return sz == 2 ? o->regs->r[r] & 0xffff : o->regs->r[r];
+}
+
+static void set_reg(struct op *o, int r, uint32_t v, int sz)
+{
+	uint32_t *p = &o->regs->r[r];
+	if (sz == 4)
+		*p = v;
+	else if (sz == 2)
+		*p = (*p & 0xffff0000u) | (v & 0xffff);
+}
+
+/* The ModRM operand (register or memory), `sz` bytes. */
+static vfault rm_read(struct op *o, int sz, uint32_t *v)
+{
+	if (!o->in.mem) {
+		*v = get_reg(o, o->in.rm, sz);
+		return 0;
+	}
+	return vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, v);
+}
+
+static vfault rm_write(struct op *o, uint32_t v, int sz)
+{
+	if (!o->in.mem) {
+		set_reg(o, o->in.rm, v, sz);
+		return 0;
+	}
+	return vmem_wr_seg(o->vm, o->regs, o->in.seg, ea(o), v, sz);
+}
+
+static vfault push(struct op *o, uint32_t v, int sz)
+{
+	uint32_t sp = o->regs->r[VMM_ESP] - (uint32_t)sz;
+	vfault f = vmem_wr_seg(o->vm, o->regs, VMM_SS, sp, v, sz);
+	if (!f)
+		o->regs->r[VMM_ESP] = sp;
+	return f;
+}
+
+static vfault pop(struct op *o, int sz, uint32_t *v)
+{
+	vfault f = vmem_rd_seg(o->vm, o->regs, VMM_SS, o->regs->r[VMM_ESP], sz, v);
+	if (!f)
+		o->regs->r[VMM_ESP] += (uint32_t)sz;
+	return f;
+}
+
+static bool cpl0(const struct op *o)
+{
+	return o->vm->vcpu.cpl == 0;
+}
+
+static int iopl(const struct op *o)
+{
+	return (int)((o->vm->vcpu.vflags & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT);
+}
+
+/* }====================================================================== */
+
+/* {====== interrupts and flags ====== */
+
+static void retire(struct op *o, unsigned priv_kind, uint32_t extra)
+{
+	o->regs->eip += o->in.len;
+	o->res->retired = true;
+	o->res->extra_cycles += extra;
+	if (priv_kind < 16)
+		o->vm->stats.priv[priv_kind]++;
+}
+
+enum priv_kind {
+	PK_FLAGS, PK_IRET, PK_INT, PK_HLT, PK_DT, PK_CR, PK_DR, PK_MSR, PK_CPUID, PK_TSC,
+	PK_SEG, PK_FAR, PK_DESC, PK_TLB, PK_IO, PK_OTHER
+};
+
+const char *const vmm_priv_names[16] = {
+	"CLI/STI/PUSHF/POPF", "IRET", "INT n", "HLT", "LGDT/LIDT/LLDT/LTR/S*", "MOV CR/CLTS/LMSW",
+	"MOV DR", "RDMSR/WRMSR", "CPUID", "RDTSC", "MOV/PUSH/POP CS/SS", "far JMP/CALL/RET",
+	"LAR/LSL/VERR/VERW", "INVLPG/INVD/WBINVD", "IN/OUT/INS/OUTS", "other",
+};
+
+static vfault do_cli_sti(struct op *o, bool sti)
+{
+	if (o->vm->vcpu.cpl > iopl(o))
+		return VF(X_GP, 0);
+	bool was = (o->regs->eflags & EFLAGS_IF) != 0;
+	if (sti) {
+		o->regs->eflags |= EFLAGS_IF;
+		o->res->intr_shadow = !was;
+	} else {
+		o->regs->eflags &= ~EFLAGS_IF;
+	}
+	retire(o, PK_FLAGS, 0);
+	return 0;
+}
+
+static vfault do_pushf(struct op *o)
+{
+	uint32_t f = ev_guest_flags(o->vm, o->regs->eflags) & ~(EFLAGS_VM | EFLAGS_RF);
+	vfault e = push(o, f, osz(o));
+	if (!e)
+		retire(o, PK_FLAGS, 0);
+	return e;
+}
+
+static vfault do_popf(struct op *o)
+{
+	int sz = osz(o);
+	uint32_t v, old = ev_guest_flags(o->vm, o->regs->eflags);
+	vfault e = pop(o, sz, &v);
+	if (e)
+		return e;
+	uint32_t m = EFLAGS_ARITH | EFLAGS_TF | EFLAGS_IF | EFLAGS_DF | EFLAGS_IOPL | EFLAGS_NT |
+	             EFLAGS_AC | EFLAGS_ID;
+	if (o->vm->vcpu.cpl > 0)
+		m &= ~EFLAGS_IOPL;
+	if (o->vm->vcpu.cpl > iopl(o))
+		m &= ~EFLAGS_IF;
+	if (sz == 2)
+		m &= 0xffff;
+	ev_set_guest_flags(o->vm, o->regs, (old & ~m) | (v & m));
+	retire(o, PK_FLAGS, 0);
+	return 0;
+}
+
+static vfault do_int(struct op *o, int vec, uint32_t extra)
+{
+	o->regs->eip += o->in.len;
+	o->vm->stats.priv[PK_INT]++;
+	o->res->retired = true;
+	o->res->extra_cycles += extra;
+	ev_deliver(o->vm, o->regs, vec, -1, true, false);
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== ports ====== */
+
+/* The I/O permission check: CPL <= IOPL, else the guest TSS's bitmap. */
+static vfault io_check(struct op *o, uint16_t port, int sz)
+{
+	const struct vmm_vcpu *v = &o->vm->vcpu;
+	if (v->cpl <= iopl(o))
+		return 0;
+	uint32_t base, bits;
+	if (v->tr.limit < TSS32_IOMAP + 1 ||
+	    vmem_rd_gva(o->vm, v->tr.base + TSS32_IOMAP, 2, false, &base))
+		return VF(X_GP, 0);
+	uint32_t off = base + port / 8;
+	if (off + 1 > v->tr.limit || vmem_rd_gva(o->vm, v->tr.base + off, 2, false, &bits))
+		return VF(X_GP, 0);
+	if ((bits >> (port & 7)) & ((1u << sz) - 1))
+		return VF(X_GP, 0);
+	return 0;
+}
+
+static const struct vmm_host_ops *ops(const struct op *o)
+{
+	return o->vm->ops;
+}
+
+static vfault do_in_out(struct op *o, bool out, bool dx, int sz)
+{
+	uint16_t port = dx ? (uint16_t)o->regs->r[VMM_EDX] : (uint16_t)o->in.imm;
+	vfault f = io_check(o, port, sz);
+	if (f)
+		return f;
+	if (out) {
+		ops(o)->io_out(ops(o)->opaque, port, get_reg(o, VMM_EAX - 0, sz == 1 ? 1 : sz), sz);
+	} else {
+		uint32_t v = ops(o)->io_in(ops(o)->opaque, port, sz);
+		if (sz == 1)
+			o->regs->r[VMM_EAX] = (o->regs->r[VMM_EAX] & ~0xffu) | (v & 0xff);
+		else
+			set_reg(o, VMM_EAX, v, sz);
+	}
+	o->res->reason = VMM_EXIT_IO;
+	retire(o, PK_IO, 0);
+	return 0;
+}
+
+static uint32_t areg(const struct op *o, int r)
+{
+	return o->in.addrsize32 ? o->regs->r[r] : o->regs->r[r] & 0xffff;
+}
+
+static void set_areg(struct op *o, int r, uint32_t v)
+{
+	if (o->in.addrsize32)
+		o->regs->r[r] = v;
+	else
+		o->regs->r[r] = (o->regs->r[r] & 0xffff0000u) | (v & 0xffff);
+}
+
+/* INS/OUTS, up to STRING_BUDGET elements per exit, as the CPU does. */
+static vfault do_string_io(struct op *o, bool out)
+{
+	int sz = (o->in.op & 1) ? osz(o) : 1;
+	uint16_t port = (uint16_t)o->regs->r[VMM_EDX];
+	int step = (o->regs->eflags & EFLAGS_DF) ? -sz : sz;
+	vfault f = io_check(o, port, sz);
+	if (f)
+		return f;
+	uint32_t n = 0;
+	bool rep = o->in.rep != 0;
+	if (rep && areg(o, VMM_ECX) == 0) {
+		retire(o, PK_IO, 0);
+		return 0;
+	}
+	while (!rep || areg(o, VMM_ECX) != 0) {
+		uint32_t v;
+		if (out) {
+			int seg = o->in.seg_override == VX_SEG_NONE ? VMM_DS : o->in.seg_override;
+			if ((f = vmem_rd_seg(o->vm, o->regs, seg, areg(o, VMM_ESI), sz, &v)))
+				break;
+			ops(o)->io_out(ops(o)->opaque, port, v, sz);
+			set_areg(o, VMM_ESI, areg(o, VMM_ESI) + (uint32_t)step);
+		} else {
+			v = ops(o)->io_in(ops(o)->opaque, port, sz);
+			if ((f = vmem_wr_seg(o->vm, o->regs, VMM_ES, areg(o, VMM_EDI), v, sz)))
+				break;
+			set_areg(o, VMM_EDI, areg(o, VMM_EDI) + (uint32_t)step);
+		}
+		n++;
+		if (!rep)
+			break;
+		set_areg(o, VMM_ECX, areg(o, VMM_ECX) - 1);
+		o->res->elem_cycles += STRING_ELEM_CYCLES;
+		if (areg(o, VMM_ECX) % STRING_BUDGET == 0)
+			break;
+	}
+	o->res->reason = VMM_EXIT_IO;
+	o->res->reps = n;
+	if (f)
+		return f;
+	uint32_t less = rep && n ? STRING_ELEM_CYCLES : 0;
+	if (!rep || areg(o, VMM_ECX) == 0) {
+		retire(o, PK_IO, 0);
+	} else {
+		o->res->retired = true;  /* one step of a REP, like the CPU's */
+		o->vm->stats.priv[PK_IO]++;
+	}
+	o->res->elem_cycles -= less;
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== descriptor tables, control and debug registers ====== */
+
+static vfault do_group_0f01(struct op *o)
+{
+	struct vmm *vm = o->vm;
+	struct vmm_vcpu *v = &vm->vcpu;
+	uint32_t a = ea(o), lim, base;
+	uint32_t a2 = o->in.addrsize32 ? a + 2 : (a + 2) & 0xffff;
+	vfault f;
+	switch (o->in.reg) {
+	case 0: /* SGDT */
+	case 1: /* SIDT */ {
+		if (!o->in.mem)
+			return VF_N(X_UD);
+		const struct vmm_dtr *t = o->in.reg == 0 ? &v->gdtr : &v->idtr;
+		if ((f = vmem_wr_seg(vm, o->regs, o->in.seg, a, t->limit, 2)) ||
+		    (f = vmem_wr_seg(vm, o->regs, o->in.seg, a2, t->base, 4)))
+			return f;
+		retire(o, PK_DT, 0);
+		return 0;
+	}
+	case 2: /* LGDT */
+	case 3: /* LIDT */
+		if (!o->in.mem)
+			return VF_N(X_UD);
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		if ((f = vmem_rd_seg(vm, o->regs, o->in.seg, a, 2, &lim)) ||
+		    (f = vmem_rd_seg(vm, o->regs, o->in.seg, a2, 4, &base)))
+			return f;
+		if (!o->in.opsize32)
+			base &= 0xffffff;
+		if (o->in.reg == 2) {
+			v->gdtr = (struct vmm_dtr){ base, lim };
+			vdesc_shadow_gdt(vm);
+			vdesc_set_view(vm, o->regs);
+		} else {
+			v->idtr = (struct vmm_dtr){ base, lim };
+		}
+		retire(o, PK_DT, 0);
+		return 0;
+	case 4: /* SMSW */
+		if (!o->in.mem && o->in.opsize32)
+			o->regs->r[o->in.rm] = v->cr0;
+		else if ((f = rm_write(o, v->cr0 & 0xffff, 2)))
+			return f;
+		retire(o, PK_CR, 0);
+		return 0;
+	case 6: { /* LMSW: sets PE (never clears it), MP, EM, TS */
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		uint32_t w;
+		if ((f = rm_read(o, 2, &w)))
+			return f;
+		w &= 0xf;
+		v->cr0 = (v->cr0 & ~0xeu) | w | (v->cr0 & CR0_PE);
+		o->regs->cr0 = (o->regs->cr0 & ~0xeu) | (w & 0xe);
+		o->regs->dirty |= VMM_DIRTY_CTL;
+		retire(o, PK_CR, 0);
+		return 0;
+	}
+	case 7: /* INVLPG */
+		if (!o->in.mem)
+			return VF_N(X_UD);
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		if (vm->paging == VMM_SHADOW)
+			spt_invlpg(vm, o->regs->seg[o->in.seg].base + a);
+		o->regs->invlpg = o->regs->seg[o->in.seg].base + a;
+		o->regs->dirty |= VMM_DIRTY_INVLPG;
+		retire(o, PK_TLB, 10);
+		return 0;
+	}
+	return VF_N(X_UD);
+}
+
+/* The descriptor LLDT or LTR names, from the GDT only. */
+static vfault system_desc(struct op *o, uint16_t sel, uint64_t *d)
+{
+	if (sel & SEL_TI)
+		return VF(X_GP, sel & 0xfffc);
+	vfault f = vdesc_read(o->vm, sel, d);
+	return f ? f : 0;
+}
+
+static vfault do_group_0f00(struct op *o)
+{
+	struct vmm *vm = o->vm;
+	struct vmm_vcpu *v = &vm->vcpu;
+	uint32_t sel;
+	uint64_t d;
+	vfault f;
+	switch (o->in.reg) {
+	case 0: /* SLDT */
+	case 1: /* STR */ {
+		uint16_t s = o->in.reg == 0 ? v->ldtr.sel : v->tr.sel;
+		if (!o->in.mem && o->in.opsize32)
+			o->regs->r[o->in.rm] = s;
+		else if ((f = rm_write(o, s, 2)))
+			return f;
+		retire(o, PK_DT, 0);
+		return 0;
+	}
+	case 2: /* LLDT */
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		if ((f = rm_read(o, 2, &sel)))
+			return f;
+		if ((sel & 0xfffc) == 0) {
+			v->ldtr = (struct vmm_seg){ .sel = (uint16_t)sel };
+		} else {
+			if ((f = system_desc(o, (uint16_t)sel, &d)))
+				return f;
+			if ((vdesc_attr(d) & (DESC_S | DESC_TYPE)) != 2)
+				return VF(X_GP, sel & 0xfffc);
+			if (!(vdesc_attr(d) & DESC_P))
+				return VF(X_NP, sel & 0xfffc);
+			vdesc_seg_from(&v->ldtr, (uint16_t)sel, d);
+		}
+		vdesc_shadow_ldt(vm);
+		vdesc_set_view(vm, o->regs);
+		retire(o, PK_DT, 0);
+		return 0;
+	case 3: { /* LTR */
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		if ((f = rm_read(o, 2, &sel)))
+			return f;
+		if ((sel & 0xfffc) == 0)
+			return VF(X_GP, 0);
+		if ((f = system_desc(o, (uint16_t)sel, &d)))
+			return f;
+		int type = vdesc_attr(d) & (DESC_S | DESC_TYPE);
+		if (type != SYS_TSS16_AVAIL && type != SYS_TSS32_AVAIL)
+			return VF(X_GP, sel & 0xfffc);
+		if (!(vdesc_attr(d) & DESC_P))
+			return VF(X_NP, sel & 0xfffc);
+		d |= 2ull << 40; /* busy */
+		uint32_t hi = (uint32_t)(d >> 32);
+		if ((f = vmem_wr_gva(vm, v->gdtr.base + (sel & SEL_INDEX) + 4, hi, 4, false)))
+			return f;
+		vdesc_seg_from(&v->tr, (uint16_t)sel, d);
+		retire(o, PK_DT, 0);
+		return 0;
+	}
+	case 4: /* VERR */
+	case 5: { /* VERW */
+		if ((f = rm_read(o, 2, &sel)))
+			return f;
+		bool ok = false;
+		if ((sel & 0xfffc) && !vdesc_read(vm, (uint16_t)sel, &d)) {
+			uint16_t a = vdesc_attr(d);
+			int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT;
+			int need = (int)(sel & 3) > v->cpl ? (int)(sel & 3) : v->cpl;
+			bool code = (a & DESC_TYPE_CODE) != 0, conf = code && (a & DESC_TYPE_C);
+			ok = (a & DESC_S) && (conf || dpl >= need) &&
+			     (o->in.reg == 4 ? (!code || (a & DESC_TYPE_R)) : (!code && (a & DESC_TYPE_W)));
+		}
+		uint32_t fl = ev_guest_flags(vm, o->regs->eflags);
+		ev_set_guest_flags(vm, o->regs, ok ? fl | EFLAGS_ZF : fl & ~EFLAGS_ZF);
+		retire(o, PK_DESC, 0);
+		return 0;
+	}
+	}
+	return VF_N(X_UD);
+}
+
+/* LAR and LSL: what the guest's descriptor allows it to see. */
+static vfault do_lar_lsl(struct op *o)
+{
+	struct vmm *vm = o->vm;
+	uint32_t sel;
+	uint64_t d;
+	vfault f = rm_read(o, 2, &sel);
+	if (f)
+		return f;
+	bool ok = false;
+	if ((sel & 0xfffc) && !vdesc_read(vm, (uint16_t)sel, &d)) {
+		uint16_t a = vdesc_attr(d);
+		int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT, type = a & DESC_TYPE;
+		int need = (int)(sel & 3) > vm->vcpu.cpl ? (int)(sel & 3) : vm->vcpu.cpl;
+		bool conf = (a & DESC_S) && (a & DESC_TYPE_CODE) && (a & DESC_TYPE_C);
+		bool sys_ok = o->in.op == 0x102 ? (type == 1 || type == 2 || type == 3 || type == 4 ||
+		                                   type == 5 || type == 9 || type == 11 || type == 12)
+		                                : (type == 1 || type == 2 || type == 3 || type == 9 ||
+		                                   type == 11);
+		ok = ((a & DESC_S) || sys_ok) && (conf || dpl >= need);
+		if (ok) {
+			struct vmm_seg s;
+			vdesc_seg_from(&s, (uint16_t)sel, d);
+			uint32_t v = o->in.op == 0x102 ? (uint32_t)(d >> 32) & 0x00f0ff00u : s.limit;
+			set_reg(o, o->in.reg, v, osz(o));
+		}
+	}
+	uint32_t fl = ev_guest_flags(vm, o->regs->eflags);
+	ev_set_guest_flags(vm, o->regs, ok ? fl | EFLAGS_ZF : fl & ~EFLAGS_ZF);
+	retire(o, PK_DESC, 0);
+	return 0;
+}
+
+/* The real CR0 for virtual `cr0`: protected mode and paging always on
+ * (shadow), or the guest's paging (nested); the guest's FPU bits. */
+static uint32_t real_cr0(const struct vmm *vm)
+{
+	uint32_t c = vm->vcpu.cr0;
+	uint32_t keep = c & (CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_AM);
+	uint32_t pg = vm->paging == VMM_NESTED ? c & (CR0_PG | CR0_WP) : CR0_PG | CR0_WP;
+	return CR0_PE | CR0_ET | keep | pg;
+}
+
+static vfault do_mov_to_cr(struct op *o)
+{
+	struct vmm *vm = o->vm;
+	struct vmm_vcpu *v = &vm->vcpu;
+	uint32_t val = o->regs->r[o->in.rm];
+	if (!cpl0(o))
+		return VF(X_GP, 0);
+	switch (o->in.reg) {
+	case 0: {
+		if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+			return VF(X_GP, 0);
+		if (!(val & CR0_PE)) {
+			vm->stop_why = "the guest left protected mode, which the monitor does not emulate";
+			return 0;
+		}
+		val = (val & (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM | CR0_NW |
+		              CR0_CD | CR0_PG)) | CR0_ET;
+		bool remap = (val ^ v->cr0) & (CR0_PG | CR0_WP);
+		v->cr0 = val;
+		o->regs->cr0 = real_cr0(vm);
+		o->regs->dirty |= VMM_DIRTY_CTL;
+		if (remap)
+			spt_switch(vm, o->regs);
+		break;
+	}
+	case 2:
+		v->cr2 = val;
+		break;
+	case 3:
+		v->cr3 = val & 0xfffff018u;
+		spt_switch(vm, o->regs);
+		break;
+	case 4:
+		if (val & ~(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE))
+			return VF(X_GP, 0);
+		if ((val ^ v->cr4) & CR4_PSE) {
+			if (vm->paging == VMM_SHADOW)
+				spt_flush_all(vm);
+			v->cr4 = val;
+			spt_switch(vm, o->regs);
+		}
+		v->cr4 = val;
+		o->regs->cr4 = CR4_TSD | (vm->paging == VMM_NESTED ? val & CR4_PSE : 0);
+		o->regs->dirty |= VMM_DIRTY_CTL;
+		break;
+	default:
+		return VF_N(X_UD);
+	}
+	retire(o, PK_CR, 10);
+	return 0;
+}
+
+static vfault do_mov_from_cr(struct op *o)
+{
+	const struct vmm_vcpu *v = &o->vm->vcpu;
+	if (!cpl0(o))
+		return VF(X_GP, 0);
+	uint32_t val;
+	switch (o->in.reg) {
+	case 0: val = v->cr0; break;
+	case 2: val = v->cr2; break;
+	case 3: val = v->cr3; break;
+	case 4: val = v->cr4; break;
+	default: return VF_N(X_UD);
+	}
+	o->regs->r[o->in.rm] = val;
+	retire(o, PK_CR, 0);
+	return 0;
+}
+
+/* MOV to and from DR0-7: kept virtual (the guest's breakpoints do not arm
+ * the real debug registers: see docs/monitor.md). */
+static vfault do_mov_dr(struct op *o, bool to)
+{
+	struct vmm_vcpu *v = &o->vm->vcpu;
+	if (!cpl0(o))
+		return VF(X_GP, 0);
+	int n = o->in.reg;
+	if (n == 4 || n == 5)
+		n += 2;
+	if (to)
+		v->dr[n] = o->regs->r[o->in.rm];
+	else
+		o->regs->r[o->in.rm] = v->dr[n];
+	retire(o, PK_DR, 0);
+	return 0;
+}
+
+static vfault do_msr(struct op *o, bool write)
+{
+	struct vmm *vm = o->vm;
+	struct vmm_vcpu *v = &vm->vcpu;
+	if (!cpl0(o))
+		return VF(X_GP, 0);
+	uint32_t idx = o->regs->r[VMM_ECX];
+	uint64_t val = ((uint64_t)o->regs->r[VMM_EDX] << 32) | o->regs->r[VMM_EAX];
+	uint64_t now = ops(o)->cycles(ops(o)->opaque);
+	uint64_t *slot = NULL;
+	switch (idx) {
+	case MSR_TSC:
+		if (write)
+			v->tsc_offset = val - now;
+		val = now + v->tsc_offset;
+		break;
+	case MSR_IA32_APIC_BASE: slot = &v->msr_apic_base; break;
+	case MSR_IA32_SYSENTER_CS: slot = &v->msr_sysenter[0]; break;
+	case MSR_IA32_SYSENTER_ESP: slot = &v->msr_sysenter[1]; break;
+	case MSR_IA32_SYSENTER_EIP: slot = &v->msr_sysenter[2]; break;
+	case 0x4e4c0000u: /* MSR_NESTLAB_CTL: the guest's own, for its guests */
+		if (write && (val & ~3ull))
+			return VF(X_GP, 0);
+		if (write)
+			v->msr_ctl = (uint32_t)val;
+		val = v->msr_ctl;
+		break;
+	default:
+		return VF(X_GP, 0);
+	}
+	if (slot && write) {
+		if (idx >= MSR_IA32_SYSENTER_CS)
+			val &= idx == MSR_IA32_SYSENTER_CS ? 0xffff : 0xffffffffu;
+		*slot = val;
+		if (idx == MSR_IA32_APIC_BASE && ops(o)->apic_base)
+			ops(o)->apic_base(ops(o)->opaque, val);
+	}
+	if (slot)
+		val = *slot;
+	if (!write) {
+		o->regs->r[VMM_EAX] = (uint32_t)val;
+		o->regs->r[VMM_EDX] = (uint32_t)(val >> 32);
+	}
+	retire(o, PK_MSR, 20);
+	return 0;
+}
+
+static vfault do_rdtsc(struct op *o)
+{
+	const struct vmm_vcpu *v = &o->vm->vcpu;
+	if ((v->cr4 & CR4_TSD) && v->cpl != 0)
+		return VF(X_GP, 0);
+	uint64_t t = ops(o)->cycles(ops(o)->opaque) + v->tsc_offset;
+	o->regs->r[VMM_EAX] = (uint32_t)t;
+	o->regs->r[VMM_EDX] = (uint32_t)(t >> 32);
+	retire(o, PK_TSC, 0);
+	return 0;
+}
+
+static vfault do_cpuid(struct op *o)
+{
+	uint32_t out[4];
+	ops(o)->cpuid(ops(o)->opaque, o->regs->r[VMM_EAX], out);
+	o->regs->r[VMM_EAX] = out[0];
+	o->regs->r[VMM_EBX] = out[1];
+	o->regs->r[VMM_ECX] = out[2];
+	o->regs->r[VMM_EDX] = out[3];
+	retire(o, PK_CPUID, 20);
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== CS and SS, far transfers ====== */
+
+static uint32_t guest_sel(const struct op *o, int sreg)
+{
+	if (sreg == VMM_CS)
+		return o->vm->vcpu.cs_sel;
+	if (sreg == VMM_SS)
+		return o->vm->vcpu.ss_sel;
+	return o->regs->seg[sreg].sel;
+}
+
+/* A far JMP or CALL to a code segment at the same privilege; gates and
+ * task switches are not emulated (the VM stops and says so). */
+static vfault far_target(struct op *o, uint16_t sel, uint64_t *d)
+{
+	struct vmm *vm = o->vm;
+	if ((sel & 0xfffc) == 0)
+		return VF(X_GP, 0);
+	vfault f = vdesc_read(vm, sel, d);
+	if (f)
+		return f;
+	uint16_t a = vdesc_attr(*d);
+	int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT, cpl = vm->vcpu.cpl;
+	if (!(a & DESC_S)) {
+		vm->stop_why = "the guest made a far transfer through a gate or TSS, which the monitor does not emulate";
+		return 0;
+	}
+	if (!(a & DESC_TYPE_CODE))
+		return VF(X_GP, sel & 0xfffc);
+	if ((a & DESC_TYPE_C) ? dpl > cpl : ((sel & 3) > cpl || dpl != cpl))
+		return VF(X_GP, sel & 0xfffc);
+	if (!(a & DESC_P))
+		return VF(X_NP, sel & 0xfffc);
+	return 0;
+}
+
+static vfault do_far(struct op *o, bool call, uint16_t sel, uint32_t off)
+{
+	uint64_t d;
+	vfault f = far_target(o, sel, &d);
+	if (f || o->vm->stop_why)
+		return f;
+	if (call) {
+		int sz = osz(o);
+		uint32_t sp = o->regs->r[VMM_ESP];
+		if ((f = push(o, o->vm->vcpu.cs_sel, sz)) ||
+		    (f = push(o, o->regs->eip + o->in.len, sz))) {
+			o->regs->r[VMM_ESP] = sp;
+			return f;
+		}
+	}
+	vdesc_load_cs(o->vm, o->regs, sel, d, o->vm->vcpu.cpl);
+	o->regs->eip = o->in.opsize32 ? off : off & 0xffff;
+	o->res->retired = true;
+	o->vm->stats.priv[PK_FAR]++;
+	return 0;
+}
+
+/* JMP/CALL m16:16/32 (FF /5, /3): the pointer in memory. */
+static vfault do_far_indirect(struct op *o, bool call)
+{
+	uint32_t off, sel;
+	int sz = osz(o);
+	vfault f;
+	if (!o->in.mem)
+		return VF_N(X_UD);
+	if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, &off)) ||
+	    (f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, &sel)))
+		return f;
+	return do_far(o, call, (uint16_t)sel, off);
+}
+
+/* RET far (CB, CA Iw) to the same privilege. */
+static vfault do_ret_far(struct op *o)
+{
+	int sz = osz(o);
+	uint32_t sp = o->regs->r[VMM_ESP], off, sel;
+	vfault f;
+	if ((f = pop(o, sz, &off)) || (f = pop(o, sz, &sel))) {
+		o->regs->r[VMM_ESP] = sp;
+		return f;
+	}
+	uint64_t d;
+	if ((sel & 3) != o->vm->vcpu.cpl) {
+		o->regs->r[VMM_ESP] = sp;
+		if ((sel & 3) < o->vm->vcpu.cpl)
+			return VF(X_GP, sel & 0xfffc);
+		o->vm->stop_why = "the guest made a far RET to an outer privilege level, which the monitor does not emulate";
+		return 0;
+	}
+	if ((f = far_target(o, (uint16_t)sel, &d))) {
+		o->regs->r[VMM_ESP] = sp;
+		return f;
+	}
+	vdesc_load_cs(o->vm, o->regs, (uint16_t)sel, d, o->vm->vcpu.cpl);
+	o->regs->eip = o->in.opsize32 ? off : off & 0xffff;
+	if (o->in.op == 0xca)
+		o->regs->r[VMM_ESP] += o->in.imm & 0xffff;
+	o->res->retired = true;
+	o->vm->stats.priv[PK_FAR]++;
+	return 0;
+}
+
+static vfault do_load_ss(struct op *o, uint32_t sel)
+{
+	vfault f = vdesc_load(o->vm, o->regs, VMM_SS, (uint16_t)sel);
+	if (f)
+		return f;
+	o->res->intr_shadow = true;
+	return 0;
+}
+
+static vfault do_segments(struct op *o)
+{
+	uint32_t v, sp = o->regs->r[VMM_ESP];
+	vfault f;
+	switch (o->in.op) {
+	case 0x8c: /* MOV Ev, Sreg */
+		if (o->in.reg > VMM_GS)
+			return VF_N(X_UD);
+		v = guest_sel(o, o->in.reg);
+		if (!o->in.mem && o->in.opsize32)
+			o->regs->r[o->in.rm] = v;
+		else if ((f = rm_write(o, v, 2)))
+			return f;
+		break;
+	case 0x8e: /* MOV Sreg, Ew */
+		if (o->in.reg != VMM_SS)
+			return VF_N(X_UD);
+		if ((f = rm_read(o, 2, &v)) || (f = do_load_ss(o, v)))
+			return f;
+		break;
+	case 0x0e: /* PUSH CS */
+	case 0x16: /* PUSH SS */
+		if ((f = push(o, guest_sel(o, o->in.op == 0x0e ? VMM_CS : VMM_SS), osz(o))))
+			return f;
+		break;
+	case 0x17: /* POP SS */
+		if ((f = pop(o, osz(o), &v)) || (f = do_load_ss(o, v))) {
+			o->regs->r[VMM_ESP] = sp;
+			return f;
+		}
+		break;
+	case 0x1b2: { /* LSS Gv, Mp */
+		uint32_t off, sel;
+		int sz = osz(o);
+		if (!o->in.mem)
+			return VF_N(X_UD);
+		if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, &off)) ||
+		    (f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, &sel)) ||
+		    (f = vdesc_load(o->vm, o->regs, VMM_SS, (uint16_t)sel)))
+			return f;
+		set_reg(o, o->in.reg, off, sz);
+		break;
+	}
+	}
+	retire(o, PK_SEG, 0);
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== memory the monitor performs: devices and page tables ====== */
+
+static int vx_read(void *opaque, int seg, uint32_t off, uint32_t *val, int size)
+{
+	struct op *o = opaque;
+	vfault f = vmem_rd_seg(o->vm, o->regs, seg, off, size, val);
+	return f ? (int)(f & 0x7fffffff) : 0;
+}
+
+static int vx_write(void *opaque, int seg, uint32_t off, uint32_t val, int size)
+{
+	struct op *o = opaque;
+	vfault f = vmem_wr_seg(o->vm, o->regs, seg, off, val, size);
+	return f ? (int)(f & 0x7fffffff) : 0;
+}
+
+static vfault do_memory(struct op *o)
+{
+	const struct vx_mem m = { o, vx_read, vx_write };
+	int rc = vx_emulate(&o->in, &o->vr, &m);
+	if (rc == VX_UNSUPPORTED) {
+		o->vm->stop_why = "the guest accessed a device or page table with an instruction the monitor cannot emulate";
+		return 0;
+	}
+	if (rc != VX_OK)
+		return (vfault)rc | VF_VALID;
+	bool done = o->vr.eip != o->regs->eip;
+	if (o->in.rep && (o->in.op >= 0xa4 && o->in.op <= 0xaf)) {
+		/* One element of a REP string: costed and counted as the CPU does
+		 * (a step ends where eCX reaches a multiple of STRING_BUDGET). */
+		uint32_t cx = o->in.addrsize32 ? o->vr.r[VMM_ECX] : o->vr.r[VMM_ECX] & 0xffff;
+		uint32_t cx0 = areg(o, VMM_ECX);
+		if (cx != cx0)
+			o->res->elem_cycles += STRING_ELEM_CYCLES;
+		if (done || (cx != cx0 && cx % STRING_BUDGET == 0)) {
+			if (cx0 != 0)
+				o->res->elem_cycles -= STRING_ELEM_CYCLES;
+			done = true;
+		}
+	}
+	for (int i = 0; i < 8; i++)
+		o->regs->r[i] = o->vr.r[i];
+	o->regs->eip = o->vr.eip;
+	o->regs->eflags = (o->regs->eflags & ~VX_EFLAGS_ARITH) | (o->vr.eflags & VX_EFLAGS_ARITH);
+	o->regs->eflags = (o->regs->eflags & ~EFLAGS_DF) | (o->vr.eflags & EFLAGS_DF);
+	o->res->retired = done;
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== fetch and dispatch ====== */
+
+static vfault fetch(struct op *o)
+{
+	uint8_t b[VX_MAX_INSN_LEN];
+	unsigned n = 0;
+	vfault first = 0;
+	const struct vmm_seg *cs = &o->regs->seg[VMM_CS];
+	for (; n < sizeof b; n++) {
+		uint32_t off = o->regs->eip + n, v;
+		if (off > cs->limit) {
+			first = VF(X_GP, 0);
+			break;
+		}
+		vfault f = vmem_rd_gva(o->vm, cs->base + off, 1, o->vm->vcpu.cpl == 3, &v);
+		if (f) {
+			first = f;
+			break;
+		}
+		b[n] = (uint8_t)v;
+	}
+	int len = vx_decode(b, n, (cs->attr & DESC_DB) != 0, &o->in);
+	for (unsigned i = 0; i < n && len > 0 && i < (unsigned)len; i++)
+		o->res->insn[i] = b[i];
+	o->res->insn_len = len > 0 ? (uint8_t)len : 0;
+	if (len == -3 && first)
+		return first;
+	if (len < 0)
+		return len == -2 ? VF(X_GP, 0) : VF_N(X_UD);
+	return 0;
+}
+
+static vfault dispatch(struct op *o)
+{
+	struct vx_insn *in = &o->in;
+	switch (in->op) {
+	case 0xfa: return do_cli_sti(o, false);
+	case 0xfb: return do_cli_sti(o, true);
+	case 0x9c: return do_pushf(o);
+	case 0x9d: return do_popf(o);
+	case 0xcf:
+		o->vm->stats.priv[PK_IRET]++;
+		o->res->retired = true;
+		return ev_iret(o->vm, o->regs, in->opsize32);
+	case 0xcd: return do_int(o, (int)(in->imm & 0xff), 30);
+	case 0xcc: return do_int(o, X_BP, 30);
+	case 0xf4:
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		o->regs->halt = true;
+		o->res->reason = VMM_EXIT_HLT;
+		retire(o, PK_HLT, 0);
+		return 0;
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+	case 0xec: case 0xed: case 0xee: case 0xef:
+		return do_in_out(o, in->op & 2, in->op & 8, (in->op & 1) ? osz(o) : 1);
+	case 0x6c: case 0x6d: return do_string_io(o, false);
+	case 0x6e: case 0x6f: return do_string_io(o, true);
+	case 0x101: return do_group_0f01(o);
+	case 0x100: return do_group_0f00(o);
+	case 0x102: case 0x103: return do_lar_lsl(o);
+	case 0x106:
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		o->vm->vcpu.cr0 &= ~CR0_TS;
+		o->regs->cr0 &= ~CR0_TS;
+		o->regs->dirty |= VMM_DIRTY_CTL;
+		retire(o, PK_CR, 0);
+		return 0;
+	case 0x108: case 0x109:
+		if (!cpl0(o))
+			return VF(X_GP, 0);
+		retire(o, PK_TLB, 0);
+		return 0;
+	case 0x120: return do_mov_from_cr(o);
+	case 0x122: return do_mov_to_cr(o);
+	case 0x121: return do_mov_dr(o, false);
+	case 0x123: return do_mov_dr(o, true);
+	case 0x130: return do_msr(o, true);
+	case 0x132: return do_msr(o, false);
+	case 0x131: return do_rdtsc(o);
+	case 0x1a2: return do_cpuid(o);
+	case 0x8c: case 0x8e: case 0x0e: case 0x16: case 0x17: case 0x1b2:
+		return do_segments(o);
+	case 0xea: return do_far(o, false, (uint16_t)in->imm2, in->imm);
+	case 0x9a: return do_far(o, true, (uint16_t)in->imm2, in->imm);
+	case 0xcb: case 0xca: return do_ret_far(o);
+	case 0xff:
+		if (in->reg == 3 || in->reg == 5)
+			return do_far_indirect(o, in->reg == 3);
+		break;
+	}
+	return VF_NOT_EMULATED; /* not an instruction the monitor stands in for */
+}
+
+vfault emu_insn(struct vmm *vm, struct vmm_regs *regs, struct vmm_result *res, bool mem_access)
+{
+	struct op o = { .vm = vm, .regs = regs, .res = res };
+	for (int i = 0; i < 8; i++)
+		o.vr.r[i] = regs->r[i];
+	o.vr.eip = regs->eip;
+	o.vr.eflags = regs->eflags;
+	vfault f = fetch(&o);
+	if (f)
+		return f;
+	res->op = o.in.op;
+	res->reg = o.in.reg;
+	res->mem = o.in.mem;
+	if (mem_access)
+		return do_memory(&o);
+	res->reason = VMM_EXIT_PRIV;
+	return dispatch(&o);
+}
+
+/* }====================================================================== */

@@ -1,0 +1,336 @@
+/*
+ * spt.c - shadow page tables, and the nested map.
+ *
+ * A shadow root is a page directory the real CPU walks while the guest
+ * runs. There is one per guest CR3 and view (kernel: guest CPL 0-2, user:
+ * guest CPL 3), cached in vm->roots[] with LRU eviction. Shadows are
+ * filled on demand: a real #PF while the guest runs lands in spt_fault(),
+ * which walks the guest's tables (vmem_walk, setting A/D as the hardware
+ * would) and then either fills one shadow PTE (a hidden fault) or reports
+ * the guest's own #PF (a true fault).
+ *
+ *   shadow PDE  -> a shadow page table (vm->spt[]), P W U A D
+ *   shadow PTE  -> host-physical page of the VM's share, P U A D, and W only
+ *                  if the guest allows the write in this view AND the guest
+ *                  entry is already dirty AND the frame is not a guest page
+ *                  table (so the first write traps and sets D, and writes to
+ *                  page tables trap and are emulated)
+ *
+ * Guest frames used as page tables are kept in vm->pt_map; writes to them
+ * trap (VMM_EXIT_PT_WRITE), are emulated, and drop the shadow entries they
+ * affect. A frame written many times without being used as a table in
+ * between is unprotected (its shadows dropped) until a walk uses it again.
+ */
+#include "vmm_int.h"
+
+#define PT_FLOOD 64      /* emulated writes before a frame is unprotected */
+#define SPT_PDE (PTE_P | PTE_W | PTE_U | PTE_A | PTE_D)
+#define NO_GPT 0xffffffffu
+
+/* {====== page-table frame tracking ====== */
+
+bool spt_is_pt_frame(const struct vmm *vm, uint32_t gpa)
+{
+	uint32_t f = gpa >> 12;
+	return (vm->pt_map[f >> 3] >> (f & 7)) & 1;
+}
+
+static void set_pt_frame(struct vmm *vm, uint32_t gpa, bool on)
+{
+	uint32_t f = gpa >> 12;
+	if (on)
+		vm->pt_map[f >> 3] |= (uint8_t)(1u << (f & 7));
+	else
+		vm->pt_map[f >> 3] &= (uint8_t)~(1u << (f & 7));
+	uint32_t slot = f & (VMM_PT_TRACK - 1);
+	vm->pt_tag[slot] = (gpa & PAGE_MASK) | 1;
+	vm->pt_writes[slot] = 0;
+}
+
+/* }====================================================================== */
+
+/* {====== the pool ====== */
+
+static int spt_slot_of(const struct vmm *vm, uint32_t hpa)
+{
+	for (int i = 0; i < VMM_SPT_PAGES; i++)
+		if (vm->spt[i].hpa == hpa)
+			return i;
+	return -1;
+}
+
+static void spt_free_slot(struct vmm *vm, int i)
+{
+	vmem_page_free(vm, vm->spt[i].hpa);
+	vm->spt[i].hpa = 0;
+}
+
+static void root_free(struct vmm *vm, int r)
+{
+	struct vmm_spt_root *rt = &vm->roots[r];
+	if (!rt->hpa)
+		return;
+	for (int i = 0; i < VMM_SPT_PAGES; i++)
+		if (vm->spt[i].hpa && vm->spt[i].root == r)
+			spt_free_slot(vm, i);
+	vmem_page_free(vm, rt->hpa);
+	rt->hpa = 0;
+	if (vm->cur_root == r)
+		vm->cur_root = -1;
+	vm->stats.spt_evictions++;
+	vm->tlb_stale = true;
+}
+
+void spt_flush_all(struct vmm *vm)
+{
+	for (int r = 0; r < VMM_SPT_ROOTS; r++)
+		root_free(vm, r);
+}
+
+/* Drops the shadow page table under PDE `idx` of root `r`. */
+static void drop_pde(struct vmm *vm, int r, uint32_t idx)
+{
+	uint32_t a = vm->roots[r].hpa + idx * 4;
+	uint32_t pde = vmem_rd_hpa(vm, a);
+	if (!(pde & PTE_P))
+		return;
+	int s = spt_slot_of(vm, pde & PTE_FRAME);
+	if (s >= 0)
+		spt_free_slot(vm, s);
+	vmem_wr_hpa(vm, a, 0);
+	vm->tlb_stale = true;
+}
+
+/* A shadow page table for PDE `idx` of the current root, shadowing guest
+ * table `gpt` (NO_GPT for a 4 MiB page or paging off). */
+static uint32_t spt_get(struct vmm *vm, uint32_t idx, uint32_t gpt)
+{
+	int r = vm->cur_root;
+	uint32_t a = vm->roots[r].hpa + idx * 4;
+	uint32_t pde = vmem_rd_hpa(vm, a);
+	if (pde & PTE_P)
+		return pde & PTE_FRAME;
+	int s = -1;
+	for (int i = 0; i < VMM_SPT_PAGES && s < 0; i++)
+		if (!vm->spt[i].hpa)
+			s = i;
+	uint32_t hpa = s >= 0 ? vmem_page_alloc(vm) : 0;
+	if (!hpa)
+		return 0;
+	vm->spt[s] = (struct vmm_spt_page){ .hpa = hpa, .gpt = gpt, .root = (uint16_t)r,
+	                                    .pde = (uint16_t)idx };
+	vmem_wr_hpa(vm, a, hpa | SPT_PDE);
+	return hpa;
+}
+
+/* }====================================================================== */
+
+/* {====== roots ====== */
+
+static int root_alloc(struct vmm *vm)
+{
+	int victim = 0;
+	for (int r = 0; r < VMM_SPT_ROOTS; r++) {
+		if (!vm->roots[r].hpa)
+			return r;
+		if (vm->roots[r].used < vm->roots[victim].used)
+			victim = r;
+	}
+	root_free(vm, victim);
+	return victim;
+}
+
+void spt_switch(struct vmm *vm, struct vmm_regs *regs)
+{
+	const struct vmm_vcpu *v = &vm->vcpu;
+	regs->dirty |= VMM_DIRTY_CTL | VMM_DIRTY_TLB;
+	if (vm->paging == VMM_NESTED) {
+		regs->cr3 = v->cr3;
+		return;
+	}
+	bool paging = (v->cr0 & CR0_PG) != 0, wp = (v->cr0 & CR0_WP) != 0;
+	uint8_t view = v->cpl == 3;
+	uint32_t key = paging ? v->cr3 & PTE_FRAME : 0;
+	int found = -1;
+	for (int r = 0; r < VMM_SPT_ROOTS && found < 0; r++) {
+		const struct vmm_spt_root *rt = &vm->roots[r];
+		if (rt->hpa && rt->gcr3 == key && rt->view == view && rt->paging == paging &&
+		    rt->wp == wp)
+			found = r;
+	}
+	if (found < 0) {
+		found = root_alloc(vm);
+		uint32_t hpa = vmem_page_alloc(vm);
+		if (!hpa) {
+			spt_flush_all(vm);
+			hpa = vmem_page_alloc(vm);
+		}
+		vm->roots[found] = (struct vmm_spt_root){ .hpa = hpa, .gcr3 = key, .view = view,
+		                                          .paging = paging, .wp = wp };
+		if (!hpa)
+			vm->stop_why = "the monitor ran out of pages for shadow page tables";
+	}
+	vm->roots[found].used = ++vm->lru;
+	vm->cur_root = found;
+	regs->cr3 = vm->roots[found].hpa;
+}
+
+/* }====================================================================== */
+
+/* {====== faults ====== */
+
+/* Starts write-protecting guest frame `gpa` as a page table. Shadow PTEs
+ * made before may map it writable: they are all dropped. */
+static void protect(struct vmm *vm, uint32_t gpa)
+{
+	uint32_t slot = (gpa >> 12) & (VMM_PT_TRACK - 1);
+	if (spt_is_pt_frame(vm, gpa)) {
+		if (vm->pt_tag[slot] == ((gpa & PAGE_MASK) | 1))
+			vm->pt_writes[slot] = 0;
+		return;
+	}
+	set_pt_frame(vm, gpa, true);
+	for (int i = 0; i < VMM_SPT_PAGES; i++) {
+		if (!vm->spt[i].hpa)
+			continue;
+		for (uint32_t k = 0; k < 1024; k++) {
+			uint32_t a = vm->spt[i].hpa + k * 4, e = vmem_rd_hpa(vm, a);
+			if ((e & PTE_W) && (e & PTE_FRAME) == vm->ram_base + (gpa & PAGE_MASK))
+				vmem_wr_hpa(vm, a, e & ~PTE_W);
+		}
+	}
+	vm->tlb_stale = true;
+}
+
+/* Fills the shadow PTE for `gva` after a successful guest walk to `gpa`. */
+static bool fill(struct vmm *vm, uint32_t gva, uint32_t gpa, bool user)
+{
+	const struct vmm_vcpu *v = &vm->vcpu;
+	bool paging = (v->cr0 & CR0_PG) != 0;
+	uint32_t perm = PTE_W, dirty = PTE_D, gpt = NO_GPT;
+	if (paging) {
+		uint32_t pde = vmem_rd_gpa(vm, (v->cr3 & PTE_FRAME) | ((gva >> 20) & 0xffc), 4);
+		protect(vm, v->cr3 & PTE_FRAME);
+		perm = dirty = pde;
+		if (!((pde & PTE_PS) && (v->cr4 & CR4_PSE))) {
+			gpt = pde & PTE_FRAME;
+			protect(vm, gpt);
+			uint32_t pte = vmem_rd_gpa(vm, gpt | ((gva >> 10) & 0xffc), 4);
+			perm &= pte;
+			dirty = pte;
+		}
+	}
+	bool wp = (v->cr0 & CR0_WP) != 0;
+	bool w = (perm & PTE_W) || (!user && !wp);
+	uint32_t hpa = vm->ram_base + (gpa & PAGE_MASK);
+	uint32_t spt = spt_get(vm, gva >> 22, gpt);
+	if (!spt) {
+		spt_flush_all(vm);
+		return false;
+	}
+	uint32_t e = hpa | PTE_P | PTE_U | PTE_A | PTE_D;
+	if (w && (dirty & PTE_D) && !spt_is_pt_frame(vm, gpa))
+		e |= PTE_W;
+	vmem_wr_hpa(vm, spt + ((gva >> 12) & 1023) * 4, e);
+	vm->stats.spt_fills++;
+	return true;
+}
+
+vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind, uint32_t *gpa)
+{
+	bool user = vm->vcpu.cpl == 3;
+	enum vacc acc = (err & PFEC_W) ? VACC_WRITE : VACC_READ;
+	vfault f = vmem_walk(vm, gva, acc, user, gpa);
+	if (f) {
+		*kind = VMM_EXIT_PF_TRUE;
+		return f;
+	}
+	uint32_t hpa;
+	if (!vmem_gpa_ram(vm, *gpa, &hpa)) {
+		*kind = VMM_EXIT_MMIO;
+		return 0;
+	}
+	if (acc == VACC_WRITE && spt_is_pt_frame(vm, *gpa)) {
+		*kind = VMM_EXIT_PT_WRITE;
+		return 0;
+	}
+	*kind = VMM_EXIT_PF_HIDDEN;
+	if (vm->cur_root < 0 || !fill(vm, gva, *gpa, user))
+		*kind = VMM_EXIT_PF_HIDDEN; /* pool flushed: the retry refills */
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== guest writes to its tables ====== */
+
+static void unprotect(struct vmm *vm, uint32_t frame)
+{
+	set_pt_frame(vm, frame, false);
+	for (int i = 0; i < VMM_SPT_PAGES; i++)
+		if (vm->spt[i].hpa && vm->spt[i].gpt == frame)
+			drop_pde(vm, vm->spt[i].root, vm->spt[i].pde);
+	for (int r = 0; r < VMM_SPT_ROOTS; r++)
+		if (vm->roots[r].hpa && vm->roots[r].paging && vm->roots[r].gcr3 == frame)
+			for (uint32_t k = 0; k < 1024; k++)
+				drop_pde(vm, r, k);
+	vm->stats.pt_unprotects++;
+}
+
+void spt_guest_wrote(struct vmm *vm, uint32_t gpa)
+{
+	uint32_t frame = gpa & PAGE_MASK, idx = (gpa & 0xfff) >> 2;
+	for (int i = 0; i < VMM_SPT_PAGES; i++)
+		if (vm->spt[i].hpa && vm->spt[i].gpt == frame) {
+			vmem_wr_hpa(vm, vm->spt[i].hpa + idx * 4, 0);
+			vm->tlb_stale = true;
+		}
+	for (int r = 0; r < VMM_SPT_ROOTS; r++)
+		if (vm->roots[r].hpa && vm->roots[r].paging && vm->roots[r].gcr3 == frame)
+			drop_pde(vm, r, idx);
+	vm->stats.spt_zaps++;
+	uint32_t slot = (frame >> 12) & (VMM_PT_TRACK - 1);
+	if (vm->pt_tag[slot] != (frame | 1)) {
+		vm->pt_tag[slot] = frame | 1;
+		vm->pt_writes[slot] = 0;
+	}
+	if (++vm->pt_writes[slot] >= PT_FLOOD)
+		unprotect(vm, frame);
+}
+
+void spt_invlpg(struct vmm *vm, uint32_t gva)
+{
+	for (int r = 0; r < VMM_SPT_ROOTS; r++) {
+		if (!vm->roots[r].hpa)
+			continue;
+		uint32_t pde = vmem_rd_hpa(vm, vm->roots[r].hpa + (gva >> 22) * 4);
+		if (pde & PTE_P)
+			vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((gva >> 12) & 1023) * 4, 0);
+	}
+}
+
+/* }====================================================================== */
+
+/* {====== the nested map ====== */
+
+bool npt_build(struct vmm *vm)
+{
+	vm->npt_root = vmem_page_alloc(vm);
+	if (!vm->npt_root)
+		return false;
+	for (uint32_t gpa = 0; gpa < vm->ram_size; gpa += PAGE) {
+		uint32_t pa = vm->npt_root + (gpa >> 22) * 4, pde = vmem_rd_hpa(vm, pa);
+		if (!(pde & PTE_P)) {
+			uint32_t pt = vmem_page_alloc(vm);
+			if (!pt)
+				return false;
+			pde = pt | SPT_PDE;
+			vmem_wr_hpa(vm, pa, pde);
+		}
+		vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4,
+		           (vm->ram_base + gpa) | SPT_PDE);
+	}
+	return true;
+}
+
+/* }====================================================================== */

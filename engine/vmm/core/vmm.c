@@ -1,0 +1,204 @@
+/*
+ * vmm.c - the monitor core's entry points: setting up a VM and the trap.
+ *
+ * vmm_trap() is the one place a guest's exit is handled. It sorts the
+ * event the real CPU was about to deliver:
+ *
+ *   #PF       shadow paging: spt_fault() decides hidden (filled, resumed),
+ *             true (reflected with the guest's CR2 and error code), or an
+ *             access the monitor performs (device page, page-table write)
+ *   NPF       nested paging: a guest-physical address outside the RAM
+ *             share, i.e. a device: the access is emulated
+ *   #GP(0)    a privileged or sensitive instruction: emulated
+ *   #NP(sel)  a shadow descriptor not yet filled: filled and retried
+ *   external  a virtual interrupt: delivered through the guest's IDT
+ *   other     the guest's own exception: reflected
+ */
+#include "vmm_int.h"
+
+#define CPU_EV_SOFT_ 1u /* engine/cpu/cpu.h CPU_EV_SOFT and CPU_EV_EXT */
+#define CPU_EV_EXT_ 2u
+#define NPF_VEC 31
+#define ERR_SEL_MASK 0xfffcu
+
+static const char *const exit_names[VMM_EXIT_COUNT] = {
+	"privileged instruction", "port I/O", "device memory (MMIO)", "hidden page fault",
+	"true page fault", "page-table write", "exception reflected", "interrupt delivered",
+	"HLT", "nested page fault",
+};
+
+const char *vmm_exit_name(enum vmm_exit e)
+{
+	return e < VMM_EXIT_COUNT ? exit_names[e] : "?";
+}
+
+bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging paging,
+              bool faithful, uint32_t ram_base, uint32_t ram_size, uint32_t mon_base,
+              uint32_t mon_pages, const struct vmm_vcpu *entry, const uint16_t sel[VMM_NSEG],
+              struct vmm_regs *regs)
+{
+	*vm = (struct vmm){ .ops = ops, .paging = paging, .faithful = faithful,
+	                    .ram_base = ram_base, .ram_size = ram_size, .mon_base = mon_base,
+	                    .mon_pages = mon_pages > VMM_MON_PAGES ? VMM_MON_PAGES : mon_pages,
+	                    .vcpu = *entry, .cur_root = -1 };
+	struct vmm_vcpu *v = &vm->vcpu;
+	vdesc_shadow_gdt(vm);
+	vdesc_shadow_ldt(vm);
+	if (paging == VMM_NESTED && !npt_build(vm))
+		vm->stop_why = "the monitor has too few pages for the nested map";
+	if (vm->stop_why)
+		return false;
+	/* The segments the loader left, as the guest's own GDT describes them. */
+	for (int s = 0; s < VMM_NSEG; s++) {
+		uint64_t d;
+		if (vdesc_read(vm, sel[s], &d)) {
+			vm->stop_why = "the guest's entry segments are not in its GDT";
+			return false;
+		}
+		if (s == VMM_CS)
+			vdesc_load_cs(vm, regs, sel[s], d, v->cpl);
+		else if (s == VMM_SS)
+			vdesc_load_ss_raw(vm, regs, sel[s], d);
+		else if (!vdesc_fault(vm, sel[s], X_NP))
+			vdesc_seg_from(&regs->seg[s], sel[s], d | (3ull << 45) | (1ull << 40));
+	}
+	regs->cr4 = CR4_TSD;
+	regs->cr0 = CR0_PE | CR0_ET | (paging == VMM_NESTED ? (v->cr0 & (CR0_PG | CR0_WP))
+	                                                     : CR0_PG | CR0_WP);
+	ev_cpl_changed(vm, regs);
+	return vm->stop_why == NULL;
+}
+
+void vmm_destroy(struct vmm *vm)
+{
+	spt_flush_all(vm);
+	for (uint32_t i = 0; i < vm->mon_pages; i++)
+		vmem_page_free(vm, vm->mon_base + i * PAGE);
+}
+
+uint32_t vmm_guest_eflags(const struct vmm *vm, uint32_t real)
+{
+	return ev_guest_flags(vm, real);
+}
+
+bool vmm_translate(struct vmm *vm, uint32_t gva, uint32_t *gpa)
+{
+	const struct vmm_vcpu *v = &vm->vcpu;
+	if (!(v->cr0 & CR0_PG)) {
+		*gpa = gva;
+		return true;
+	}
+	uint32_t pde = vmem_rd_gpa(vm, (v->cr3 & PTE_FRAME) | ((gva >> 20) & 0xffc), 4);
+	if (!(pde & PTE_P))
+		return false;
+	if ((pde & PTE_PS) && (v->cr4 & CR4_PSE)) {
+		*gpa = (pde & PDE_FRAME_4M) | (gva & 0x3fffff);
+		return true;
+	}
+	uint32_t pte = vmem_rd_gpa(vm, (pde & PTE_FRAME) | ((gva >> 10) & 0xffc), 4);
+	if (!(pte & PTE_P))
+		return false;
+	*gpa = (pte & PTE_FRAME) | (gva & 0xfff);
+	return true;
+}
+
+/* {====== the trap ====== */
+
+static void reflect(struct vmm *vm, struct vmm_regs *regs, vfault f, struct vmm_result *res)
+{
+	int vec = VF_VEC(f);
+	res->reason = vec == X_PF ? VMM_EXIT_PF_TRUE : VMM_EXIT_EXCEPTION;
+	ev_deliver(vm, regs, vec, VF_ERR(f), false, false);
+}
+
+static void emulate(struct vmm *vm, struct vmm_regs *regs, int vec, int err,
+                    struct vmm_result *res, bool mem_access)
+{
+	struct vmm_regs before = *regs;
+	vfault f = emu_insn(vm, regs, res, mem_access);
+	if (f == VF_NOT_EMULATED) {
+		*regs = before;
+		res->retired = false;
+		vm->fault_cr2 = vm->vcpu.cr2;
+		reflect(vm, regs, err >= 0 ? VF(vec, err) : VF_N(vec), res);
+		return;
+	}
+	if (f) {
+		/* The instruction faults for the guest: state as before it. */
+		uint32_t dirty = regs->dirty;
+		if (!res->reps) {
+			*regs = before;
+			regs->dirty |= dirty;
+		}
+		res->retired = false;
+		reflect(vm, regs, f, res);
+	}
+}
+
+static void page_fault(struct vmm *vm, struct vmm_regs *regs, int err, uint32_t cr2,
+                       struct vmm_result *res)
+{
+	uint32_t gpa;
+	enum vmm_exit kind;
+	vfault f = spt_fault(vm, cr2, (uint32_t)err, &kind, &gpa);
+	res->reason = kind;
+	if (f) {
+		reflect(vm, regs, f, res);
+		return;
+	}
+	if (kind == VMM_EXIT_MMIO || kind == VMM_EXIT_PT_WRITE)
+		emulate(vm, regs, X_PF, err, res, true);
+	if (!res->stop)
+		res->reason = kind;
+}
+
+struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int err,
+                           unsigned flags, uint32_t cr2, uint32_t gpa)
+{
+	struct vmm_result res = { .reason = VMM_EXIT_EXCEPTION };
+	regs->dirty = 0;
+	regs->halt = false;
+	regs->vcpl = vm->vcpu.cpl;
+	vm->tlb_stale = false;
+	if (flags & CPU_EV_EXT_) {
+		res.reason = VMM_EXIT_INTR;
+		ev_deliver(vm, regs, vec, -1, false, true);
+	} else if (flags & CPU_EV_SOFT_) {
+		/* INT n the CPU ran itself (strict mode off): it counts the
+		 * instruction; the monitor only delivers. */
+		res.reason = VMM_EXIT_PRIV;
+		ev_deliver(vm, regs, vec, -1, true, false);
+	} else if (vec == X_PF && vm->paging == VMM_SHADOW) {
+		page_fault(vm, regs, err, cr2, &res);
+	} else if (vec == NPF_VEC) {
+		res.reason = VMM_EXIT_NPF;
+		uint32_t hpa;
+		if (vmem_gpa_ram(vm, gpa, &hpa))
+			vm->stop_why = "nested page fault inside the VM's RAM (a monitor bug)";
+		else
+			emulate(vm, regs, vec, err, &res, true);
+		if (!vm->stop_why)
+			res.reason = VMM_EXIT_NPF;
+	} else if (vec == X_GP && err == 0) {
+		emulate(vm, regs, vec, err, &res, false);
+	} else if ((vec == X_NP || vec == X_GP) && err > 0 && !(err & 2)) {
+		vfault f = vdesc_fault(vm, (uint16_t)(err & ERR_SEL_MASK), X_NP);
+		res.reason = VMM_EXIT_PRIV;
+		if (f)
+			reflect(vm, regs, f, &res);
+	} else {
+		if (vec == X_PF)
+			vm->fault_cr2 = cr2;
+		reflect(vm, regs, err >= 0 ? VF(vec, err) : VF_N(vec), &res);
+	}
+	if (vm->tlb_stale)
+		regs->dirty |= VMM_DIRTY_TLB;
+	vm->stats.exits[res.reason]++;
+	if (vm->stop_why) {
+		res.stop = true;
+		res.why = vm->stop_why;
+	}
+	return res;
+}
+
+/* }====================================================================== */

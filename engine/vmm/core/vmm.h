@@ -1,0 +1,234 @@
+/*
+ * vmm.h - the monitor core: trap-and-emulate with shadow or nested paging.
+ *
+ * Freestanding C (only <stdint.h>, <stddef.h>, <stdbool.h> and the
+ * architectural constants of x86.h): the same code is the engine's L0
+ * monitor and, built with -m32 -ffreestanding into guests/, a guest
+ * monitor's core. docs/monitor.md is the design; the words used here:
+ *
+ *   guest-virtual  --guest's page tables-->  guest-physical
+ *   guest-physical --the VM's RAM share-->   host-physical (base + gpa)
+ *
+ * The host (L0: engine/vmm/l0.c) gives the core one `struct vmm` (no host
+ * pointers inside but `ops`), a table of callbacks, and on every trap the
+ * real CPU state in a `struct vmm_regs`. The core emulates, reflects or
+ * resolves the trap against the virtual CPU (`struct vmm_vcpu`) and hands
+ * the real state back with `dirty` saying what the host must reload.
+ *
+ * The guest runs at real CPL 3 with strict mode on and IOPL 0, so every
+ * sensitive instruction, every port access and every privileged
+ * instruction traps; real EFLAGS.IF is the guest's virtual IF (so the CPU
+ * itself holds interrupts while the guest has them off).
+ */
+#ifndef NESTLAB_VMM_H
+#define NESTLAB_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x86.h"
+
+enum { VMM_ES, VMM_CS, VMM_SS, VMM_DS, VMM_FS, VMM_GS, VMM_NSEG };
+enum { VMM_EAX, VMM_ECX, VMM_EDX, VMM_EBX, VMM_ESP, VMM_EBP, VMM_ESI, VMM_EDI };
+
+enum vmm_paging { VMM_SHADOW, VMM_NESTED };
+
+/* A segment register as the guest sees it (attr: descriptor high-dword bits
+ * 8..23 shifted down by 8, as the engine keeps them). */
+struct vmm_seg {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t base;
+	uint32_t limit;
+};
+
+struct vmm_dtr {
+	uint32_t base;
+	uint32_t limit;
+};
+
+/* The real CPU's state at a trap, and what the core wants it to be. */
+struct vmm_regs {
+	uint32_t r[8];
+	uint32_t eip;
+	uint32_t eflags;
+	struct vmm_seg seg[VMM_NSEG]; /* real segment registers with their caches */
+	uint32_t cr0, cr3, cr4;       /* real control registers */
+	struct vmm_dtr gdtr;          /* real (host-physical: the shadow table) */
+	struct vmm_seg ldtr;          /* real (host-physical base) */
+	bool halt;                    /* out: the guest executed HLT */
+	unsigned dirty;               /* out: VMM_DIRTY_* */
+	uint32_t invlpg;              /* out: with VMM_DIRTY_INVLPG, the page */
+	uint8_t vcpl;                 /* out: the guest's CPL now (nested paging) */
+};
+
+#define VMM_DIRTY_SEG(n) (1u << (n)) /* reload seg[n] (selector and cache) */
+#define VMM_DIRTY_CTL (1u << 8)      /* cr0, cr3, cr4, gdtr, ldtr changed */
+#define VMM_DIRTY_TLB (1u << 9)      /* flush the whole TLB */
+#define VMM_DIRTY_INVLPG (1u << 10)  /* flush one page */
+
+/* The virtual CPU: the guest's privileged state. One layout at every level. */
+struct vmm_vcpu {
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	uint32_t vflags;       /* the guest's IF and IOPL (other bits are real) */
+	uint8_t cpl;           /* the guest's CPL */
+	uint16_t cs_sel, ss_sel; /* CS and SS as the guest loaded them (real RPL is 3) */
+	struct vmm_dtr gdtr, idtr;
+	struct vmm_seg ldtr, tr;
+	uint32_t msr_ctl;      /* MSR_NESTLAB_CTL as the guest wrote it */
+	uint64_t msr_sysenter[3];
+	uint64_t msr_apic_base;
+	uint64_t tsc_offset;
+};
+
+/* Why the core was entered: the exit reasons students read in --stats. */
+enum vmm_exit {
+	VMM_EXIT_PRIV,       /* a privileged or sensitive instruction, emulated */
+	VMM_EXIT_IO,         /* IN, OUT, INS, OUTS */
+	VMM_EXIT_MMIO,       /* an access to a virtual device's page */
+	VMM_EXIT_PF_HIDDEN,  /* shadow fault resolved by the monitor */
+	VMM_EXIT_PF_TRUE,    /* page fault reflected into the guest */
+	VMM_EXIT_PT_WRITE,   /* a write to a guest page table, emulated */
+	VMM_EXIT_EXCEPTION,  /* another exception reflected into the guest */
+	VMM_EXIT_INTR,       /* a virtual interrupt delivered */
+	VMM_EXIT_HLT,        /* HLT */
+	VMM_EXIT_NPF,        /* nested paging: a guest-physical miss */
+	VMM_EXIT_COUNT
+};
+
+/* What the host must know after a trap. */
+struct vmm_result {
+	enum vmm_exit reason;
+	bool retired;         /* an instruction was emulated and retired */
+	uint16_t op;          /* ... its opcode (0F xx = 0x100|xx), ModRM reg */
+	uint8_t reg;
+	bool mem;             /* ... with a memory operand */
+	uint32_t extra_cycles; /* cycles a bare CPU adds beyond the opcode's base cost */
+	uint32_t reps;        /* string iterations done (REP INS/OUTS) */
+	int32_t elem_cycles;  /* ... and what they cost a bare CPU (charged even on a fault) */
+	bool intr_shadow;     /* STI, MOV SS, POP SS: hold interrupts one instruction */
+	uint8_t insn[15];     /* the bytes of the instruction emulated */
+	uint8_t insn_len;
+	bool stop;            /* the VM cannot go on: `why` says why */
+	const char *why;
+};
+
+struct vmm_host_ops {
+	void *opaque;
+	/* Host-physical memory (the core's own tables, the VM's RAM). */
+	void (*read)(void *opaque, uint32_t hpa, void *buf, uint32_t len);
+	void (*write)(void *opaque, uint32_t hpa, const void *buf, uint32_t len);
+	/* The VM's virtual devices: ports, and guest-physical pages beyond RAM. */
+	uint32_t (*io_in)(void *opaque, uint16_t port, int size);
+	void (*io_out)(void *opaque, uint16_t port, uint32_t val, int size);
+	uint32_t (*mmio_read)(void *opaque, uint32_t gpa, int size);
+	void (*mmio_write)(void *opaque, uint32_t gpa, uint32_t val, int size);
+	/* The VM's clock in cycles (RDTSC), CPUID as the machine answers it, and
+	 * the guest's writes to IA32_APIC_BASE (its local APIC's enable). */
+	uint64_t (*cycles)(void *opaque);
+	void (*cpuid)(void *opaque, uint32_t leaf, uint32_t out[4]);
+	void (*apic_base)(void *opaque, uint64_t value);
+};
+
+#define VMM_MON_PAGES 4096  /* the monitor's own pages: at most 16 MiB */
+#define VMM_SPT_ROOTS 8     /* shadow roots cached (per guest CR3 and view) */
+#define VMM_SPT_PAGES 1024  /* shadow page tables in the pool */
+#define VMM_PT_TRACK 1024   /* guest frames known to be page tables */
+
+/* One shadow page table: a host page, and the guest table it shadows. */
+struct vmm_spt_page {
+	uint32_t hpa;         /* 0: free slot */
+	uint32_t gpt;         /* guest-physical frame of the guest table (or ~0: a direct map) */
+	uint16_t root;        /* the root (slot) it belongs to */
+	uint16_t pde;         /* its index in that root */
+};
+
+struct vmm_spt_root {
+	uint32_t hpa;         /* the shadow page directory, 0 if free */
+	uint32_t gcr3;        /* the guest CR3 it shadows (page frame) */
+	uint8_t view;         /* 0 kernel, 1 user */
+	bool paging;          /* false: the guest has paging off (direct map) */
+	bool wp;              /* CR0.WP when built */
+	uint64_t used;        /* LRU stamp */
+};
+
+struct vmm_stats {
+	uint64_t exits[VMM_EXIT_COUNT];
+	uint64_t exit_cycles[VMM_EXIT_COUNT];
+	uint64_t priv[16];       /* VMM_EXIT_PRIV by kind (vmm_priv_names) */
+	uint64_t spt_fills, spt_evictions, spt_zaps, pt_unprotects;
+};
+
+struct vmm {
+	const struct vmm_host_ops *ops;
+	enum vmm_paging paging;
+	bool faithful;          /* --faithful-i386: strict mode off */
+	uint32_t ram_base;      /* the VM's share: host-physical base */
+	uint32_t ram_size;      /* ... and size */
+	uint32_t mon_base;      /* the monitor's own pages: host-physical base */
+	uint32_t mon_pages;     /* ... and count (no VM share covers them) */
+	uint32_t mon_used;      /* pages in use */
+	uint8_t mon_map[VMM_MON_PAGES / 8]; /* bit set: page in use */
+	uint32_t gdt_k, gdt_u;  /* shadow GDTs (kernel, user view): host-physical pages */
+	uint32_t ldt_k, ldt_u;  /* shadow LDTs */
+	uint32_t npt_root;      /* nested map */
+	struct vmm_vcpu vcpu;
+	uint64_t lru;
+	struct vmm_spt_root roots[VMM_SPT_ROOTS];
+	int cur_root;
+	struct vmm_spt_page spt[VMM_SPT_PAGES];
+	uint8_t pt_map[(1u << 20) / 8];   /* guest frames write-protected as page tables */
+	uint32_t pt_tag[VMM_PT_TRACK];    /* flood detection: frame | 1 ... */
+	uint16_t pt_writes[VMM_PT_TRACK]; /* ... and its emulated writes since last used as a table */
+	bool tlb_stale;                   /* shadow entries dropped: flush the real TLB */
+	struct vmm_stats stats;
+	uint32_t fault_cr2;     /* the address of the last #PF the core raised */
+	const char *stop_why;
+};
+
+/*
+ * Prepares `vm` to run a guest of `ram_size` bytes at host-physical
+ * `ram_base`, entering in the state a multiboot loader leaves (protected
+ * mode, paging off, flat segments, CPL 0) as described by `entry`.
+ * The monitor's tables come from the `mon_pages` pages at host-physical
+ * `mon_base`, which no VM may reach. Returns false (vm->stop_why set) if the host has no pages.
+ * `regs` is filled with the real state to load.
+ */
+bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging paging,
+              bool faithful, uint32_t ram_base, uint32_t ram_size, uint32_t mon_base,
+              uint32_t mon_pages, const struct vmm_vcpu *entry,
+              const uint16_t sel[VMM_NSEG], struct vmm_regs *regs);
+
+/* Releases every page the monitor holds for this VM. */
+void vmm_destroy(struct vmm *vm);
+
+/*
+ * The trap: the real CPU was about to deliver event `vec` (error code
+ * `err`, ERR_NONE-like -1 for none; `flags` CPU_EV_* as in the engine;
+ * `cr2` the fault address of a #PF, `gpa` the guest-physical address of a
+ * nested miss) while the guest ran with real state `regs`. The core
+ * handles it and returns what happened; `regs` holds the state to resume.
+ */
+struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int err,
+                           unsigned flags, uint32_t cr2, uint32_t gpa);
+
+/* True if the guest has its (virtual) interrupts enabled. */
+bool vmm_guest_if(const struct vmm *vm);
+
+/* The guest-visible EFLAGS for real EFLAGS `real`. */
+uint32_t vmm_guest_eflags(const struct vmm *vm, uint32_t real);
+
+/*
+ * Translates guest-virtual `gva` as the guest's own tables say, without
+ * side effects. Returns false if not mapped; *gpa the guest-physical
+ * address.
+ */
+bool vmm_translate(struct vmm *vm, uint32_t gva, uint32_t *gpa);
+
+/* Names for the exit reasons and the privileged-instruction kinds. */
+const char *vmm_exit_name(enum vmm_exit e);
+extern const char *const vmm_priv_names[16];
+
+#endif

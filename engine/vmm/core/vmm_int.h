@@ -1,0 +1,130 @@
+/*
+ * vmm_int.h - what the files of the monitor core share (not for the host).
+ *
+ * Guest faults travel as a `vfault` value up to vmm_trap(), which reflects
+ * them into the guest; 0 means no fault. A page fault also leaves its
+ * address in vm->fault_cr2.
+ */
+#ifndef NESTLAB_VMM_INT_H
+#define NESTLAB_VMM_INT_H
+
+#include "vmm.h"
+#include "x86emu.h"
+
+typedef uint32_t vfault;
+
+#define VF_VALID 0x80000000u
+#define VF_NOERR 0x40000000u
+#define VF(vec, err) (VF_VALID | ((uint32_t)(vec) << 16) | ((uint32_t)(err) & 0xffffu))
+#define VF_N(vec) (VF_VALID | VF_NOERR | ((uint32_t)(vec) << 16))
+/* The trapping instruction is not one the monitor emulates: the trap is
+ * the guest's own fault, reflected unchanged. */
+#define VF_NOT_EMULATED 0xffffffffu
+#define VF_VEC(f) ((int)(((f) >> 16) & 0xff))
+#define VF_ERR(f) (((f) & VF_NOERR) ? -1 : (int)((f) & 0xffffu))
+
+enum {
+	X_DE = 0, X_DB = 1, X_NMI = 2, X_BP = 3, X_OF = 4, X_UD = 6, X_NM = 7, X_DF = 8,
+	X_TS = 10, X_NP = 11, X_SS = 12, X_GP = 13, X_PF = 14,
+};
+
+#define PAGE 4096u
+#define PAGE_MASK 0xfffff000u
+
+/* How the core accesses guest-virtual memory. */
+enum vacc { VACC_READ, VACC_WRITE, VACC_FETCH };
+
+/* {====== mem.c: the monitor's pages, guest memory ====== */
+/* A zeroed page (or `n` contiguous ones) of the monitor's own; 0 if none. */
+uint32_t vmem_page_alloc(struct vmm *vm);
+uint32_t vmem_pages_alloc(struct vmm *vm, unsigned n);
+void vmem_page_free(struct vmm *vm, uint32_t hpa);
+void vmem_zero_page(struct vmm *vm, uint32_t hpa);
+uint32_t vmem_rd_hpa(struct vmm *vm, uint32_t hpa);      /* 4 bytes */
+void vmem_wr_hpa(struct vmm *vm, uint32_t hpa, uint32_t v);
+/* gpa -> hpa for RAM; false for device or unbacked addresses. */
+bool vmem_gpa_ram(const struct vmm *vm, uint32_t gpa, uint32_t *hpa);
+/* Guest-physical access of 1, 2 or 4 bytes (RAM, or the VM's devices). */
+uint32_t vmem_rd_gpa(struct vmm *vm, uint32_t gpa, int size);
+void vmem_wr_gpa(struct vmm *vm, uint32_t gpa, uint32_t v, int size);
+/*
+ * Walks the guest's tables for `gva` as the hardware would for an access
+ * of kind `acc` at privilege `user` (setting A/D bits only where the
+ * hardware sets them). Returns 0 and *gpa, or a #PF fault (CR2 noted).
+ * With paging off, gpa = gva.
+ */
+vfault vmem_walk(struct vmm *vm, uint32_t gva, enum vacc acc, bool user, uint32_t *gpa);
+/* Guest-virtual access of 1, 2 or 4 bytes with the guest's privilege
+ * (`user`), page-crossing handled. */
+vfault vmem_rd_gva(struct vmm *vm, uint32_t gva, int size, bool user, uint32_t *v);
+vfault vmem_wr_gva(struct vmm *vm, uint32_t gva, uint32_t v, int size, bool user);
+/* Segment + offset access through a real segment register's cache (limit
+ * checks as the manual says for expand-up segments). */
+vfault vmem_rd_seg(struct vmm *vm, const struct vmm_regs *r, int sreg, uint32_t off, int size,
+                  uint32_t *v);
+vfault vmem_wr_seg(struct vmm *vm, const struct vmm_regs *r, int sreg, uint32_t off, uint32_t v,
+                  int size);
+/* }====================================================================== */
+
+/* {====== spt.c: shadow paging and the nested map ====== */
+/* Builds or finds the shadow root for the current guest CR3 and view and
+ * points regs->cr3 at it (VMM_DIRTY_CTL | VMM_DIRTY_TLB). */
+void spt_switch(struct vmm *vm, struct vmm_regs *regs);
+/* Drops every shadow (CR0.WP or paging changed). */
+void spt_flush_all(struct vmm *vm);
+/* INVLPG: drops the shadow entries for `gva` in every root. */
+void spt_invlpg(struct vmm *vm, uint32_t gva);
+/* A real #PF at gva while the guest ran: fills the shadow (hidden), or
+ * returns the guest's #PF (true), or VMM_EXIT_MMIO / VMM_EXIT_PT_WRITE in
+ * *kind with the gpa for emulation. */
+vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind, uint32_t *gpa);
+/* The guest wrote `gpa` (emulated): drops the shadows derived from it. */
+void spt_guest_wrote(struct vmm *vm, uint32_t gpa);
+bool spt_is_pt_frame(const struct vmm *vm, uint32_t gpa);
+/* Nested paging: builds the map of the share. False if out of pages. */
+bool npt_build(struct vmm *vm);
+/* }====================================================================== */
+
+/* {====== desc.c: descriptors and segments ====== */
+/* Reads guest descriptor `sel` from the guest's GDT/LDT. */
+vfault vdesc_read(struct vmm *vm, uint16_t sel, uint64_t *d);
+/* Empties the shadow GDT (or LDT): entries are filled on first use. */
+void vdesc_shadow_gdt(struct vmm *vm);
+void vdesc_shadow_ldt(struct vmm *vm);
+/* The real CPU found shadow descriptor `sel` not present (#NP or #SS
+ * with `sel` as error code): fills it from the guest's table if the
+ * guest's own rules allow the load (returns 0: retry), else returns the
+ * fault the guest would have seen. */
+vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec);
+/* Points the real GDTR/LDTR at the shadow tables of the current view. */
+void vdesc_set_view(struct vmm *vm, struct vmm_regs *regs);
+/* Loads segment `sreg` with the guest's selector `sel` as a MOV/POP would
+ * at the guest's CPL (CS: as a far transfer to privilege `cpl`). */
+vfault vdesc_load(struct vmm *vm, struct vmm_regs *regs, int sreg, uint16_t sel);
+/* Loads CS for a far transfer to a code segment at privilege `cpl`. */
+vfault vdesc_load_cs(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_t d, int cpl);
+/* Loads SS with an already checked descriptor. */
+void vdesc_load_ss_raw(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_t d);
+void vdesc_seg_from(struct vmm_seg *s, uint16_t sel, uint64_t d);
+uint16_t vdesc_attr(uint64_t d);
+/* }====================================================================== */
+
+/* {====== event.c: delivery into the guest, IRET ====== */
+/* Delivers event `vec` through the guest's IDT. `soft`: INT n (gate DPL
+ * checked), `ext`: external. Faults in delivery are combined as the
+ * hardware does (double fault; triple fault stops the VM). */
+void ev_deliver(struct vmm *vm, struct vmm_regs *regs, int vec, int err, bool soft, bool ext);
+vfault ev_iret(struct vmm *vm, struct vmm_regs *regs, bool o32);
+/* The guest's CPL changed: switch views (shadow root, descriptor tables). */
+void ev_cpl_changed(struct vmm *vm, struct vmm_regs *regs);
+uint32_t ev_guest_flags(const struct vmm *vm, uint32_t real);
+void ev_set_guest_flags(struct vmm *vm, struct vmm_regs *regs, uint32_t f);
+/* }====================================================================== */
+
+/* {====== emulate.c: the trapped instructions ====== */
+/* Emulates the instruction at the guest's EIP after a #GP/#UD/#NP trap or
+ * for an MMIO/page-table access. Fills res; returns a fault to reflect. */
+vfault emu_insn(struct vmm *vm, struct vmm_regs *regs, struct vmm_result *res, bool mem_access);
+/* }====================================================================== */
+
+#endif

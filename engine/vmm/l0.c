@@ -1,0 +1,395 @@
+/*
+ * l0.c - the L0 monitor: the monitor core on the engine's CPU.
+ *
+ * The guest runs on the real (engine) CPU at CPL 3, with strict mode and
+ * CPUID faulting on (unless --faithful-i386), IOPL 0, CR4.TSD, the shadow
+ * root (or, with nested paging, its own CR3) and the shadow descriptor
+ * tables, which the CPU reads physically (cpu->guest.dt_phys). Every event
+ * the CPU would deliver comes to l0_event() instead (cpu->guest.event):
+ * the real state is handed to vmm_trap() and the state it returns is
+ * loaded back.
+ *
+ * Time: the guest's clock is the CPU's cycle counter, and it advances
+ * exactly as on a bare machine: an instruction the monitor emulates costs
+ * what the bare CPU would charge for it, a hidden fault costs nothing,
+ * and the trap's own delivery is taken back. What the monitor's work
+ * costs is modelled separately (the exit table of --stats), so a guest
+ * sees the same time, and the same timer interrupts at the same
+ * instructions, bare and under either monitor.
+ */
+#include "l0.h"
+
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "x86.h"
+
+#define DELIVERY_CYCLES 40  /* the CPU's cost of an exception delivery (docs/cpu.md) */
+#define PF_CYCLES 20        /* ... and of raising a #PF */
+
+/* Modelled cost of an exit, by reason: the IDT entry into the monitor and
+ * the IRET back (as if the monitor were guest code), plus its work. */
+#define EXIT_ROUND_TRIP 80
+static const uint32_t exit_work[VMM_EXIT_COUNT] = {
+	[VMM_EXIT_PRIV] = 60, [VMM_EXIT_IO] = 60, [VMM_EXIT_MMIO] = 120,
+	[VMM_EXIT_PF_HIDDEN] = 150, [VMM_EXIT_PF_TRUE] = 120, [VMM_EXIT_PT_WRITE] = 200,
+	[VMM_EXIT_EXCEPTION] = 100, [VMM_EXIT_INTR] = 80, [VMM_EXIT_HLT] = 40,
+	[VMM_EXIT_NPF] = 120,
+};
+
+struct l0 {
+	struct cpu *cpu;
+	struct l0_config cfg;
+	struct pmem *pmem;      /* where host-physical addresses live */
+	struct vmm_host_ops ops;
+	uint64_t overhead;      /* modelled monitor cycles */
+	const char *stopped;
+	FILE *trace;            /* one line per exit, or NULL */
+	struct vmm vm;          /* last: large */
+};
+
+/* {====== host operations ====== */
+
+static uint8_t *host_page(struct l0 *l, uint32_t hpa)
+{
+	bool w;
+	return pmem_page(l->pmem, hpa & ~(PMEM_PAGE_SIZE - 1), &w);
+}
+
+static void op_read(void *opaque, uint32_t hpa, void *buf, uint32_t len)
+{
+	struct l0 *l = opaque;
+	uint8_t *dst = buf;
+	while (len) {
+		uint32_t off = hpa & (PMEM_PAGE_SIZE - 1), n = MIN(len, PMEM_PAGE_SIZE - off);
+		uint8_t *p = host_page(l, hpa);
+		if (p)
+			memcpy(dst, p + off, n);
+		else
+			pmem_load(l->pmem, hpa, dst, n);
+		dst += n;
+		hpa += n;
+		len -= n;
+	}
+}
+
+static void op_write(void *opaque, uint32_t hpa, const void *buf, uint32_t len)
+{
+	struct l0 *l = opaque;
+	const uint8_t *src = buf;
+	if (hpa >= l->cfg.ram_base && hpa < l->cfg.ram_base + l->cfg.ram_size)
+		cpu_invalidate_phys(l->cpu, hpa, len);
+	while (len) {
+		uint32_t off = hpa & (PMEM_PAGE_SIZE - 1), n = MIN(len, PMEM_PAGE_SIZE - off);
+		uint8_t *p = host_page(l, hpa);
+		if (p)
+			memcpy(p + off, src, n);
+		else
+			pmem_store(l->pmem, hpa, src, n);
+		src += n;
+		hpa += n;
+		len -= n;
+	}
+}
+
+static uint32_t op_io_in(void *opaque, uint16_t port, int size)
+{
+	struct l0 *l = opaque;
+	return ioport_read(l->cfg.io, port, size);
+}
+
+static void op_io_out(void *opaque, uint16_t port, uint32_t val, int size)
+{
+	struct l0 *l = opaque;
+	ioport_write(l->cfg.io, port, val, size);
+}
+
+static uint32_t op_mmio_read(void *opaque, uint32_t gpa, int size)
+{
+	struct l0 *l = opaque;
+	return pmem_read(l->cfg.devmem, gpa, size);
+}
+
+static void op_mmio_write(void *opaque, uint32_t gpa, uint32_t val, int size)
+{
+	struct l0 *l = opaque;
+	pmem_write(l->cfg.devmem, gpa, val, size);
+}
+
+static uint64_t op_cycles(void *opaque)
+{
+	struct l0 *l = opaque;
+	return l->cpu->cycles;
+}
+
+static void op_cpuid(void *opaque, uint32_t leaf, uint32_t out[4])
+{
+	struct l0 *l = opaque;
+	cpu_cpuid(l->cpu, leaf, out);
+}
+
+static void op_apic_base(void *opaque, uint64_t value)
+{
+	struct l0 *l = opaque;
+	if (l->cpu->bus.apic_base_written)
+		l->cpu->bus.apic_base_written(l->cpu->bus.opaque, value);
+}
+
+/* }====================================================================== */
+
+/* {====== real state in and out ====== */
+
+static void seg_in(struct vmm_seg *d, const struct seg *s)
+{
+	*d = (struct vmm_seg){ s->sel, s->attr, s->base, s->limit };
+}
+
+static void seg_out(struct seg *d, const struct vmm_seg *s)
+{
+	*d = (struct seg){ s->sel, s->attr, s->base, s->limit };
+}
+
+static void regs_in(const struct cpu *c, struct vmm_regs *r)
+{
+	memset(r, 0, sizeof *r);
+	memcpy(r->r, c->r, sizeof r->r);
+	r->eip = c->eip;
+	r->eflags = c->eflags;
+	for (int s = 0; s < VMM_NSEG; s++)
+		seg_in(&r->seg[s], &c->seg[s]);
+	r->cr0 = c->cr0;
+	r->cr3 = c->cr3;
+	r->cr4 = c->cr4;
+	r->gdtr = (struct vmm_dtr){ c->gdtr.base, c->gdtr.limit };
+	seg_in(&r->ldtr, &c->ldtr);
+}
+
+/* Loads what the core changed into the CPU. */
+static void regs_out(struct l0 *l, const struct vmm_regs *r)
+{
+	struct cpu *c = l->cpu;
+	memcpy(c->r, r->r, sizeof c->r);
+	c->eip = r->eip;
+	cpu_set_eflags(c, (r->eflags & ~(EFLAGS_IOPL | EFLAGS_VM)) | EFLAGS_1);
+	for (int s = 0; s < VMM_NSEG; s++)
+		if (r->dirty & VMM_DIRTY_SEG(s))
+			seg_out(&c->seg[s], &r->seg[s]);
+	c->guest.vcpl = r->vcpl;
+	if (r->dirty & VMM_DIRTY_CTL) {
+		c->cr0 = r->cr0;
+		c->cr3 = r->cr3;
+		c->cr4 = r->cr4;
+		c->gdtr = (struct dtr){ r->gdtr.base, r->gdtr.limit };
+		seg_out(&c->ldtr, &r->ldtr);
+	}
+	if (r->dirty & (VMM_DIRTY_CTL | VMM_DIRTY_SEG(VMM_CS) | VMM_DIRTY_SEG(VMM_SS)))
+		cpu_state_changed(c); /* also flushes the TLB */
+	else if (r->dirty & (VMM_DIRTY_TLB | VMM_DIRTY_INVLPG))
+		cpu_tlb_flush(c);
+	else if (r->dirty)
+		cpu_state_changed(c);
+	if (r->halt)
+		c->halted = true;
+}
+
+/* }====================================================================== */
+
+/* {====== the trap ====== */
+
+/* What a bare CPU charges for the emulated instruction. */
+static uint64_t insn_cost(const struct l0 *l, const struct vmm_result *res)
+{
+	struct insn in;
+	bool code32 = (l->cpu->seg[SEG_CS].attr & DESC_DB) != 0;
+	if (!res->insn_len || cpu_decode(res->insn, res->insn_len, code32, &in) <= 0)
+		return 1;
+	return in.cost;
+}
+
+static void account(struct l0 *l, int vec, unsigned flags, const struct vmm_result *res)
+{
+	struct cpu *c = l->cpu;
+	bool exc = !(flags & (CPU_EV_SOFT | CPU_EV_EXT));
+	if (exc) {
+		if (res->reason == VMM_EXIT_PF_TRUE)
+			c->cycles += DELIVERY_CYCLES + PF_CYCLES;
+		else if (res->reason == VMM_EXIT_EXCEPTION)
+			c->cycles += DELIVERY_CYCLES;
+	}
+	c->cycles += (int64_t)res->elem_cycles;
+	if (res->retired) {
+		c->icount++;
+		c->cycles += insn_cost(l, res) + res->extra_cycles;
+	}
+	uint32_t cost = EXIT_ROUND_TRIP + exit_work[res->reason];
+	l->vm.stats.exit_cycles[res->reason] += cost;
+	l->overhead += cost;
+}
+
+static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned flags)
+{
+	struct l0 *l = opaque;
+	struct vmm_regs r;
+	regs_in(c, &r);
+	uint32_t cr2 = c->cr2;
+	uint32_t eip = c->eip;
+	/* Take back what the CPU charged for the trap's delivery before the
+	 * monitor's work reads the clock (an emulated IN from a timer): the
+	 * guest never saw that delivery. account() charges what it did see. */
+	if (!(flags & (CPU_EV_SOFT | CPU_EV_EXT)))
+		c->cycles -= DELIVERY_CYCLES + (vec == 14 || vec == CPU_VEC_NPF ? PF_CYCLES : 0);
+	struct vmm_result res = vmm_trap(&l->vm, &r, vec, err, flags, cr2, c->guest.npf_gpa);
+	if (l->trace)
+		fprintf(l->trace, "exit %" G_GUINT64_FORMAT ": vec %d err %#x flags %u eip %08x cr2 %08x "
+		        "-> %s%s eip %08x cpl %d%s%s\n", c->icount, vec, err, flags, eip, cr2,
+		        vmm_exit_name(res.reason), res.retired ? " (retired)" : "", r.eip,
+		        l->vm.vcpu.cpl, res.stop ? " STOP: " : "", res.stop ? res.why : "");
+	regs_out(l, &r);
+	/* An instruction that trapped and will run again (a hidden fault, one
+	 * element of a REP string) has not ended for the guest: no interrupt
+	 * may come between, as none would on a bare machine. One the monitor
+	 * retired ends an interrupt shadow, unless it starts one (STI, MOV SS). */
+	bool again = !res.retired && (res.reason == VMM_EXIT_PF_HIDDEN ||
+	                              res.reason == VMM_EXIT_MMIO ||
+	                              res.reason == VMM_EXIT_PT_WRITE ||
+	                              res.reason == VMM_EXIT_NPF ||
+	                              (res.reason == VMM_EXIT_PRIV && !(flags & CPU_EV_SOFT)));
+	if (res.intr_shadow || again)
+		c->intr_shadow = 1;
+	else if (res.retired)
+		c->intr_shadow = 0;
+	account(l, vec, flags, &res);
+	if (res.stop) {
+		l->stopped = res.why;
+		c->guest.on = false;
+		cpu_request_stop(c);
+	}
+}
+
+/* }====================================================================== */
+
+/* {====== starting ====== */
+
+static void vcpu_from(const struct cpu *c, struct vmm_vcpu *v)
+{
+	*v = (struct vmm_vcpu){
+		.cr0 = c->cr0, .cr2 = c->cr2, .cr3 = c->cr3, .cr4 = c->cr4,
+		.vflags = c->eflags & EFLAGS_IOPL, .cpl = c->cpl,
+		.cs_sel = c->seg[SEG_CS].sel, .ss_sel = c->seg[SEG_SS].sel,
+		.gdtr = { c->gdtr.base, c->gdtr.limit }, .idtr = { c->idtr.base, c->idtr.limit },
+		.msr_apic_base = c->msr_apic_base, .tsc_offset = c->tsc,
+	};
+	seg_in(&v->ldtr, &c->ldtr);
+	seg_in(&v->tr, &c->tr);
+	memcpy(v->dr, c->dr, sizeof v->dr);
+}
+
+struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **why)
+{
+	struct l0 *l = g_new0(struct l0, 1);
+	l->cpu = cpu;
+	l->cfg = *cfg;
+	l->pmem = cfg->devmem;
+	if (g_getenv("NESTLAB_TRACE_EXITS"))
+		l->trace = stderr;
+	l->ops = (struct vmm_host_ops){
+		.opaque = l, .read = op_read, .write = op_write, .io_in = op_io_in,
+		.io_out = op_io_out, .mmio_read = op_mmio_read, .mmio_write = op_mmio_write,
+		.cycles = op_cycles, .cpuid = op_cpuid, .apic_base = op_apic_base,
+	};
+	struct vmm_vcpu entry;
+	vcpu_from(cpu, &entry);
+	uint16_t sel[VMM_NSEG];
+	for (int s = 0; s < VMM_NSEG; s++)
+		sel[s] = cpu->seg[s].sel;
+	struct vmm_regs r;
+	regs_in(cpu, &r);
+	r.dirty = 0;
+	if (cpu->cpl != 0 || !(cpu->cr0 & CR0_PE) || (cpu->eflags & EFLAGS_VM)) {
+		*why = "the monitor starts guests in protected mode at CPL 0 (a multiboot kernel or flat binary)";
+		g_free(l);
+		return NULL;
+	}
+	if (!vmm_init(&l->vm, &l->ops, cfg->paging, cfg->faithful, cfg->ram_base, cfg->ram_size,
+	              cfg->mon_base, cfg->mon_pages, &entry, sel, &r)) {
+		*why = l->vm.stop_why;
+		g_free(l);
+		return NULL;
+	}
+	r.dirty |= VMM_DIRTY_CTL;
+	for (int s = 0; s < VMM_NSEG; s++)
+		r.dirty |= VMM_DIRTY_SEG(s);
+	cpu->guest = (struct cpu_guest){
+		.on = true, .dt_phys = true, .nested = cfg->paging == VMM_NESTED,
+		.vcpl = 0, .npt_root = l->vm.npt_root, .event = l0_event, .opaque = l,
+	};
+	cpu->cpl = 3;
+	cpu->tr = (struct seg){ 0 }; /* no real TSS: port access always traps */
+	cpu->msr_nestlab_ctl = cfg->faithful ? 0 : NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT;
+	regs_out(l, &r);
+	cpu_state_changed(cpu);
+	return l;
+}
+
+void l0_free(struct l0 *l)
+{
+	if (!l)
+		return;
+	l->cpu->guest.on = false;
+	vmm_destroy(&l->vm);
+	g_free(l);
+}
+
+/* }====================================================================== */
+
+/* {====== what front ends read ====== */
+
+const char *l0_stopped(const struct l0 *l)
+{
+	return l->stopped;
+}
+
+void l0_guest_regs(const struct l0 *l, struct l0_guest_regs *out)
+{
+	const struct cpu *c = l->cpu;
+	const struct vmm_vcpu *v = &l->vm.vcpu;
+	memcpy(out->r, c->r, sizeof out->r);
+	out->eip = c->eip;
+	out->eflags = vmm_guest_eflags(&l->vm, cpu_get_eflags((struct cpu *)c));
+	for (int s = 0; s < 6; s++) {
+		out->sel[s] = c->seg[s].sel;
+		out->seg_base[s] = c->seg[s].base;
+		out->seg_limit[s] = c->seg[s].limit;
+	}
+	out->sel[SEG_CS] = v->cs_sel;
+	out->sel[SEG_SS] = v->ss_sel;
+	out->cr0 = v->cr0;
+	out->cr2 = v->cr2;
+	out->cr3 = v->cr3;
+	out->cr4 = v->cr4;
+	out->gdt_base = v->gdtr.base;
+	out->gdt_limit = v->gdtr.limit;
+	out->idt_base = v->idtr.base;
+	out->idt_limit = v->idtr.limit;
+	out->ldtr = v->ldtr.sel;
+	out->tr = v->tr.sel;
+	out->cpl = v->cpl;
+}
+
+const struct vmm_stats *l0_stats(const struct l0 *l)
+{
+	return &l->vm.stats;
+}
+
+uint64_t l0_overhead_cycles(const struct l0 *l)
+{
+	return l->overhead;
+}
+
+const struct vmm *l0_vmm(const struct l0 *l)
+{
+	return &l->vm;
+}
+
+/* }====================================================================== */
