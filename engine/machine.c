@@ -34,6 +34,7 @@
 #include "ide.h"
 #include "ioapic.h"
 #include "kbd8042.h"
+#include "l0.h"
 #include "lapic.h"
 #include "mptable.h"
 #include "multiboot.h"
@@ -53,6 +54,7 @@
 #define IOAPIC_ID 1 /* the MP table's and the IOAPIC's own ID register agree */
 #define BOOT_GDT_ADDR 0x500u /* a flat GDT for multiboot and flat entry */
 #define BOOT_STACK 0x7000u   /* ESP at entry: a harmless low address */
+#define MONITOR_MIB 16       /* the L0 monitor's own pages, above the guest's RAM */
 
 static const uint16_t uart_base[MACHINE_SERIAL_PORTS] = { 0x3f8, 0x2f8 };
 static const int uart_irq[MACHINE_SERIAL_PORTS] = { 4, 3 };
@@ -99,6 +101,9 @@ struct machine {
 	machine_console_fn console;
 	void *console_opaque;
 	bool console_quiet;
+
+	struct l0 *l0;          /* the monitor running the guest, or NULL (bare) */
+	char monitor_stop[256]; /* why the monitor stopped the guest */
 
 	GByteArray *console_log;
 	GPtrArray *inputs;      /* struct input, in order */
@@ -437,6 +442,18 @@ static bool check_config(const struct machine_config *cfg, GError **error)
 		            "give one thing to boot: a ROM, a kernel or a flat binary");
 		return false;
 	}
+	if (cfg->monitor != MACHINE_MONITOR_NONE && (cfg->rom || cfg->rom_path)) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "the monitor runs protected-mode guests (multiboot kernels, flat binaries); "
+		            "a ROM starts in real mode: run it with --monitor=none");
+		return false;
+	}
+	if (cfg->monitor != MACHINE_MONITOR_NONE && cfg->mem_mib + MONITOR_MIB > MACHINE_MEM_MAX_MIB) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "under a monitor a guest can have at most %u MiB of RAM (the monitor keeps %u MiB)",
+		            MACHINE_MEM_MAX_MIB - MONITOR_MIB, MONITOR_MIB);
+		return false;
+	}
 	if (cfg->n_disks > MACHINE_MAX_DISKS || cfg->n_modules > MACHINE_MAX_MODULES) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "at most %d disks and %d modules", MACHINE_MAX_DISKS, MACHINE_MAX_MODULES);
@@ -671,6 +688,27 @@ static bool boot_flat(struct machine *m, const struct machine_config *cfg, GErro
 	return true;
 }
 
+/* Puts the guest the loader prepared under the L0 monitor. */
+static bool start_monitor(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	uint32_t mon = pmem_reserve(m->pmem, MONITOR_MIB * MIB);
+	const struct l0_config lc = {
+		.paging = cfg->monitor == MACHINE_MONITOR_NESTED ? VMM_NESTED : VMM_SHADOW,
+		.faithful = cfg->faithful_i386,
+		.ram_base = 0, .ram_size = pmem_ram_size(m->pmem),
+		.mon_base = mon, .mon_pages = MONITOR_MIB * MIB / PMEM_PAGE_SIZE,
+		.io = m->io, .devmem = m->pmem,
+	};
+	const char *why = NULL;
+	m->l0 = l0_start(m->cpu, &lc, &why);
+	if (!m->l0) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG, "the monitor cannot start: %s",
+		            why ? why : "unknown reason");
+		return false;
+	}
+	return true;
+}
+
 /* }====================================================================== */
 
 struct machine *machine_new(const struct machine_config *cfg, GError **error)
@@ -735,6 +773,8 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 		goto fail;
 	if (cfg->flat_path && !boot_flat(m, cfg, error))
 		goto fail;
+	if (cfg->monitor != MACHINE_MONITOR_NONE && !start_monitor(m, cfg, error))
+		goto fail;
 	return m;
 fail:
 	machine_free(m);
@@ -759,6 +799,7 @@ void machine_free(struct machine *m)
 	if (m->clock)
 		clock_timer_cancel(&m->input_timer);
 	clock_free(m->clock);
+	l0_free(m->l0);
 	cpu_free(m->cpu);
 	dev_sysctl_free(m->sysctl);
 	dev_debugport_free(m->dbg);
@@ -773,9 +814,20 @@ void machine_free(struct machine *m)
 
 /* {====== running ====== */
 
+/* The monitor gave up on the guest: the run ends as a shutdown that says why. */
+static void check_monitor(struct machine *m)
+{
+	if (m->l0 && !m->shutdown_why && l0_stopped(m->l0)) {
+		g_snprintf(m->monitor_stop, sizeof m->monitor_stop, "the monitor stopped the guest: %s",
+		           l0_stopped(m->l0));
+		m->shutdown_why = m->monitor_stop;
+	}
+}
+
 /* What a stop of the CPU means for the machine; MACHINE_LIMIT: go on. */
 static enum machine_stop classify(struct machine *m, enum cpu_stop s)
 {
+	check_monitor(m);
 	if (dev_debugport_exited(m->dbg, NULL))
 		return MACHINE_EXIT;
 	if (m->shutdown_why)
@@ -803,6 +855,7 @@ static enum machine_stop classify(struct machine *m, enum cpu_stop s)
 /* A stop that running again cannot undo, or MACHINE_LIMIT. */
 static enum machine_stop final_state(struct machine *m)
 {
+	check_monitor(m);
 	if (dev_debugport_exited(m->dbg, NULL))
 		return MACHINE_EXIT;
 	if (m->shutdown_why)
@@ -965,6 +1018,59 @@ void machine_get_regs(struct machine *m, struct machine_regs *r)
 	r->cycles = c->cycles;
 }
 
+void machine_get_guest_regs(struct machine *m, struct machine_regs *r)
+{
+	machine_get_regs(m, r);
+	if (!m->l0)
+		return;
+	struct l0_guest_regs g;
+	l0_guest_regs(m->l0, &g);
+	r->eflags = g.eflags;
+	r->cs = g.sel[SEG_CS];
+	r->ss = g.sel[SEG_SS];
+	r->cr0 = g.cr0;
+	r->cr2 = g.cr2;
+	r->cr3 = g.cr3;
+	r->cr4 = g.cr4;
+	r->cpl = g.cpl;
+}
+
+void machine_print_monitor_stats(struct machine *m, FILE *out)
+{
+	if (!m->l0)
+		return;
+	const struct vmm *vm = l0_vmm(m->l0);
+	const struct vmm_stats *st = &vm->stats;
+	uint64_t total = 0, cycles = 0;
+	fprintf(out, "monitor: %s paging%s\n", vm->paging == VMM_NESTED ? "nested" : "shadow",
+	        vm->faithful ? ", faithful i386 (strict mode off)" : "");
+	fprintf(out, "  %-26s %12s %14s\n", "exit reason", "count", "model cycles");
+	for (int e = 0; e < VMM_EXIT_COUNT; e++) {
+		if (!st->exits[e])
+			continue;
+		fprintf(out, "  %-26s %12" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "\n",
+		        vmm_exit_name(e), st->exits[e], st->exit_cycles[e]);
+		total += st->exits[e];
+		cycles += st->exit_cycles[e];
+	}
+	fprintf(out, "  %-26s %12" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT "\n", "total", total, cycles);
+	fprintf(out, "  privileged instructions by kind:\n");
+	for (int k = 0; k < 16; k++)
+		if (st->priv[k])
+			fprintf(out, "    %-24s %12" G_GUINT64_FORMAT "\n", vmm_priv_names[k], st->priv[k]);
+	const struct cpu *c = m->cpu;
+	fprintf(out, "  guest cycles %" G_GUINT64_FORMAT ", monitor cycles %" G_GUINT64_FORMAT
+	        " (%.1f%%)\n", c->cycles, l0_overhead_cycles(m->l0),
+	        c->cycles ? 100.0 * (double)l0_overhead_cycles(m->l0) / (double)c->cycles : 0.0);
+	fprintf(out, "  page-walk references %" G_GUINT64_FORMAT " (nested map %" G_GUINT64_FORMAT ")\n",
+	        c->guest.walk_refs, c->guest.nested_refs);
+	if (vm->paging == VMM_SHADOW)
+		fprintf(out, "  shadow: fills %" G_GUINT64_FORMAT ", entries dropped %" G_GUINT64_FORMAT
+		        ", roots evicted %" G_GUINT64_FORMAT ", tables unprotected %" G_GUINT64_FORMAT
+		        ", monitor pages in use %u\n", st->spt_fills, st->spt_zaps, st->spt_evictions,
+		        st->pt_unprotects, vm->mon_used);
+}
+
 const GByteArray *machine_serial_output(const struct machine *m, int port)
 {
 	g_return_val_if_fail(port >= 0 && port < MACHINE_SERIAL_PORTS, NULL);
@@ -986,20 +1092,86 @@ uint64_t machine_time_ns(const struct machine *m)
 	return clock_cycles_to_ns(m->cpu->cycles);
 }
 
+/* The guest-visible processor state, in one fixed form whether the guest
+ * runs bare or under a monitor (so the hashes of the two compare). */
+struct guest_image {
+	struct machine_regs r;
+	uint32_t seg_base[6], seg_limit[6];
+	uint32_t gdt_base, gdt_limit, idt_base, idt_limit;
+	uint16_t ldtr, tr;
+};
+
+static void guest_image(struct machine *m, struct guest_image *g)
+{
+	memset(g, 0, sizeof *g);
+	machine_get_guest_regs(m, &g->r);
+	if (m->l0) {
+		struct l0_guest_regs lr;
+		l0_guest_regs(m->l0, &lr);
+		memcpy(g->seg_base, lr.seg_base, sizeof g->seg_base);
+		memcpy(g->seg_limit, lr.seg_limit, sizeof g->seg_limit);
+		g->gdt_base = lr.gdt_base;
+		g->gdt_limit = lr.gdt_limit;
+		g->idt_base = lr.idt_base;
+		g->idt_limit = lr.idt_limit;
+		g->ldtr = lr.ldtr;
+		g->tr = lr.tr;
+		return;
+	}
+	const struct cpu *c = m->cpu;
+	for (int s = 0; s < 6; s++) {
+		g->seg_base[s] = c->seg[s].base;
+		g->seg_limit[s] = c->seg[s].limit;
+	}
+	g->gdt_base = c->gdtr.base;
+	g->gdt_limit = c->gdtr.limit;
+	g->idt_base = c->idtr.base;
+	g->idt_limit = c->idtr.limit;
+	g->ldtr = c->ldtr.sel;
+	g->tr = c->tr.sel;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[PMEM_PAGE_SIZE];
+	return memcmp(p, zero, PMEM_PAGE_SIZE) == 0;
+}
+
+/* With NESTLAB_STATE_DUMP=PREFIX in the environment, the parts of the
+ * hash are written to PREFIX.regs, PREFIX.ram and PREFIX.dev, so two runs
+ * that should agree can be compared with cmp(1): a debugging aid. */
+static void dump_state(struct machine *m, const struct guest_image *g, const GByteArray *dev)
+{
+	const char *prefix = g_getenv("NESTLAB_STATE_DUMP");
+	if (!prefix)
+		return;
+	gchar *path = g_strdup_printf("%s.regs", prefix);
+	g_file_set_contents(path, (const gchar *)g, sizeof *g, NULL);
+	g_free(path);
+	uint32_t ram = pmem_ram_size(m->pmem);
+	guchar *img = g_malloc(ram);
+	pmem_load(m->pmem, 0, img, ram);
+	path = g_strdup_printf("%s.ram", prefix);
+	g_file_set_contents(path, (const gchar *)img, ram, NULL);
+	g_free(path);
+	g_free(img);
+	path = g_strdup_printf("%s.dev", prefix);
+	g_file_set_contents(path, (const gchar *)dev->data, dev->len, NULL);
+	g_free(path);
+}
+
 void machine_state_hash(struct machine *m, char out[65])
 {
 	GChecksum *h = g_checksum_new(G_CHECKSUM_SHA256);
-	size_t n = cpu_save_size();
-	guchar *buf = g_malloc(n);
-	cpu_save(m->cpu, buf);
-	g_checksum_update(h, buf, n);
-	g_free(buf);
+	struct guest_image g;
+	guest_image(m, &g);
+	g_checksum_update(h, (const guchar *)&g, sizeof g);
 	uint32_t ram = pmem_ram_size(m->pmem);
 	guchar page[PMEM_PAGE_SIZE];
 	for (uint32_t a = 0; a < ram; a += PMEM_PAGE_SIZE) {
 		const uint8_t *p = pmem_page_if_present(m->pmem, a);
-		if (!p)
-			continue;
+		if (!p || page_is_zero(p))
+			continue; /* untouched and zero pages look the same */
 		memcpy(page, p, sizeof page);
 		g_checksum_update(h, (const guchar *)&a, sizeof a);
 		g_checksum_update(h, page, sizeof page);
@@ -1010,6 +1182,7 @@ void machine_state_hash(struct machine *m, char out[65])
 	for (int i = 0; i < m->n_disks; i++)
 		disk_save_overlay(m->disk[i], st);
 	g_checksum_update(h, st->data, st->len);
+	dump_state(m, &g, st);
 	g_byte_array_free(st, TRUE);
 	g_strlcpy(out, g_checksum_get_string(h), 65);
 	g_checksum_free(h);

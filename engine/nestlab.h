@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* {====== errors ====== */
 
@@ -80,6 +81,13 @@ struct machine_module {
 	const char *args; /* or NULL */
 };
 
+/* How the guest runs (docs/monitor.md). */
+enum machine_monitor {
+	MACHINE_MONITOR_NONE,    /* the PC runs the guest itself */
+	MACHINE_MONITOR_SHADOW,  /* trap-and-emulate, shadow page tables */
+	MACHINE_MONITOR_NESTED,  /* trap-and-emulate, nested paging */
+};
+
 struct machine_config {
 	uint32_t mem_mib;          /* RAM at physical 0, in MiB; 0 means 32 */
 	const char *rom_path;      /* ROM image file (64 or 128 KiB), or NULL */
@@ -98,6 +106,8 @@ struct machine_config {
 	machine_console_fn console; /* NULL: console bytes go to stdout */
 	void *console_opaque;
 	bool console_quiet;         /* debug console bytes are only logged, not printed */
+	enum machine_monitor monitor; /* how the guest runs: bare (default) or under a monitor */
+	bool faithful_i386;         /* under a monitor: strict mode off, a real i386 */
 };
 
 struct machine;
@@ -201,6 +211,16 @@ void machine_vga_text(struct machine *m, GString *out);
 /* A SHA-256 over the whole guest-visible state (CPU, RAM, devices, disk
  * overlays), as 64 hex digits; and one over the console log. */
 void machine_state_hash(struct machine *m, char out[65]);
+
+/* The guest's registers as the guest sees them (under a monitor: its
+ * virtual CPL, CS/SS selectors, control registers), for comparisons
+ * between --monitor modes. */
+void machine_get_guest_regs(struct machine *m, struct machine_regs *r);
+
+/* Under a monitor: prints the exit table (counts and modelled cycles by
+ * reason, the privileged instructions by kind, shadow paging figures) to
+ * `out`. Does nothing without a monitor. */
+void machine_print_monitor_stats(struct machine *m, FILE *out);
 void machine_console_hash(const struct machine *m, char out[65]);
 
 /* Virtual time since power-on, in nanoseconds. */

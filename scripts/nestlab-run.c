@@ -66,6 +66,8 @@ struct opts {
 	gint details;
 	gchar *known;
 	gboolean version;
+	gchar *monitor;
+	gboolean faithful;
 };
 
 static struct opts o;
@@ -120,6 +122,13 @@ static const GOptionEntry entries[] = {
 	{"known", 0, 0, G_OPTION_ARG_FILENAME, &o.known,
 	 "With --vectors: failures listed in FILE (tests/vectors/known-differences.txt) are "
 	 "counted apart and do not fail the run", "FILE"},
+	{"monitor", 0, 0, G_OPTION_ARG_STRING, &o.monitor,
+	 "How the guest runs: shadow (trap-and-emulate with shadow page tables), nested "
+	 "(trap-and-emulate with nested paging) or none (bare, on the PC itself); default "
+	 "none (see docs/monitor.md)", "shadow|nested|none"},
+	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
+	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
+	 "virtualization holes (POPF, SGDT, ...) show", NULL},
 	{"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -239,10 +248,22 @@ struct guest_opts {
 	int n_disks;
 	struct machine_serial serial[MACHINE_SERIAL_PORTS];
 	int64_t epoch;
+	enum machine_monitor monitor;
 	GPtrArray *strings; /* owned pieces of the above */
 };
 
 static struct guest_opts g;
+
+static bool parse_monitor(const char *s, enum machine_monitor *m)
+{
+	static const char *const names[] = { "none", "shadow", "nested" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*m = (enum machine_monitor)i;
+			return true;
+		}
+	return false;
+}
 
 static bool parse_u32(const char *s, uint32_t *out)
 {
@@ -511,6 +532,11 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "--mem must be between 1 and 3072 MiB%s", "");
 	if (o.max_insns < 0)
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
+	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
+		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
+	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
+		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
+		                   "(--monitor=shadow or nested)%s", "");
 	if (o.post_port && !parse_port(o.post_port, post))
 		return usage_error(ctx, "--post-port '%s' is not a port number from 1 to 0xffff",
 		                   o.post_port);
@@ -551,7 +577,7 @@ static enum machine_stop run_traced(struct machine *m, FILE *trace, uint64_t max
 {
 	struct machine_regs r;
 	for (;;) {
-		machine_get_regs(m, &r);
+		machine_get_guest_regs(m, &r);
 		if (max && r.icount >= max)
 			return MACHINE_LIMIT;
 		trace_line(trace, &r);
@@ -565,7 +591,7 @@ static enum machine_stop run_traced(struct machine *m, FILE *trace, uint64_t max
 static int report_end(struct machine *m, enum machine_stop st)
 {
 	struct machine_regs r;
-	machine_get_regs(m, &r);
+	machine_get_guest_regs(m, &r);
 	int status = 0;
 	int64_t post = machine_post_code(m);
 	if (post >= 0 && o.rom) /* kernels use port 0x80 as an I/O delay */
@@ -661,6 +687,8 @@ static int run_guest(uint16_t post)
 		.n_disks = g.n_disks,
 		.rtc_epoch = g.epoch,
 		.post_port = post,
+		.monitor = g.monitor,
+		.faithful_i386 = o.faithful,
 	};
 	memcpy(cfg.serial, g.serial, sizeof cfg.serial);
 	GError *error = NULL;
@@ -707,6 +735,7 @@ static int run_guest(uint16_t post)
 	}
 	if (o.stats) {
 		print_stats(m, t0);
+		machine_print_monitor_stats(m, stderr);
 		for (guint i = 0; i < g_inputs->len; i++) {
 			uint64_t ic, ns;
 			if (machine_input_delivered(m, i, &ic, &ns))

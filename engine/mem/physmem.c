@@ -200,6 +200,18 @@ void pmem_load(struct pmem *pm, uint32_t paddr, void *buf, size_t len)
 		dst[i] = (uint8_t)pmem_read(pm, paddr + (uint32_t)i, 1);
 }
 
+uint32_t pmem_reserve(struct pmem *pm, uint32_t bytes)
+{
+	g_assert(bytes % PMEM_PAGE_SIZE == 0);
+	uint32_t base = pm->ram_pages << PMEM_PAGE_SHIFT;
+	uint32_t pages = pm->ram_pages + (bytes >> PMEM_PAGE_SHIFT);
+	g_assert(((uint64_t)pages << PMEM_PAGE_SHIFT) <= (uint64_t)PMEM_RAM_MAX_MIB << 20);
+	pm->page = g_renew(uint8_t *, pm->page, pages);
+	memset(pm->page + pm->ram_pages, 0, (pages - pm->ram_pages) * sizeof *pm->page);
+	pm->ram_pages = pages;
+	return base;
+}
+
 uint32_t pmem_ram_size(const struct pmem *pm)
 {
 	return pm->ram_size;

@@ -90,6 +90,12 @@ bool pmem_map_mmio(struct pmem *pm, uint32_t base, uint32_t size, pmem_mmio_read
                    pmem_mmio_write_fn wr, void *opaque);
 
 uint32_t pmem_ram_size(const struct pmem *pm);
+/*
+ * Adds `bytes` (page multiple) of RAM above everything there is, which
+ * pmem_ram_size() does not report: the L0 monitor's own pages, out of the
+ * guest's reach. Returns its base. The total stays within PMEM_RAM_MAX_MIB.
+ */
+uint32_t pmem_reserve(struct pmem *pm, uint32_t bytes);
 /* Number of RAM pages the guest (or a loader) has touched so far. */
 size_t pmem_pages_used(const struct pmem *pm);
 

@@ -181,7 +181,7 @@ def escape_input(text):
 
 def run_nestlab(args, session):
     dev = 'kbd' if args.keyboard else 'com1'
-    cmd = [args.nestlab, args.kernel, '--disk', args.disk + ',slave']
+    cmd = [args.nestlab, args.kernel, '--disk', args.disk + ',slave'] + (args.nestlab_arg or [])
     for line in session:
         cmd += ['--input', f'{dev}~{PROMPT}:{escape_input(line)}']
     try:
@@ -221,6 +221,8 @@ def main():
     machine = ap.add_mutually_exclusive_group(required=True)
     machine.add_argument('--qemu', help='qemu-system-i386')
     machine.add_argument('--nestlab', help='nestlab-run')
+    ap.add_argument('--nestlab-arg', action='append',
+                    help='one more nestlab-run argument, e.g. --monitor=shadow (repeatable)')
     ap.add_argument('--kernel', required=True)
     ap.add_argument('--disk', required=True)
     ap.add_argument('--expected', required=True)
