@@ -15,7 +15,7 @@
  * time, so a run is a function of its configuration and inputs.
  */
 #define _GNU_SOURCE /* memmem */
-#include "machine.h"
+#include "machine_int.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -45,72 +45,17 @@
 #include "uart16550.h"
 #include "vga.h"
 
-#define MIB (1024u * 1024u)
 #define RUN_CHUNK (1u << 22) /* instructions per cpu_run between stop checks */
-#define MAX_DEVICES 16
 #define LAPIC_BASE 0xfee00000u
 #define IOAPIC_BASE 0xfec00000u
 #define BSP_APIC_ID 0
 #define IOAPIC_ID 1 /* the MP table's and the IOAPIC's own ID register agree */
 #define BOOT_GDT_ADDR 0x500u /* a flat GDT for multiboot and flat entry */
 #define BOOT_STACK 0x7000u   /* ESP at entry: a harmless low address */
-#define MONITOR_MIB 16       /* the L0 monitor's own pages, above the guest's RAM */
 
 static const uint16_t uart_base[MACHINE_SERIAL_PORTS] = { 0x3f8, 0x2f8 };
 static const int uart_irq[MACHINE_SERIAL_PORTS] = { 4, 3 };
 static const char *const uart_name[MACHINE_SERIAL_PORTS] = { "com1", "com2" };
-
-struct input {
-	enum machine_input_dev dev;
-	uint64_t at_cycles;
-	char *wait_for;
-	char *text;
-	bool delivered;
-	uint64_t delivered_icount, delivered_cycles;
-};
-
-struct machine {
-	struct cpu *cpu;
-	struct pmem *pmem;
-	struct ioport_map *io;
-	struct clock *clock;
-	struct dev_board board;
-	struct dev_debugport *dbg;
-	struct dev_sysctl *sysctl;
-	struct dev_pic *pic;
-	struct dev_pit *pit;
-	struct dev_uart *uart[MACHINE_SERIAL_PORTS];
-	struct chardev *serial[MACHINE_SERIAL_PORTS];
-	bool stdin_open; /* a serial port reads stdin, which is not at its end */
-	int stdin_port;  /* ... that port */
-	struct dev_cmos *cmos;
-	struct dev_kbd *kbd;
-	struct dev_vga *vga;
-	struct dev_lapic *lapic;
-	struct dev_ioapic *ioapic;
-	struct dev_ide *ide;
-	struct disk *disk[MACHINE_MAX_DISKS];
-	int n_disks;
-	struct device *dev[MAX_DEVICES];
-	int n_dev;
-	bool has_rom;
-	bool a20_kbd, a20_sysctl;
-
-	const char *shutdown_why;
-	volatile sig_atomic_t stop_flag;
-	machine_console_fn console;
-	void *console_opaque;
-	bool console_quiet;
-
-	struct l0 *l0;          /* the monitor running the guest, or NULL (bare) */
-	char monitor_stop[256]; /* why the monitor stopped the guest */
-
-	GByteArray *console_log;
-	GPtrArray *inputs;      /* struct input, in order */
-	guint next_input;
-	size_t match_from;      /* console offset the next wait_for searches from */
-	struct clock_timer input_timer;
-};
 
 G_DEFINE_QUARK(nestlab-error-quark, nestlab_error)
 
@@ -231,19 +176,19 @@ static void board_reset(void *opaque)
 static uint8_t *bus_page_ptr(void *opaque, uint32_t paddr, bool *writable)
 {
 	struct machine *m = opaque;
-	return pmem_page(m->pmem, paddr, writable);
+	return pmem_page(m->cpu_pmem, paddr, writable);
 }
 
 static uint32_t bus_mem_read(void *opaque, uint32_t paddr, int size)
 {
 	struct machine *m = opaque;
-	return pmem_read(m->pmem, paddr, size);
+	return pmem_read(m->cpu_pmem, paddr, size);
 }
 
 static void bus_mem_write(void *opaque, uint32_t paddr, uint32_t val, int size)
 {
 	struct machine *m = opaque;
-	pmem_write(m->pmem, paddr, val, size);
+	pmem_write(m->cpu_pmem, paddr, val, size);
 }
 
 static uint32_t bus_io_read(void *opaque, uint16_t port, int size)
@@ -448,10 +393,39 @@ static bool check_config(const struct machine_config *cfg, GError **error)
 		            "a ROM starts in real mode: run it with --monitor=none");
 		return false;
 	}
-	if (cfg->monitor != MACHINE_MONITOR_NONE && cfg->mem_mib + MONITOR_MIB > MACHINE_MEM_MAX_MIB) {
+	if (cfg->n_vms && cfg->monitor == MACHINE_MONITOR_NONE) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
-		            "under a monitor a guest can have at most %u MiB of RAM (the monitor keeps %u MiB)",
-		            MACHINE_MEM_MAX_MIB - MONITOR_MIB, MONITOR_MIB);
+		            "more VMs (--vm) need a monitor: use --monitor=shadow or nested");
+		return false;
+	}
+	if (cfg->n_vms > MACHINE_MAX_VMS) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG, "at most %d more VMs",
+		            MACHINE_MAX_VMS);
+		return false;
+	}
+	uint64_t total = cfg->mem_mib ? cfg->mem_mib : MACHINE_MEM_DEFAULT_MIB;
+	if (cfg->monitor != MACHINE_MONITOR_NONE)
+		total += MONITOR_MIB;
+	for (int i = 0; i < cfg->n_vms; i++) {
+		const struct machine_vm_config *v = &cfg->vms[i];
+		total += (v->mem_mib ? v->mem_mib : MACHINE_MEM_DEFAULT_MIB) + MONITOR_MIB;
+		if (!v->name || !*v->name || !v->kernel_path) {
+			g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+			            "VM %d needs a name and a kernel", i + 1);
+			return false;
+		}
+		for (int j = 0; j < i; j++)
+			if (strcmp(cfg->vms[j].name, v->name) == 0 || strcmp(v->name, "vm0") == 0) {
+				g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+				            "two VMs are called '%s'; give each its own name", v->name);
+				return false;
+			}
+	}
+	if (total > MACHINE_MEM_MAX_MIB) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "the VMs' RAM and their monitors' %u MiB each come to %" G_GUINT64_FORMAT
+		            " MiB, more than the machine's %u MiB; give them less --mem",
+		            MONITOR_MIB, total, MACHINE_MEM_MAX_MIB);
 		return false;
 	}
 	if (cfg->n_disks > MACHINE_MAX_DISKS || cfg->n_modules > MACHINE_MAX_MODULES) {
@@ -691,13 +665,13 @@ static bool boot_flat(struct machine *m, const struct machine_config *cfg, GErro
 /* Puts the guest the loader prepared under the L0 monitor. */
 static bool start_monitor(struct machine *m, const struct machine_config *cfg, GError **error)
 {
-	uint32_t mon = pmem_reserve(m->pmem, MONITOR_MIB * MIB);
+	m->mon_base = pmem_reserve(m->cpu_pmem, MONITOR_MIB * MIB);
 	const struct l0_config lc = {
 		.paging = cfg->monitor == MACHINE_MONITOR_NESTED ? VMM_NESTED : VMM_SHADOW,
 		.faithful = cfg->faithful_i386,
-		.ram_base = 0, .ram_size = pmem_ram_size(m->pmem),
-		.mon_base = mon, .mon_pages = MONITOR_MIB * MIB / PMEM_PAGE_SIZE,
-		.io = m->io, .devmem = m->pmem,
+		.ram_base = m->share_base, .ram_size = pmem_ram_size(m->pmem),
+		.mon_base = m->mon_base, .mon_pages = MONITOR_MIB * MIB / PMEM_PAGE_SIZE,
+		.io = m->io, .devmem = m->pmem, .hostmem = m->cpu_pmem,
 	};
 	const char *why = NULL;
 	m->l0 = l0_start(m->cpu, &lc, &why);
@@ -711,6 +685,64 @@ static bool start_monitor(struct machine *m, const struct machine_config *cfg, G
 
 /* }====================================================================== */
 
+/* The CPU's bus for machine `m`: its devices, and the root's memory (a VM's
+ * shadow tables point at host-physical pages). */
+static struct bus machine_bus(struct machine *m)
+{
+	return (struct bus){
+		.opaque = m,
+		.page_ptr = bus_page_ptr,
+		.mem_read = bus_mem_read,
+		.mem_write = bus_mem_write,
+		.io_read = bus_io_read,
+		.io_write = bus_io_write,
+		.intr_ack = bus_intr_ack,
+		.shutdown = bus_shutdown,
+		.apic_base_written = bus_apic_base,
+	};
+}
+
+/* Everything but the CPU and memory, which the caller has set: the board,
+ * the devices, the loaded guest, its monitor. */
+static bool build(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	m->console_log = g_byte_array_new();
+	m->inputs = g_ptr_array_new_with_free_func(free_input);
+	m->io = ioport_new();
+	m->console = cfg->console;
+	m->console_opaque = cfg->console_opaque;
+	m->console_quiet = cfg->console_quiet;
+	m->clock = clock_new(&m->cpu->cycles, &m->cpu->cycle_limit);
+	clock_timer_init(&m->input_timer, m->clock, "input", input_timer_fired, m);
+	clock_timer_init(&m->slice_timer, m->clock, "slice", vm_slice_fired, m);
+	m->board = (struct dev_board){
+		.io = m->io, .pmem = m->pmem, .clock = m->clock, .irq = board_irq, .opaque = m,
+	};
+	uint16_t post = cfg->post_port ? cfg->post_port : MACHINE_POST_PORT_DEFAULT;
+	m->dbg = dev_debugport_new(m->io, post, error);
+	if (!m->dbg)
+		return false;
+	dev_debugport_set_sink(m->dbg, debugcon_out, m);
+	dev_debugport_set_exit_handler(m->dbg, guest_exited, m);
+	m->a20_sysctl = true;
+	m->sysctl = dev_sysctl_new(m->io, sysctl_a20, board_reset, m);
+	if (!m->sysctl) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "port 0x%x (A20 and fast reset) is already taken; choose another POST port",
+		            SYSCTL_PORT);
+		return false;
+	}
+	if (!build_devices(m, cfg, error))
+		return false;
+	if (cfg->kernel_path && !boot_kernel(m, cfg, error))
+		return false;
+	if (cfg->flat_path && !boot_flat(m, cfg, error))
+		return false;
+	if (cfg->monitor != MACHINE_MONITOR_NONE && !start_monitor(m, cfg, error))
+		return false;
+	return true;
+}
+
 struct machine *machine_new(const struct machine_config *cfg, GError **error)
 {
 	if (!check_config(cfg, error))
@@ -722,66 +754,93 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 		return NULL;
 	}
 	struct machine *m = g_new0(struct machine, 1);
+	m->name = g_strdup(cfg->monitor != MACHINE_MONITOR_NONE ? "vm0" : "machine");
 	uint32_t mib = cfg->mem_mib ? cfg->mem_mib : MACHINE_MEM_DEFAULT_MIB;
-	m->pmem = pmem_new(mib * MIB);
+	m->pmem = m->cpu_pmem = pmem_new(mib * MIB);
+	m->share_size = mib * MIB;
 	if (rom) {
 		pmem_map_rom(m->pmem, rom);
 		g_bytes_unref(rom);
 		m->has_rom = true;
 	}
-	m->console_log = g_byte_array_new();
-	m->inputs = g_ptr_array_new_with_free_func(free_input);
-	m->io = ioport_new();
-	m->console = cfg->console;
-	m->console_opaque = cfg->console_opaque;
-	m->console_quiet = cfg->console_quiet;
-	const struct bus bus = {
-		.opaque = m,
-		.page_ptr = bus_page_ptr,
-		.mem_read = bus_mem_read,
-		.mem_write = bus_mem_write,
-		.io_read = bus_io_read,
-		.io_write = bus_io_write,
-		.intr_ack = bus_intr_ack,
-		.shutdown = bus_shutdown,
-		.apic_base_written = bus_apic_base,
-	};
-	m->cpu = cpu_new(&bus);
+	m->bus = machine_bus(m);
+	m->cpu = cpu_new(&m->bus);
 	m->cpu->has_apic = true;
-	m->clock = clock_new(&m->cpu->cycles, &m->cpu->cycle_limit);
-	clock_timer_init(&m->input_timer, m->clock, "input", input_timer_fired, m);
-	m->board = (struct dev_board){
-		.io = m->io, .pmem = m->pmem, .clock = m->clock, .irq = board_irq, .opaque = m,
-	};
-	uint16_t post = cfg->post_port ? cfg->post_port : MACHINE_POST_PORT_DEFAULT;
-	m->dbg = dev_debugport_new(m->io, post, error);
-	if (!m->dbg)
+	m->current = m;
+	if (!build(m, cfg, error))
 		goto fail;
-	dev_debugport_set_sink(m->dbg, debugcon_out, m);
-	dev_debugport_set_exit_handler(m->dbg, guest_exited, m);
-	m->a20_sysctl = true;
-	m->sysctl = dev_sysctl_new(m->io, sysctl_a20, board_reset, m);
-	if (!m->sysctl) {
-		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
-		            "port 0x%x (A20 and fast reset) is already taken; choose another POST port",
-		            SYSCTL_PORT);
-		goto fail;
+	for (int i = 0; i < cfg->n_vms; i++) {
+		struct machine *vm = machine_build_vm(m, &cfg->vms[i], error);
+		if (!vm)
+			goto fail;
+		if (!m->vms)
+			m->vms = g_ptr_array_new();
+		g_ptr_array_add(m->vms, vm);
 	}
-	if (!build_devices(m, cfg, error))
-		goto fail;
-	if (cfg->kernel_path && !boot_kernel(m, cfg, error))
-		goto fail;
-	if (cfg->flat_path && !boot_flat(m, cfg, error))
-		goto fail;
-	if (cfg->monitor != MACHINE_MONITOR_NONE && !start_monitor(m, cfg, error))
-		goto fail;
 	return m;
 fail:
 	machine_free(m);
 	return NULL;
 }
 
+/* One more VM beside the root's own guest, with a share of the root's RAM
+ * above everything there is and devices of its own. The CPU is the root's:
+ * its state is saved around the building and the VM's own kept in vm->ctx. */
+struct machine *machine_build_vm(struct machine *root, const struct machine_vm_config *vc,
+                                 GError **error)
+{
+	struct machine *m = g_new0(struct machine, 1);
+	uint32_t mib = vc->mem_mib ? vc->mem_mib : MACHINE_MEM_DEFAULT_MIB;
+	m->name = g_strdup(vc->name);
+	m->root = root;
+	m->cpu = root->cpu;
+	m->cpu_pmem = root->pmem;
+	m->share_size = mib * MIB;
+	m->share_base = pmem_reserve(root->pmem, m->share_size);
+	m->pmem = pmem_new_window(root->pmem, m->share_base, m->share_size);
+	m->bus = machine_bus(m);
+	m->ctx = g_malloc0(cpu_save_size());
+	vm_switch_to(root, NULL); /* park whoever ran; the CPU is free for the new VM */
+	struct cpu *c = m->cpu;
+	c->bus = m->bus;
+	cpu_reset(c);
+	c->icount = c->cycles = c->mem_cycles = 0;
+	c->tsc = 0;
+	c->guest = (struct cpu_guest){ 0 };
+	const struct machine_config cfg = {
+		.mem_mib = mib, .kernel_path = vc->kernel_path, .cmdline = vc->cmdline,
+		.disks = vc->disks, .n_disks = vc->n_disks,
+		.serial = { vc->com1, { .kind = MACHINE_SERIAL_NONE } },
+		.console_quiet = true,
+		.monitor = root->l0 && l0_vmm(root->l0)->paging == VMM_NESTED ? MACHINE_MONITOR_NESTED
+		                                                              : MACHINE_MONITOR_SHADOW,
+		.faithful_i386 = root->l0 && l0_vmm(root->l0)->faithful,
+	};
+	bool ok = build(m, &cfg, error);
+	cpu_save(c, m->ctx);
+	m->ctx_guest = c->guest;
+	root->current = m;
+	vm_switch_to(root, root);
+	if (!ok) {
+		g_prefix_error(error, "VM '%s': ", vc->name);
+		machine_free_parts(m);
+		return NULL;
+	}
+	return m;
+}
+
 void machine_free(struct machine *m)
+{
+	if (!m)
+		return;
+	for (guint i = 0; m->vms && i < m->vms->len; i++)
+		machine_free_parts(g_ptr_array_index(m->vms, i));
+	if (m->vms)
+		g_ptr_array_free(m->vms, TRUE);
+	machine_free_parts(m);
+}
+
+void machine_free_parts(struct machine *m)
 {
 	if (!m)
 		return;
@@ -796,17 +855,24 @@ void machine_free(struct machine *m)
 		}
 	if (m->dbg)
 		dev_debugport_flush(m->dbg);
-	if (m->clock)
+	if (m->clock) {
 		clock_timer_cancel(&m->input_timer);
+		clock_timer_cancel(&m->slice_timer);
+	}
 	clock_free(m->clock);
 	l0_free(m->l0);
-	cpu_free(m->cpu);
+	if (!m->root)
+		cpu_free(m->cpu);
 	dev_sysctl_free(m->sysctl);
 	dev_debugport_free(m->dbg);
 	ioport_free(m->io);
 	pmem_free(m->pmem);
-	g_ptr_array_free(m->inputs, TRUE);
-	g_byte_array_free(m->console_log, TRUE);
+	if (m->inputs)
+		g_ptr_array_free(m->inputs, TRUE);
+	if (m->console_log)
+		g_byte_array_free(m->console_log, TRUE);
+	g_free(m->ctx);
+	g_free(m->name);
 	g_free(m);
 }
 
@@ -876,9 +942,14 @@ static enum machine_stop idle(struct machine *m)
 	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++)
 		chardev_flush(m->serial[i]);
 	bool can_wake = (cpu_get_eflags(m->cpu) & EFLAGS_IF) || m->cpu->nmi_pending;
+	/* A VM's turn ending is no event its guest waits for. */
+	bool turn = clock_timer_armed(&m->slice_timer);
+	clock_timer_cancel(&m->slice_timer);
 	uint64_t next = clock_next(m->clock);
+	if (turn)
+		clock_timer_arm(&m->slice_timer, m->slice_end);
 	if (can_wake && next != CLOCK_NEVER) {
-		clock_advance_to(m->clock, &m->cpu->cycles, next);
+		clock_advance_to(m->clock, &m->cpu->cycles, turn ? MIN(next, m->slice_end) : next);
 		return MACHINE_LIMIT;
 	}
 	if (can_wake && m->stdin_open) {
@@ -906,6 +977,15 @@ static enum machine_stop run_slice(struct machine *m, uint64_t budget)
 
 enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 {
+	if (m->vms)
+		return vm_run_all(m, max_insns);
+	return machine_run_one(m, max_insns);
+}
+
+/* Runs machine `m` (the root, or a VM whose state the CPU holds) until it
+ * stops, `max_insns` of its instructions retire, or its turn (slice) ends. */
+enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns)
+{
 	enum machine_stop st = final_state(m);
 	if (st != MACHINE_LIMIT)
 		return st;
@@ -914,6 +994,10 @@ enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 		if (m->stop_flag) {
 			m->stop_flag = 0;
 			return MACHINE_STOPPED;
+		}
+		if (m->slice_over) {
+			m->slice_over = false;
+			return MACHINE_LIMIT;
 		}
 		uint64_t chunk = RUN_CHUNK;
 		if (max_insns) {

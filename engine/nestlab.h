@@ -88,6 +88,20 @@ enum machine_monitor {
 	MACHINE_MONITOR_NESTED,  /* trap-and-emulate, nested paging */
 };
 
+/* One more VM beside the first (--vm): a multiboot kernel with its own RAM
+ * share and its own PC devices, under the same monitor. */
+struct machine_vm_config {
+	const char *name;          /* short, unique: "vm1", "dev" */
+	const char *kernel_path;
+	const char *cmdline;       /* or NULL */
+	uint32_t mem_mib;          /* 0 means 32 */
+	const struct machine_disk *disks;
+	int n_disks;
+	struct machine_serial com1; /* where its COM1 goes (zeroed: a buffer, see machine_vm_console) */
+};
+
+#define MACHINE_MAX_VMS 8
+
 struct machine_config {
 	uint32_t mem_mib;          /* RAM at physical 0, in MiB; 0 means 32 */
 	const char *rom_path;      /* ROM image file (64 or 128 KiB), or NULL */
@@ -108,6 +122,8 @@ struct machine_config {
 	bool console_quiet;         /* debug console bytes are only logged, not printed */
 	enum machine_monitor monitor; /* how the guest runs: bare (default) or under a monitor */
 	bool faithful_i386;         /* under a monitor: strict mode off, a real i386 */
+	const struct machine_vm_config *vms; /* more VMs beside the first (needs a monitor) */
+	int n_vms;
 };
 
 struct machine;
@@ -221,6 +237,54 @@ void machine_get_guest_regs(struct machine *m, struct machine_regs *r);
  * reason, the privileged instructions by kind, shadow paging figures) to
  * `out`. Does nothing without a monitor. */
 void machine_print_monitor_stats(struct machine *m, FILE *out);
+
+/* {====== the tree: the machine (L0) and its VMs (L1) ======
+ *
+ * Under a monitor the guest the machine was built with is VM 0 and each
+ * --vm is one more, numbered in order; all share the one CPU and are run
+ * in turns of VM_SLICE_CYCLES of their own virtual time, in a fixed order,
+ * so a VM's run is the same whether it runs alone or beside others. Bare
+ * (no monitor) the machine has no VMs. */
+enum machine_vm_state {
+	MACHINE_VM_RUNNING,   /* runnable (it may be halted, waiting for a timer) */
+	MACHINE_VM_PAUSED,    /* skipped until resumed */
+	MACHINE_VM_STOPPED,   /* it ended: see stop and why */
+	MACHINE_VM_DESTROYED, /* gone: its RAM, monitor pages and devices are released */
+};
+
+struct machine_vm_info {
+	const char *name;
+	int level;                 /* 1: a VM of the machine */
+	enum machine_vm_state state;
+	enum machine_stop stop;    /* with MACHINE_VM_STOPPED */
+	const char *why;           /* shutdown reason, or NULL */
+	int exit_status;           /* its exit port value, or -1 */
+	uint32_t mem_bytes;        /* its RAM share ... */
+	uint32_t share_base;       /* ... at this host-physical address */
+	struct machine_regs regs;  /* as the guest sees them */
+	uint64_t exits;            /* monitor exits so far */
+};
+
+/* Number of VMs (0 when bare). */
+unsigned machine_vm_count(const struct machine *m);
+/* Fills `out` for VM `i`; false if there is no such VM. */
+bool machine_vm_info(struct machine *m, unsigned i, struct machine_vm_info *out);
+/* Index of the VM called `name`, or -1. */
+int machine_vm_find(const struct machine *m, const char *name);
+/* Pause, resume or destroy VM `i` between runs; the others go on. False
+ * (and nothing done) if it cannot be (no such VM, already destroyed). */
+bool machine_vm_pause(struct machine *m, unsigned i);
+bool machine_vm_resume(struct machine *m, unsigned i);
+bool machine_vm_destroy(struct machine *m, unsigned i);
+/* Everything VM `i` wrote to its consoles (COM1, COM2, debug port). */
+const GByteArray *machine_vm_console(struct machine *m, unsigned i);
+/* Its guest-visible state hash (as machine_state_hash for VM 0). */
+bool machine_vm_state_hash(struct machine *m, unsigned i, char out[65]);
+/* Translates guest-virtual `gva` of VM `i` as its page tables say, to
+ * guest-physical and host-physical; false if not mapped. */
+bool machine_vm_translate(struct machine *m, unsigned i, uint32_t gva, uint32_t *gpa,
+                          uint32_t *hpa);
+/* }====== */
 void machine_console_hash(const struct machine *m, char out[65]);
 
 /* Virtual time since power-on, in nanoseconds. */

@@ -68,6 +68,8 @@ struct opts {
 	gboolean version;
 	gchar *monitor;
 	gboolean faithful;
+	gchar **vms;
+	gchar **vm_at;
 };
 
 static struct opts o;
@@ -129,6 +131,14 @@ static const GOptionEntry entries[] = {
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
+	{"vm", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vms,
+	 "Under a monitor, run one more VM beside KERNEL: its own RAM share (default 32 MiB), "
+	 "devices and monitor; its COM1 is printed at the end, each line after '[NAME] ', unless "
+	 "serial= says otherwise (repeatable; cmdline= takes the rest of the text)",
+	 "NAME:KERNEL[,mem=MIB][,disk=FILE[:slave]][,serial=stdout|none|file:PATH][,cmdline=TEXT]"},
+	{"vm-at", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vm_at,
+	 "When the machine has retired N instructions in all, pause, resume or destroy VM NAME "
+	 "(vm0 is KERNEL's); the others go on (repeatable)", "pause|resume|destroy:NAME@N"},
 	{"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -249,8 +259,19 @@ struct guest_opts {
 	struct machine_serial serial[MACHINE_SERIAL_PORTS];
 	int64_t epoch;
 	enum machine_monitor monitor;
+	struct machine_vm_config vms[MACHINE_MAX_VMS];
+	struct machine_disk vm_disks[MACHINE_MAX_VMS][MACHINE_MAX_DISKS];
+	int n_vms;
 	GPtrArray *strings; /* owned pieces of the above */
 };
+
+/* A --vm-at event: at `at` instructions, `what` to VM `name`. */
+struct vm_event {
+	enum { EV_PAUSE, EV_RESUME, EV_DESTROY } what;
+	const char *name;
+	uint64_t at;
+};
+static GArray *g_vm_events;
 
 static struct guest_opts g;
 
@@ -279,6 +300,8 @@ static bool parse_u32(const char *s, uint32_t *out)
 
 static char *keep(char *s)
 {
+	if (!g.strings)
+		g.strings = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(g.strings, s);
 	return s;
 }
@@ -303,6 +326,79 @@ static bool parse_disk(const char *spec, struct machine_disk *d, const char **ba
 	}
 	g_strfreev(parts);
 	return ok;
+}
+
+/* NAME:KERNEL[,mem=MIB][,disk=FILE[:slave]][,serial=...][,cmdline=TEXT] */
+static bool parse_vm(const char *spec, int i, const char **why)
+{
+	struct machine_vm_config *v = &g.vms[i];
+	const char *colon = strchr(spec, ':');
+	*why = "it must start with NAME:KERNEL";
+	if (!colon || colon == spec || !colon[1])
+		return false;
+	*v = (struct machine_vm_config){ .name = keep(g_strndup(spec, (gsize)(colon - spec))),
+	                                 .disks = g.vm_disks[i] };
+	const char *cmd = strstr(colon, ",cmdline=");
+	gchar *head = cmd ? g_strndup(colon + 1, (gsize)(cmd - colon - 1)) : g_strdup(colon + 1);
+	if (cmd)
+		v->cmdline = keep(g_strdup(cmd + 9));
+	gchar **parts = g_strsplit(head, ",", -1);
+	g_free(head);
+	v->kernel_path = keep(g_strdup(parts[0]));
+	bool ok = *parts[0] != 0;
+	for (int k = 1; ok && parts[k]; k++) {
+		const char *p = parts[k];
+		if (g_str_has_prefix(p, "mem=")) {
+			char *end;
+			gint64 mib = g_ascii_strtoll(p + 4, &end, 10);
+			ok = *end == 0 && mib >= 1 && mib <= (gint64)MACHINE_MEM_MAX_MIB;
+			v->mem_mib = (uint32_t)mib;
+			*why = "mem= must be a size in MiB";
+		} else if (g_str_has_prefix(p, "disk=") && p[5] && v->n_disks < MACHINE_MAX_DISKS) {
+			struct machine_disk *d = &g.vm_disks[i][v->n_disks++];
+			gchar *path = g_strdup(p + 5);
+			char *slave = g_str_has_suffix(path, ":slave") ? strrchr(path, ':') : NULL;
+			if (slave)
+				*slave = 0;
+			*d = (struct machine_disk){ .path = keep(path), .slave = slave != NULL };
+		} else if (g_str_has_prefix(p, "serial=")) {
+			const char *t = p + 7;
+			if (strcmp(t, "stdout") == 0)
+				v->com1.kind = MACHINE_SERIAL_STDOUT;
+			else if (strcmp(t, "none") == 0)
+				v->com1.kind = MACHINE_SERIAL_NONE;
+			else if (g_str_has_prefix(t, "file:") && t[5])
+				v->com1 = (struct machine_serial){ MACHINE_SERIAL_FILE, keep(g_strdup(t + 5)) };
+			else
+				ok = false;
+			*why = "serial= must be stdout, none or file:PATH";
+		} else {
+			ok = false;
+			*why = "options are mem=, disk=, serial= and cmdline=";
+		}
+	}
+	g_strfreev(parts);
+	return ok;
+}
+
+/* pause|resume|destroy:NAME@N */
+static bool parse_vm_at(const char *spec, struct vm_event *ev)
+{
+	static const char *const what[] = { "pause:", "resume:", "destroy:" };
+	for (int w = 0; w < 3; w++) {
+		if (!g_str_has_prefix(spec, what[w]))
+			continue;
+		const char *name = spec + strlen(what[w]), *at = strrchr(name, '@');
+		char *end;
+		if (!at || at == name || !at[1])
+			return false;
+		guint64 n = g_ascii_strtoull(at + 1, &end, 10);
+		if (*end)
+			return false;
+		*ev = (struct vm_event){ w, keep(g_strndup(name, (gsize)(at - name))), n };
+		return true;
+	}
+	return false;
 }
 
 /* [com1=|com2=]stdout|stdio|file:PATH|none; *port is the next free port. */
@@ -463,7 +559,8 @@ static bool parse_input(const char *spec, struct input_spec *in)
 /* Parses the guest options into g; returns 0 or the exit status. */
 static int check_guest_options(GOptionContext *ctx)
 {
-	g.strings = g_ptr_array_new_with_free_func(g_free);
+	if (!g.strings)
+		g.strings = g_ptr_array_new_with_free_func(g_free);
 	g.serial[0].kind = MACHINE_SERIAL_STDOUT;
 	g.serial[1].kind = MACHINE_SERIAL_NONE;
 	if (o.flat) {
@@ -534,6 +631,29 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
+	for (int i = 0; o.vms && o.vms[i]; i++) {
+		const char *why;
+		if (i >= MACHINE_MAX_VMS)
+			return usage_error(ctx, "too many --vm (at most 8)%s", "");
+		if (!parse_vm(o.vms[i], i, &why)) {
+			gchar *msg = g_strdup_printf("--vm '%s': %s", o.vms[i], why);
+			int rc = usage_error(ctx, "%s", msg);
+			g_free(msg);
+			return rc;
+		}
+		g.n_vms = i + 1;
+	}
+	if (g.n_vms && g.monitor == MACHINE_MONITOR_NONE)
+		return usage_error(ctx, "--vm runs VMs under the monitor: add --monitor=shadow or "
+		                   "--monitor=nested%s", "");
+	g_vm_events = g_array_new(FALSE, TRUE, sizeof(struct vm_event));
+	for (int i = 0; o.vm_at && o.vm_at[i]; i++) {
+		struct vm_event ev;
+		if (!parse_vm_at(o.vm_at[i], &ev))
+			return usage_error(ctx, "--vm-at '%s' must be pause:NAME@N, resume:NAME@N or "
+			                   "destroy:NAME@N (N instructions)", o.vm_at[i]);
+		g_array_append_val(g_vm_events, ev);
+	}
 	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
 		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
 		                   "(--monitor=shadow or nested)%s", "");
@@ -621,6 +741,94 @@ static int report_end(struct machine *m, enum machine_stop st)
 	return EXIT_SHUTDOWN;
 }
 
+/* Instructions all the VMs (or the bare machine) have retired. */
+static uint64_t total_icount(struct machine *m)
+{
+	unsigned n = machine_vm_count(m);
+	struct machine_regs r;
+	if (n == 0) {
+		machine_get_regs(m, &r);
+		return r.icount;
+	}
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct machine_vm_info info;
+		if (machine_vm_info(m, i, &info))
+			sum += info.regs.icount;
+	}
+	return sum;
+}
+
+static int cmp_events(const void *a, const void *b)
+{
+	const struct vm_event *x = a, *y = b;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* machine_run, stopping at each --vm-at point to pause, resume or destroy. */
+static enum machine_stop run_with_vm_events(struct machine *m, uint64_t max)
+{
+	g_array_sort(g_vm_events, cmp_events);
+	for (guint e = 0; e < g_vm_events->len; e++) {
+		const struct vm_event *ev = &g_array_index(g_vm_events, struct vm_event, e);
+		uint64_t done = total_icount(m);
+		if (max && ev->at >= max)
+			break;
+		if (ev->at > done) {
+			enum machine_stop st = machine_run(m, ev->at - done);
+			if (st != MACHINE_LIMIT)
+				return st;
+		}
+		int i = machine_vm_find(m, ev->name);
+		static const char *const verb[] = { "pause", "resume", "destroy" };
+		bool ok = i >= 0 && (ev->what == EV_PAUSE ? machine_vm_pause(m, (unsigned)i)
+		                     : ev->what == EV_RESUME ? machine_vm_resume(m, (unsigned)i)
+		                                             : machine_vm_destroy(m, (unsigned)i));
+		fprintf(stderr, "nestlab-run: at %" PRIu64 " instructions: %s %s%s\n", ev->at,
+		        verb[ev->what], ev->name, ok ? "" : i < 0 ? ": no such VM" : ": not possible now");
+	}
+	uint64_t done = total_icount(m);
+	if (max && done >= max)
+		return MACHINE_LIMIT;
+	return machine_run(m, max ? max - done : 0);
+}
+
+/* The other VMs' ends and consoles, after the run. */
+static void report_vms(struct machine *m)
+{
+	for (unsigned i = 1; i < machine_vm_count(m); i++) {
+		struct machine_vm_info info;
+		if (!machine_vm_info(m, i, &info))
+			continue;
+		const GByteArray *con = machine_vm_console(m, i);
+		if (con && con->len) {
+			gchar *text = g_strndup((const gchar *)con->data, con->len);
+			gchar **lines = g_strsplit(text, "\n", -1);
+			for (int k = 0; lines[k]; k++)
+				if (lines[k][0] || lines[k + 1])
+					printf("[%s] %s\n", info.name, lines[k]);
+			g_strfreev(lines);
+			g_free(text);
+		}
+		const char *state = info.state == MACHINE_VM_DESTROYED ? "destroyed"
+		                    : info.state == MACHINE_VM_PAUSED ? "paused"
+		                    : info.state == MACHINE_VM_RUNNING ? "still running"
+		                                                       : machine_stop_name(info.stop);
+		fprintf(stderr, "nestlab-run: vm %s: %s", info.name, state);
+		if (info.exit_status >= 0)
+			fprintf(stderr, ", exit status %d", info.exit_status);
+		if (info.why && info.state == MACHINE_VM_STOPPED)
+			fprintf(stderr, " (%s)", info.why);
+		fprintf(stderr, ", %" PRIu64 " instructions\n", info.regs.icount);
+		if (o.state_hash) {
+			char h[65];
+			if (machine_vm_state_hash(m, i, h))
+				fprintf(stderr, "nestlab-run: vm %s: state hash %s\n", info.name, h);
+		}
+	}
+	fflush(stdout);
+}
+
 static void print_stats(struct machine *m, gint64 t0)
 {
 	struct machine_regs r;
@@ -689,6 +897,8 @@ static int run_guest(uint16_t post)
 		.post_port = post,
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
+		.vms = g.vms,
+		.n_vms = g.n_vms,
 	};
 	memcpy(cfg.serial, g.serial, sizeof cfg.serial);
 	GError *error = NULL;
@@ -716,11 +926,12 @@ static int run_guest(uint16_t post)
 		raw_terminal();
 	gint64 t0 = g_get_monotonic_time();
 	enum machine_stop st = trace ? run_traced(m, trace, (uint64_t)o.max_insns)
-	                             : machine_run(m, (uint64_t)o.max_insns);
+	                             : run_with_vm_events(m, (uint64_t)o.max_insns);
 	signal(SIGINT, SIG_DFL);
 	restore_terminal();
 	g_machine = NULL;
 	fflush(stdout);
+	report_vms(m);
 	int code = report_end(m, st);
 	if (machine_inputs_pending(m))
 		fprintf(stderr, "nestlab-run: %u --input item(s) were never delivered (the first waits "

@@ -23,6 +23,8 @@ struct pmem {
 		void *opaque;
 	} mmio[PMEM_MMIO_MAX];
 	int n_mmio;
+	struct pmem *parent; /* a window: RAM is the parent's, from parent_base */
+	uint32_t parent_base;
 };
 
 struct pmem *pmem_new(uint32_t ram_bytes)
@@ -40,7 +42,7 @@ void pmem_free(struct pmem *pm)
 {
 	if (!pm)
 		return;
-	for (uint32_t i = 0; i < pm->ram_pages; i++)
+	for (uint32_t i = 0; i < pm->ram_pages && !pm->parent; i++)
 		g_free(pm->page[i]);
 	g_free(pm->page);
 	g_free(pm->rom);
@@ -79,6 +81,15 @@ static uint8_t *ram_page(struct pmem *pm, uint32_t paddr)
 		return NULL;
 	if (paddr >= PMEM_VGA_HOLE_START && paddr < PMEM_VGA_TEXT_START)
 		return NULL;
+	if (pm->parent) {
+		uint32_t pa = pm->parent_base + (paddr & ~(PMEM_PAGE_SIZE - 1));
+		uint32_t pn = pa >> PMEM_PAGE_SHIFT;
+		if (G_UNLIKELY(!pm->parent->page[pn])) {
+			pm->parent->page[pn] = g_malloc0(PMEM_PAGE_SIZE);
+			pm->parent->used++;
+		}
+		return pm->parent->page[pn];
+	}
 	if (G_UNLIKELY(!pm->page[n])) {
 		pm->page[n] = g_malloc0(PMEM_PAGE_SIZE);
 		pm->used++;
@@ -101,6 +112,8 @@ uint8_t *pmem_page(struct pmem *pm, uint32_t paddr, bool *writable)
 const uint8_t *pmem_page_if_present(const struct pmem *pm, uint32_t paddr)
 {
 	uint32_t n = paddr >> PMEM_PAGE_SHIFT;
+	if (pm->parent)
+		return n < pm->ram_pages ? pmem_page_if_present(pm->parent, pm->parent_base + paddr) : NULL;
 	return n < pm->ram_pages ? pm->page[n] : NULL;
 }
 
@@ -210,6 +223,32 @@ uint32_t pmem_reserve(struct pmem *pm, uint32_t bytes)
 	memset(pm->page + pm->ram_pages, 0, (pages - pm->ram_pages) * sizeof *pm->page);
 	pm->ram_pages = pages;
 	return base;
+}
+
+struct pmem *pmem_new_window(struct pmem *parent, uint32_t base, uint32_t bytes)
+{
+	g_assert(bytes % PMEM_PAGE_SIZE == 0 && base % PMEM_PAGE_SIZE == 0);
+	g_assert(((uint64_t)base + bytes) >> PMEM_PAGE_SHIFT <= parent->ram_pages);
+	struct pmem *pm = g_new0(struct pmem, 1);
+	pm->ram_size = bytes;
+	pm->ram_pages = bytes >> PMEM_PAGE_SHIFT;
+	pm->parent = parent;
+	pm->parent_base = base;
+	return pm;
+}
+
+void pmem_discard(struct pmem *pm, uint32_t base, uint32_t bytes)
+{
+	g_assert(!pm->parent);
+	for (uint32_t a = base; a < base + bytes && (a >> PMEM_PAGE_SHIFT) < pm->ram_pages;
+	     a += PMEM_PAGE_SIZE) {
+		uint32_t n = a >> PMEM_PAGE_SHIFT;
+		if (pm->page[n]) {
+			g_free(pm->page[n]);
+			pm->page[n] = NULL;
+			pm->used--;
+		}
+	}
 }
 
 uint32_t pmem_ram_size(const struct pmem *pm)

@@ -96,6 +96,17 @@ uint32_t pmem_ram_size(const struct pmem *pm);
  * guest's reach. Returns its base. The total stays within PMEM_RAM_MAX_MIB.
  */
 uint32_t pmem_reserve(struct pmem *pm, uint32_t bytes);
+
+/*
+ * A VM's guest-physical space: `bytes` of RAM at 0 that are the pages of
+ * `parent` from `base` on (its share, which pmem_reserve made), and MMIO
+ * ranges of its own. Freeing it leaves the parent's pages alone.
+ */
+struct pmem *pmem_new_window(struct pmem *parent, uint32_t base, uint32_t bytes);
+
+/* Gives back the RAM pages of [base, base + bytes) (a destroyed VM's share):
+ * they read as zero again and cost nothing until touched. */
+void pmem_discard(struct pmem *pm, uint32_t base, uint32_t bytes);
 /* Number of RAM pages the guest (or a loader) has touched so far. */
 size_t pmem_pages_used(const struct pmem *pm);
 

@@ -290,7 +290,7 @@ struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **w
 	struct l0 *l = g_new0(struct l0, 1);
 	l->cpu = cpu;
 	l->cfg = *cfg;
-	l->pmem = cfg->devmem;
+	l->pmem = cfg->hostmem;
 	if (g_getenv("NESTLAB_TRACE_EXITS"))
 		l->trace = stderr;
 	l->ops = (struct vmm_host_ops){

@@ -24,6 +24,7 @@ struct l0_config {
 	uint32_t mon_base, mon_pages; /* the monitor's own pages */
 	struct ioport_map *io;   /* the VM's ports */
 	struct pmem *devmem;     /* the VM's device pages (MMIO at guest-physical addresses) */
+	struct pmem *hostmem;    /* host-physical memory (shares, monitor pages) */
 };
 
 /*

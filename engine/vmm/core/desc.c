@@ -131,6 +131,17 @@ static uint64_t shadow_of(uint64_t d)
 	return d | (3ull << 45) | (1ull << 40);
 }
 
+bool vdesc_unfilled(struct vmm *vm, uint16_t sel)
+{
+	bool ldt = (sel & SEL_TI) != 0, user = vm->vcpu.cpl == 3;
+	uint32_t t = ldt ? (user ? vm->ldt_u : vm->ldt_k) : (user ? vm->gdt_u : vm->gdt_k);
+	uint64_t d = 0;
+	if ((sel & 0xfffc) == 0)
+		return false;
+	vm->ops->read(vm->ops->opaque, t + (sel & SEL_INDEX), &d, 8);
+	return d == 0;
+}
+
 vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec)
 {
 	const struct vmm_vcpu *v = &vm->vcpu;

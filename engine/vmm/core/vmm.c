@@ -179,13 +179,21 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 			emulate(vm, regs, vec, err, &res, true);
 		if (!vm->stop_why)
 			res.reason = VMM_EXIT_NPF;
-	} else if (vec == X_GP && err == 0) {
-		emulate(vm, regs, vec, err, &res, false);
-	} else if ((vec == X_NP || vec == X_GP) && err > 0 && !(err & 2)) {
+	} else if ((vec == X_GP || vec == X_NP) && err > 0 && !(err & 2) &&
+	           (vec == X_NP || vdesc_unfilled(vm, (uint16_t)(err & ERR_SEL_MASK)))) {
+		/* A shadow descriptor not filled yet (empty: #GP; or absent from
+		 * this view: #NP): filled from the guest's table, or the fault the
+		 * guest's own table gives. */
 		vfault f = vdesc_fault(vm, (uint16_t)(err & ERR_SEL_MASK), X_NP);
 		res.reason = VMM_EXIT_PRIV;
 		if (f)
 			reflect(vm, regs, f, &res);
+	} else if (vec == X_GP) {
+		/* A privileged or sensitive instruction (#GP(0) in strict mode), or
+		 * one that faults only because the guest runs at real CPL 3 (MOV SS
+		 * or IRET with the guest's RPL 0 selectors, with strict mode off):
+		 * emulated; anything else is the guest's own #GP. */
+		emulate(vm, regs, vec, err, &res, false);
 	} else {
 		if (vec == X_PF)
 			vm->fault_cr2 = cr2;

@@ -96,6 +96,9 @@ void vdesc_shadow_ldt(struct vmm *vm);
  * guest's own rules allow the load (returns 0: retry), else returns the
  * fault the guest would have seen. */
 vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec);
+/* True if the shadow entry for `sel` (current view) has not been filled:
+ * the real CPU then sees a null descriptor and raises #GP(sel). */
+bool vdesc_unfilled(struct vmm *vm, uint16_t sel);
 /* Points the real GDTR/LDTR at the shadow tables of the current view. */
 void vdesc_set_view(struct vmm *vm, struct vmm_regs *regs);
 /* Loads segment `sreg` with the guest's selector `sel` as a MOV/POP would

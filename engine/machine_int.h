@@ -1,0 +1,120 @@
+/*
+ * machine_int.h - the machine's private state, shared by machine.c (the PC:
+ * building, wiring, running one guest) and engine/vm/vm.c (several VMs on
+ * one CPU: switching, scheduling, the tree). Nothing outside engine/ uses it.
+ */
+#ifndef NESTLAB_MACHINE_INT_H
+#define NESTLAB_MACHINE_INT_H
+
+#include <signal.h>
+
+#include "chardev.h"
+#include "clock.h"
+#include "cmos.h"
+#include "device.h"
+#include "disk.h"
+#include "ide.h"
+#include "ioapic.h"
+#include "kbd8042.h"
+#include "l0.h"
+#include "lapic.h"
+#include "machine.h"
+#include "pic8259.h"
+#include "pit8254.h"
+#include "sysctl.h"
+#include "uart16550.h"
+#include "vga.h"
+
+#define MIB (1024u * 1024u)
+#define MAX_DEVICES 16
+#define MONITOR_MIB 16 /* each VM's monitor pages, above its RAM share */
+#define VM_SLICE_CYCLES 1000000u /* a VM runs 10 ms of its virtual time per turn */
+
+struct input {
+	enum machine_input_dev dev;
+	uint64_t at_cycles;
+	char *wait_for;
+	char *text;
+	bool delivered;
+	uint64_t delivered_icount, delivered_cycles;
+};
+
+enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_DESTROYED };
+
+struct machine {
+	struct cpu *cpu;        /* a VM's is its root's: one CPU, switched between VMs */
+	struct pmem *pmem;      /* guest-physical space (a VM's: a window on its root's) */
+	struct pmem *cpu_pmem;  /* what the CPU's bus reaches: the root's pmem */
+	struct bus bus;         /* the CPU's bus while this machine runs */
+	struct ioport_map *io;
+	struct clock *clock;
+	struct dev_board board;
+	struct dev_debugport *dbg;
+	struct dev_sysctl *sysctl;
+	struct dev_pic *pic;
+	struct dev_pit *pit;
+	struct dev_uart *uart[MACHINE_SERIAL_PORTS];
+	struct chardev *serial[MACHINE_SERIAL_PORTS];
+	bool stdin_open; /* a serial port reads stdin, which is not at its end */
+	int stdin_port;  /* ... that port */
+	struct dev_cmos *cmos;
+	struct dev_kbd *kbd;
+	struct dev_vga *vga;
+	struct dev_lapic *lapic;
+	struct dev_ioapic *ioapic;
+	struct dev_ide *ide;
+	struct disk *disk[MACHINE_MAX_DISKS];
+	int n_disks;
+	struct device *dev[MAX_DEVICES];
+	int n_dev;
+	bool has_rom;
+	bool a20_kbd, a20_sysctl;
+
+	const char *shutdown_why;
+	volatile sig_atomic_t stop_flag;
+	machine_console_fn console;
+	void *console_opaque;
+	bool console_quiet;
+
+	struct l0 *l0;          /* the monitor running the guest, or NULL (bare) */
+	char monitor_stop[256]; /* why the monitor stopped the guest */
+
+	/* {====== VMs (engine/vm/vm.c) ====== */
+	char *name;             /* "machine" for the root, the --vm name for a VM */
+	struct machine *root;   /* a VM's machine, or NULL for the root */
+	GPtrArray *vms;         /* the root's other VMs (struct machine), or NULL */
+	struct machine *current; /* the root's: whose state the CPU holds */
+	uint8_t *ctx;           /* saved CPU state while another VM runs */
+	struct cpu_guest ctx_guest;
+	enum vm_state vm_state;
+	enum machine_stop vm_stop; /* how it ended (VM_STOPPED) */
+	uint32_t share_base, share_size; /* its RAM share in the root's pmem */
+	uint32_t mon_base;      /* its monitor's pages in the root's pmem */
+	uint64_t final_icount;  /* instructions it retired before it was destroyed */
+	bool slice_over;
+	uint64_t slice_end;
+	struct clock_timer slice_timer;
+	/* }====== */
+
+	GByteArray *console_log;
+	GPtrArray *inputs;      /* struct input, in order */
+	guint next_input;
+	size_t match_from;      /* console offset the next wait_for searches from */
+	struct clock_timer input_timer;
+};
+
+
+/* machine.c, for vm.c */
+struct machine *machine_build_vm(struct machine *root, const struct machine_vm_config *vc,
+                                 GError **error);
+enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns);
+void machine_free_parts(struct machine *m);
+
+/* vm.c, for machine.c */
+enum machine_stop vm_run_all(struct machine *root, uint64_t max_insns);
+/* Makes the CPU hold `vm`'s state (saving whoever's it held). */
+void vm_switch_to(struct machine *root, struct machine *vm);
+/* The slice timer of a VM's clock: its turn is over. */
+void vm_slice_fired(void *opaque, uint64_t now);
+
+#endif
