@@ -1148,6 +1148,8 @@ void machine_print_monitor_stats(struct machine *m, FILE *out)
 	        c->cycles ? 100.0 * (double)l0_overhead_cycles(m->l0) / (double)c->cycles : 0.0);
 	fprintf(out, "  page-walk references %" G_GUINT64_FORMAT " (nested map %" G_GUINT64_FORMAT ")\n",
 	        c->guest.walk_refs, c->guest.nested_refs);
+	fprintf(out, "  memory-system cycles %" G_GUINT64_FORMAT " (page walks, slow paths; not "
+	        "guest time)\n", c->mem_cycles);
 	if (vm->paging == VMM_SHADOW)
 		fprintf(out, "  shadow: fills %" G_GUINT64_FORMAT ", entries dropped %" G_GUINT64_FORMAT
 		        ", roots evicted %" G_GUINT64_FORMAT ", tables unprotected %" G_GUINT64_FORMAT

@@ -794,10 +794,16 @@ static vfault do_segments(struct op *o)
 			return f;
 		break;
 	case 0x0e: /* PUSH CS */
-	case 0x16: /* PUSH SS */
-		if ((f = push(o, guest_sel(o, o->in.op == 0x0e ? VMM_CS : VMM_SS), osz(o))))
+	case 0x16: { /* PUSH SS */
+		/* As P6 processors do: a 32-bit push of a selector moves ESP by 4
+		 * but writes only the low 16 bits (the SDM, PUSH). */
+		uint32_t sp2 = o->regs->r[VMM_ESP] - (uint32_t)osz(o);
+		v = guest_sel(o, o->in.op == 0x0e ? VMM_CS : VMM_SS);
+		if ((f = vmem_wr_seg(o->vm, o->regs, VMM_SS, sp2, v, 2)))
 			return f;
+		o->regs->r[VMM_ESP] = sp2;
 		break;
+	}
 	case 0x17: /* POP SS */
 		if ((f = pop(o, osz(o), &v)) || (f = do_load_ss(o, v))) {
 			o->regs->r[VMM_ESP] = sp;
