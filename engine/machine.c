@@ -423,8 +423,9 @@ static bool check_config(const struct machine_config *cfg, GError **error)
 	}
 	if (total > MACHINE_MEM_MAX_MIB) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
-		            "the VMs' RAM and their monitors' %u MiB each come to %" G_GUINT64_FORMAT
-		            " MiB, more than the machine's %u MiB; give them less --mem",
+		            "under the monitor (the default for kernels) each VM's RAM comes with %u MiB "
+		            "for its monitor: %" G_GUINT64_FORMAT " MiB in all, more than the machine's "
+		            "%u MiB; give less --mem, or run bare with --monitor=none",
 		            MONITOR_MIB, total, MACHINE_MEM_MAX_MIB);
 		return false;
 	}

@@ -127,7 +127,8 @@ static const GOptionEntry entries[] = {
 	{"monitor", 0, 0, G_OPTION_ARG_STRING, &o.monitor,
 	 "How the guest runs: shadow (trap-and-emulate with shadow page tables), nested "
 	 "(trap-and-emulate with nested paging) or none (bare, on the PC itself); default "
-	 "none (see docs/monitor.md)", "shadow|nested|none"},
+	 "shadow for a kernel or flat binary, none for a ROM (see docs/monitor.md)",
+	 "shadow|nested|none"},
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
@@ -631,6 +632,11 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
+	/* The default: a kernel or flat binary runs under the shadow-paging
+	 * monitor; a ROM starts in real mode, which the monitor does not run,
+	 * so it runs bare (docs/monitor.md). */
+	if (!o.monitor)
+		g.monitor = (g.kernel || o.flat) && !o.rom ? MACHINE_MONITOR_SHADOW : MACHINE_MONITOR_NONE;
 	for (int i = 0; o.vms && o.vms[i]; i++) {
 		const char *why;
 		if (i >= MACHINE_MAX_VMS)
