@@ -759,6 +759,11 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	uint32_t mib = cfg->mem_mib ? cfg->mem_mib : MACHINE_MEM_DEFAULT_MIB;
 	m->pmem = m->cpu_pmem = pmem_new(mib * MIB);
 	m->share_size = mib * MIB;
+	/* Under a monitor the machine's memory is the host's, and the guest's
+	 * guest-physical space a window on its share: what lies above its RAM
+	 * (its monitor's pages, other VMs' shares) is not its to reach. */
+	if (cfg->monitor != MACHINE_MONITOR_NONE)
+		m->pmem = pmem_new_window(m->cpu_pmem, 0, m->share_size);
 	if (rom) {
 		pmem_map_rom(m->pmem, rom);
 		g_bytes_unref(rom);
@@ -795,10 +800,10 @@ struct machine *machine_build_vm(struct machine *root, const struct machine_vm_c
 	m->name = g_strdup(vc->name);
 	m->root = root;
 	m->cpu = root->cpu;
-	m->cpu_pmem = root->pmem;
+	m->cpu_pmem = root->cpu_pmem;
 	m->share_size = mib * MIB;
-	m->share_base = pmem_reserve(root->pmem, m->share_size);
-	m->pmem = pmem_new_window(root->pmem, m->share_base, m->share_size);
+	m->share_base = pmem_reserve(root->cpu_pmem, m->share_size);
+	m->pmem = pmem_new_window(root->cpu_pmem, m->share_base, m->share_size);
 	m->bus = machine_bus(m);
 	m->ctx = g_malloc0(cpu_save_size());
 	vm_switch_to(root, NULL); /* park whoever ran; the CPU is free for the new VM */
@@ -868,6 +873,8 @@ void machine_free_parts(struct machine *m)
 	dev_debugport_free(m->dbg);
 	ioport_free(m->io);
 	pmem_free(m->pmem);
+	if (!m->root && m->cpu_pmem != m->pmem)
+		pmem_free(m->cpu_pmem);
 	if (m->inputs)
 		g_ptr_array_free(m->inputs, TRUE);
 	if (m->console_log)
@@ -1285,13 +1292,13 @@ void machine_console_hash(const struct machine *m, char out[65])
 
 void machine_phys_write(struct machine *m, uint32_t paddr, const void *buf, size_t len)
 {
-	pmem_store(m->pmem, paddr, buf, len);
+	pmem_store(m->cpu_pmem, paddr, buf, len);
 	cpu_invalidate_phys(m->cpu, paddr, (uint32_t)len);
 }
 
 void machine_phys_read(struct machine *m, uint32_t paddr, void *buf, size_t len)
 {
-	pmem_load(m->pmem, paddr, buf, len);
+	pmem_load(m->cpu_pmem, paddr, buf, len);
 }
 
 void machine_advance(struct machine *m, uint64_t cycles)

@@ -150,7 +150,7 @@ static void op_ltr(struct cpu *cpu, const struct insn *in)
 		cpu_raise(cpu, EXC_NP, sel & SEL_INDEX);
 	/* busy bit: type bit 1, in the descriptor's byte 5 */
 	uint32_t a = cpu->gdtr.base + (sel & SEL_INDEX) + 5;
-	lin_write(cpu, a, lin_read(cpu, a, 1, false) | 0x2, 1, false);
+	dt_write(cpu, a, dt_read(cpu, a, 1) | 0x2, 1);
 	s.attr |= 0x2;
 	cpu->tr = s;
 }
@@ -178,7 +178,7 @@ static bool probe_desc(struct cpu *cpu, uint16_t sel, uint64_t *d)
 	if ((uint32_t)(sel & SEL_INDEX) + 7 > limit)
 		return false;
 	uint32_t a = base + (sel & SEL_INDEX);
-	*d = lin_read(cpu, a, 4, false) | ((uint64_t)lin_read(cpu, a + 4, 4, false) << 32);
+	*d = dt_read(cpu, a, 4) | ((uint64_t)dt_read(cpu, a + 4, 4) << 32);
 	return true;
 }
 

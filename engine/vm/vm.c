@@ -217,8 +217,8 @@ bool machine_vm_destroy(struct machine *m, unsigned i)
 		vm->l0 = NULL;
 		vm->cpu->guest = (struct cpu_guest){ 0 };
 	});
-	pmem_discard(m->pmem, vm->share_base, vm->share_size);
-	pmem_discard(m->pmem, vm->mon_base, MONITOR_MIB * MIB);
+	pmem_discard(m->cpu_pmem, vm->share_base, vm->share_size);
+	pmem_discard(m->cpu_pmem, vm->mon_base, MONITOR_MIB * MIB);
 	cpu_state_changed(m->cpu); /* the TLB may hold pages just given back */
 	for (int d = 0; d < vm->n_disks; d++)
 		disk_close(vm->disk[d]);

@@ -27,6 +27,7 @@
 
 #define DELIVERY_CYCLES 40  /* the CPU's cost of an exception delivery (docs/cpu.md) */
 #define PF_CYCLES 20        /* ... and of raising a #PF */
+#define STALL_LIMIT 100000  /* exits in a row at one EIP without progress */
 
 /* Modelled cost of an exit, by reason: the IDT entry into the monitor and
  * the IRET back (as if the monitor were guest code), plus its work. */
@@ -46,6 +47,8 @@ struct l0 {
 	uint64_t overhead;      /* modelled monitor cycles */
 	const char *stopped;
 	FILE *trace;            /* one line per exit, or NULL */
+	uint32_t stall_sig;     /* exits in a row that changed nothing of the guest's */
+	uint32_t stalls;
 	struct vmm vm;          /* last: large */
 };
 
@@ -217,7 +220,7 @@ static void account(struct l0 *l, int vec, unsigned flags, const struct vmm_resu
 		else if (res->reason == VMM_EXIT_EXCEPTION)
 			c->cycles += DELIVERY_CYCLES;
 	}
-	c->cycles += (int64_t)res->elem_cycles;
+	c->cycles += (int64_t)res->charged_cycles;
 	if (res->retired) {
 		c->icount++;
 		c->cycles += insn_cost(l, res) + res->extra_cycles;
@@ -260,6 +263,24 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 	else if (res.retired)
 		c->intr_shadow = 0;
 	account(l, vec, flags, &res);
+	/* A guard against a monitor bug that would hang the host: the same
+	 * instruction trapping again and again, each time resolved without
+	 * the guest moving on (same EIP, same registers). (A guest cannot make this happen: a fault it
+	 * sees is delivered, and delivery changes EIP.) */
+	uint32_t sig = c->eip;
+	for (int i = 0; i < 8; i++)
+		sig = sig * 31u + c->r[i];
+	if (!res.retired && !res.stop && c->eip == eip && !(flags & CPU_EV_EXT)) {
+		l->stalls = l->stall_sig == sig ? l->stalls + 1 : 1;
+		l->stall_sig = sig;
+		if (l->stalls > STALL_LIMIT) {
+			res.stop = true;
+			res.why = "the monitor made no progress at one instruction (a monitor bug: "
+			          "please report it with the guest)";
+		}
+	} else {
+		l->stalls = 0;
+	}
 	if (res.stop) {
 		l->stopped = res.why;
 		c->guest.on = false;

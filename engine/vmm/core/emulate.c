@@ -168,11 +168,16 @@ static vfault do_popf(struct op *o)
 
 static vfault do_int(struct op *o, int vec, uint32_t extra)
 {
+	uint32_t start = o->regs->eip;
+	o->res->charged_cycles += (int32_t)extra; /* charged before the delivery, as the CPU does */
 	o->regs->eip += o->in.len;
+	vfault f = ev_int(o->vm, o->regs, vec);
+	if (f) {
+		o->regs->eip = start;
+		return f; /* the INT faults: it does not retire */
+	}
 	o->vm->stats.priv[PK_INT]++;
 	o->res->retired = true;
-	o->res->extra_cycles += extra;
-	ev_deliver(o->vm, o->regs, vec, -1, true, false);
 	return 0;
 }
 
@@ -269,7 +274,7 @@ static vfault do_string_io(struct op *o, bool out)
 		if (!rep)
 			break;
 		set_areg(o, VMM_ECX, areg(o, VMM_ECX) - 1);
-		o->res->elem_cycles += STRING_ELEM_CYCLES;
+		o->res->charged_cycles += STRING_ELEM_CYCLES;
 		if (areg(o, VMM_ECX) % STRING_BUDGET == 0)
 			break;
 	}
@@ -284,7 +289,7 @@ static vfault do_string_io(struct op *o, bool out)
 		o->res->retired = true;  /* one step of a REP, like the CPU's */
 		o->vm->stats.priv[PK_IO]++;
 	}
-	o->res->elem_cycles -= less;
+	o->res->charged_cycles -= less;
 	return 0;
 }
 
@@ -789,7 +794,7 @@ static vfault do_segments(struct op *o)
 		break;
 	case 0x8e: /* MOV Sreg, Ew */
 		if (o->in.reg != VMM_SS)
-			return VF_N(X_UD);
+			return VF_NOT_EMULATED; /* a data segment's own fault, or #UD */
 		if ((f = rm_read(o, 2, &v)) || (f = do_load_ss(o, v)))
 			return f;
 		break;
@@ -862,10 +867,10 @@ static vfault do_memory(struct op *o)
 		uint32_t cx = o->in.addrsize32 ? o->vr.r[VMM_ECX] : o->vr.r[VMM_ECX] & 0xffff;
 		uint32_t cx0 = areg(o, VMM_ECX);
 		if (cx != cx0)
-			o->res->elem_cycles += STRING_ELEM_CYCLES;
+			o->res->charged_cycles += STRING_ELEM_CYCLES;
 		if (done || (cx != cx0 && cx % STRING_BUDGET == 0)) {
 			if (cx0 != 0)
-				o->res->elem_cycles -= STRING_ELEM_CYCLES;
+				o->res->charged_cycles -= STRING_ELEM_CYCLES;
 			done = true;
 		}
 	}

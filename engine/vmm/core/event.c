@@ -167,6 +167,11 @@ static vfault deliver_once(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	return 0;
 }
 
+vfault ev_int(struct vmm *vm, struct vmm_regs *regs, int vec)
+{
+	return deliver_once(vm, regs, vec, -1, true, false);
+}
+
 enum klass { BENIGN, CONTRIBUTORY, PAGEFAULT, DOUBLE };
 
 static enum klass klass(int vec)

@@ -107,7 +107,8 @@ struct vmm_result {
 	bool mem;             /* ... with a memory operand */
 	uint32_t extra_cycles; /* cycles a bare CPU adds beyond the opcode's base cost */
 	uint32_t reps;        /* string iterations done (REP INS/OUTS) */
-	int32_t elem_cycles;  /* ... and what they cost a bare CPU (charged even on a fault) */
+	int32_t charged_cycles; /* what a bare CPU charges even if the instruction then faults
+	                         * (REP elements done, INT n's own cost) */
 	bool intr_shadow;     /* STI, MOV SS, POP SS: hold interrupts one instruction */
 	uint8_t insn[15];     /* the bytes of the instruction emulated */
 	uint8_t insn_len;

@@ -118,6 +118,9 @@ uint16_t vdesc_attr(uint64_t d);
  * hardware does (double fault; triple fault stops the VM). */
 void ev_deliver(struct vmm *vm, struct vmm_regs *regs, int vec, int err, bool soft, bool ext);
 vfault ev_iret(struct vmm *vm, struct vmm_regs *regs, bool o32);
+/* INT n: delivers through gate `vec` with the DPL check, EIP already past
+ * the instruction; returns the fault (nothing committed) if it fails. */
+vfault ev_int(struct vmm *vm, struct vmm_regs *regs, int vec);
 /* The guest's CPL changed: switch views (shadow root, descriptor tables). */
 void ev_cpl_changed(struct vmm *vm, struct vmm_regs *regs);
 uint32_t ev_guest_flags(const struct vmm *vm, uint32_t real);

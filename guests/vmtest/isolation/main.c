@@ -29,6 +29,9 @@
  *   probe=cr3   CR3 at R: every page walk reads nothing
  *   probe=idt   the IDT at R, then INT 0x30
  *   probe=gdt   the GDT at R, then INT3 (its gate's CS lies beyond RAM)
+ * and one that must not: probe=smash fills all of R .. R + 16 MiB with
+ * words that look like page-table entries and descriptors (present,
+ * writable, user), reads it back, and must go on as if nothing happened.
  */
 #include "rt.h"
 
@@ -444,6 +447,35 @@ static void port_probes(void)
 	}
 }
 
+/* Fill R .. R + 16 MiB through the window, 4 MiB at a time, with words
+ * that would be present, writable, user entries pointing at page 0;
+ * count the words that read back as written (none may). */
+#define SMASH_WORD (PTE_P | PTE_W | PTE_U | 0x60u)
+
+static void probe_smash(void)
+{
+	uint32_t stuck = 0, *w = (uint32_t *)(WINDOW_PDI << PDE_SHIFT);
+
+	rt_puts("isolation: writing all of RAM end .. RAM end + 16 MiB\n");
+	map_identity();
+	write_cr3((uint32_t)page_dir);
+	write_cr0(read_cr0() | CR0_PG);
+	for (uint32_t base = ram_end; base < ram_end + MON_SPAN; base += BIG_PAGE) {
+		for (uint32_t i = 0; i < ENTRIES; i++)
+			window_pt[i] = (base + (i << PAGE_SHIFT)) | PTE_P | PTE_W;
+		flush_tlb();
+		for (uint32_t i = 0; i < BIG_PAGE / 4; i++)
+			w[i] = SMASH_WORD;
+		for (uint32_t i = 0; i < BIG_PAGE / 4; i++)
+			stuck += w[i] == SMASH_WORD;
+	}
+	write_cr0(read_cr0() & ~CR0_PG);
+	if (stuck)
+		rt_fail("writes to RAM end .. RAM end + 16 MiB", "%u words stuck", stuck);
+	else
+		rt_pass("writes to RAM end .. RAM end + 16 MiB do not stick, and the guest goes on");
+}
+
 /* }====== */
 
 /* {====== the variants that end the machine */
@@ -502,8 +534,12 @@ int main(void)
 		probe_idt();
 	if (word_is(probe, "gdt"))
 		probe_gdt();
+	if (word_is(probe, "smash")) {
+		probe_smash();
+		rt_done();
+	}
 	if (*probe && !word_is(probe, "all")) {
-		rt_fail("command line", "unknown probe=%s (cr3, idt, gdt, all)", probe);
+		rt_fail("command line", "unknown probe=%s (cr3, idt, gdt, smash, all)", probe);
 		rt_done();
 	}
 	rt_puts("isolation: page tables, descriptor tables and ports aimed beyond the guest's own\n");
