@@ -36,7 +36,7 @@ static const uint32_t exit_work[VMM_EXIT_COUNT] = {
 	[VMM_EXIT_PRIV] = 60, [VMM_EXIT_IO] = 60, [VMM_EXIT_MMIO] = 120,
 	[VMM_EXIT_PF_HIDDEN] = 150, [VMM_EXIT_PF_TRUE] = 120, [VMM_EXIT_PT_WRITE] = 200,
 	[VMM_EXIT_EXCEPTION] = 100, [VMM_EXIT_INTR] = 80, [VMM_EXIT_HLT] = 40,
-	[VMM_EXIT_NPF] = 120,
+	[VMM_EXIT_NPF] = 120, [VMM_EXIT_DT_WRITE] = 200,
 };
 
 struct l0 {
@@ -257,6 +257,7 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 	                              res.reason == VMM_EXIT_MMIO ||
 	                              res.reason == VMM_EXIT_PT_WRITE ||
 	                              res.reason == VMM_EXIT_NPF ||
+	                              res.reason == VMM_EXIT_DT_WRITE ||
 	                              (res.reason == VMM_EXIT_PRIV && !(flags & CPU_EV_SOFT)));
 	if (res.intr_shadow || again)
 		c->intr_shadow = 1;

@@ -19,6 +19,8 @@
 
 #define DT_PAGES 16 /* 64 KiB: the largest GDT or LDT */
 
+static void track(struct vmm *vm, int t, uint32_t index, uint32_t gva);
+
 uint16_t vdesc_attr(uint64_t d)
 {
 	return (uint16_t)(((uint32_t)(d >> 32) >> 8) & 0xf0ff);
@@ -99,6 +101,8 @@ static void clear_tables(struct vmm *vm, uint32_t k, uint32_t u)
 
 void vdesc_shadow_gdt(struct vmm *vm)
 {
+	for (uint32_t i = 0; i < 8192; i++)
+		vm->dt_gpa[0][i] = 0;
 	if (!alloc_tables(vm, &vm->gdt_k, &vm->gdt_u))
 		vm->stop_why = "the monitor ran out of pages for shadow descriptor tables";
 	else
@@ -107,6 +111,8 @@ void vdesc_shadow_gdt(struct vmm *vm)
 
 void vdesc_shadow_ldt(struct vmm *vm)
 {
+	for (uint32_t i = 0; i < 8192; i++)
+		vm->dt_gpa[1][i] = 0;
 	if (!alloc_tables(vm, &vm->ldt_k, &vm->ldt_u))
 		vm->stop_why = "the monitor ran out of pages for shadow descriptor tables";
 	else
@@ -165,9 +171,65 @@ vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec)
 	bool ldt = (sel & SEL_TI) != 0;
 	uint32_t k = ldt ? vm->ldt_k : vm->gdt_k, u = ldt ? vm->ldt_u : vm->gdt_u;
 	uint64_t s = shadow_of(d);
-	uint32_t off = sel & SEL_INDEX;
+	uint32_t off = sel & SEL_INDEX, gva = 0;
+	if (!table_addr(vm, sel, &gva))
+		track(vm, ldt, off / 8, gva);
 	vm->ops->write(vm->ops->opaque, (v->cpl == 3 ? u : k) + off, &s, 8);
 	return 0;
+}
+
+/* }====================================================================== */
+
+/* {====== guest writes to its descriptor tables ====== */
+
+bool vdesc_is_dt_frame(const struct vmm *vm, uint32_t gpa)
+{
+	uint32_t f = gpa >> 12;
+	return (vm->dt_map[f >> 3] >> (f & 7)) & 1;
+}
+
+/* Notes that shadow entry `index` of table `t` (0 GDT, 1 LDT) copies the
+ * descriptor at guest-virtual `gva`, and write-protects its frame(s). */
+static void track(struct vmm *vm, int t, uint32_t index, uint32_t gva)
+{
+	uint32_t gpa[2];
+	for (int k = 0; k < 2; k++) {
+		if (vmem_walk(vm, gva + (k ? 7u : 0u), VACC_READ, false, &gpa[k])) {
+			vm->dt_gpa[t][index] = 0;
+			return;
+		}
+		uint32_t f = gpa[k] >> 12;
+		if (!vdesc_is_dt_frame(vm, gpa[k])) {
+			vm->dt_map[f >> 3] |= (uint8_t)(1u << (f & 7));
+			spt_write_protect(vm, gpa[k]);
+		}
+	}
+	vm->dt_gpa[t][index] = gpa[0] | 1;
+}
+
+void vdesc_guest_wrote(struct vmm *vm, uint32_t gpa, int size)
+{
+	static const uint64_t none = 0;
+	for (int t = 0; t < 2; t++) {
+		uint32_t k = t ? vm->ldt_k : vm->gdt_k, u = t ? vm->ldt_u : vm->gdt_u;
+		for (uint32_t i = 0; i < 8192; i++) {
+			uint32_t at = vm->dt_gpa[t][i] & ~1u;
+			if (!vm->dt_gpa[t][i] || at + 8 <= gpa || gpa + (uint32_t)size <= at)
+				continue;
+			vm->ops->write(vm->ops->opaque, k + i * 8, &none, 8);
+			vm->ops->write(vm->ops->opaque, u + i * 8, &none, 8);
+			vm->dt_gpa[t][i] = 0;
+		}
+	}
+}
+
+void vdesc_release_frame(struct vmm *vm, uint32_t gpa)
+{
+	uint32_t f = gpa >> 12;
+	vdesc_guest_wrote(vm, gpa & PAGE_MASK, PAGE);
+	vm->dt_map[f >> 3] &= (uint8_t)~(1u << (f & 7));
+	if (vm->paging == VMM_NESTED && !spt_is_pt_frame(vm, gpa))
+		npt_set_writable(vm, gpa, true);
 }
 
 /* }====================================================================== */

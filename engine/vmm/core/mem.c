@@ -123,6 +123,8 @@ void vmem_wr_gpa(struct vmm *vm, uint32_t gpa, uint32_t v, int size)
 	vm->ops->write(vm->ops->opaque, hpa, &v, (uint32_t)size);
 	if (spt_is_pt_frame(vm, gpa))
 		spt_guest_wrote(vm, gpa);
+	if (vdesc_is_dt_frame(vm, gpa))
+		vdesc_guest_wrote(vm, gpa, size);
 }
 
 /* }====================================================================== */

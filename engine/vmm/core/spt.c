@@ -190,12 +190,32 @@ static void protect(struct vmm *vm, uint32_t gpa)
 		return;
 	}
 	set_pt_frame(vm, gpa, true);
+	spt_write_protect(vm, gpa);
+}
+
+void npt_set_writable(struct vmm *vm, uint32_t gpa, bool w)
+{
+	uint32_t pde = vmem_rd_hpa(vm, vm->npt_root + (gpa >> 22) * 4);
+	if (pde & PTE_P) {
+		uint32_t a = (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4, e = vmem_rd_hpa(vm, a);
+		vmem_wr_hpa(vm, a, w ? e | PTE_W : e & ~PTE_W);
+	}
+	vm->tlb_stale = true;
+}
+
+void spt_write_protect(struct vmm *vm, uint32_t gpa)
+{
+	uint32_t target = vm->ram_base + (gpa & PAGE_MASK);
+	if (vm->paging == VMM_NESTED) {
+		npt_set_writable(vm, gpa, false);
+		return;
+	}
 	for (int i = 0; i < VMM_SPT_PAGES; i++) {
 		if (!vm->spt[i].hpa)
 			continue;
 		for (uint32_t k = 0; k < 1024; k++) {
 			uint32_t a = vm->spt[i].hpa + k * 4, e = vmem_rd_hpa(vm, a);
-			if ((e & PTE_W) && (e & PTE_FRAME) == vm->ram_base + (gpa & PAGE_MASK))
+			if ((e & PTE_W) && (e & PTE_FRAME) == target)
 				vmem_wr_hpa(vm, a, e & ~PTE_W);
 		}
 	}
@@ -229,7 +249,7 @@ static bool fill(struct vmm *vm, uint32_t gva, uint32_t gpa, bool user)
 		return false;
 	}
 	uint32_t e = hpa | PTE_P | PTE_U | PTE_A | PTE_D;
-	if (w && (dirty & PTE_D) && !spt_is_pt_frame(vm, gpa))
+	if (w && (dirty & PTE_D) && !spt_is_pt_frame(vm, gpa) && !vdesc_is_dt_frame(vm, gpa))
 		e |= PTE_W;
 	vmem_wr_hpa(vm, spt + ((gva >> 12) & 1023) * 4, e);
 	vm->stats.spt_fills++;
@@ -252,6 +272,17 @@ vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind
 	}
 	if (acc == VACC_WRITE && spt_is_pt_frame(vm, *gpa)) {
 		*kind = VMM_EXIT_PT_WRITE;
+		return 0;
+	}
+	if (acc == VACC_WRITE && vdesc_is_dt_frame(vm, *gpa)) {
+		/* The first write to a frame whose descriptors the shadow tables
+		 * copy: drop those copies and let the write (and the ones after it)
+		 * through. A later segment load refills from memory and protects the
+		 * frame again. */
+		vdesc_release_frame(vm, *gpa);
+		*kind = VMM_EXIT_DT_WRITE;
+		if (vm->cur_root >= 0)
+			fill(vm, gva, *gpa, user);
 		return 0;
 	}
 	*kind = VMM_EXIT_PF_HIDDEN;

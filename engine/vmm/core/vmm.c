@@ -24,7 +24,7 @@
 static const char *const exit_names[VMM_EXIT_COUNT] = {
 	"privileged instruction", "port I/O", "device memory (MMIO)", "hidden page fault",
 	"true page fault", "page-table write", "exception reflected", "interrupt delivered",
-	"HLT", "nested page fault",
+	"HLT", "nested page fault", "descriptor-table write",
 };
 
 const char *vmm_exit_name(enum vmm_exit e)
@@ -173,12 +173,17 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	} else if (vec == NPF_VEC) {
 		res.reason = VMM_EXIT_NPF;
 		uint32_t hpa;
-		if (vmem_gpa_ram(vm, gpa, &hpa))
+		bool ram = vmem_gpa_ram(vm, gpa, &hpa);
+		if (ram && vdesc_is_dt_frame(vm, gpa)) {
+			vdesc_release_frame(vm, gpa); /* as under shadow paging: retried */
+			res.reason = VMM_EXIT_DT_WRITE;
+		} else if (ram) {
 			vm->stop_why = "nested page fault inside the VM's RAM (a monitor bug)";
-		else
+		} else {
 			emulate(vm, regs, vec, err, &res, true);
-		if (!vm->stop_why)
-			res.reason = VMM_EXIT_NPF;
+			if (!vm->stop_why)
+				res.reason = VMM_EXIT_NPF;
+		}
 	} else if ((vec == X_GP || vec == X_NP) && err > 0 && !(err & 2) &&
 	           (vec == X_NP || vdesc_unfilled(vm, (uint16_t)(err & ERR_SEL_MASK)))) {
 		/* A shadow descriptor not filled yet (empty: #GP; or absent from

@@ -95,6 +95,7 @@ enum vmm_exit {
 	VMM_EXIT_INTR,       /* a virtual interrupt delivered */
 	VMM_EXIT_HLT,        /* HLT */
 	VMM_EXIT_NPF,        /* nested paging: a guest-physical miss */
+	VMM_EXIT_DT_WRITE,   /* a write to a guest descriptor table in use, emulated */
 	VMM_EXIT_COUNT
 };
 
@@ -184,6 +185,8 @@ struct vmm {
 	uint32_t pt_tag[VMM_PT_TRACK];    /* flood detection: frame | 1 ... */
 	uint16_t pt_writes[VMM_PT_TRACK]; /* ... and its emulated writes since last used as a table */
 	bool tlb_stale;                   /* shadow entries dropped: flush the real TLB */
+	uint8_t dt_map[(1u << 20) / 8];   /* guest frames holding descriptors the shadows copy */
+	uint32_t dt_gpa[2][8192];         /* shadow GDT/LDT entry -> guest-physical address | 1 */
 	struct vmm_stats stats;
 	uint32_t fault_cr2;     /* the address of the last #PF the core raised */
 	const char *stop_why;

@@ -81,6 +81,10 @@ vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind
 /* The guest wrote `gpa` (emulated): drops the shadows derived from it. */
 void spt_guest_wrote(struct vmm *vm, uint32_t gpa);
 bool spt_is_pt_frame(const struct vmm *vm, uint32_t gpa);
+/* Makes guest frame `gpa` read-only in every shadow (or in the nested map). */
+void spt_write_protect(struct vmm *vm, uint32_t gpa);
+/* Nested paging: makes guest frame `gpa` writable or read-only in the map. */
+void npt_set_writable(struct vmm *vm, uint32_t gpa, bool w);
 /* Nested paging: builds the map of the share. False if out of pages. */
 bool npt_build(struct vmm *vm);
 /* }====================================================================== */
@@ -99,6 +103,16 @@ vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec);
 /* True if the shadow entry for `sel` (current view) has not been filled:
  * the real CPU then sees a null descriptor and raises #GP(sel). */
 bool vdesc_unfilled(struct vmm *vm, uint16_t sel);
+/* True if guest frame `gpa` holds a descriptor a shadow table copies: its
+ * writes trap (write-protected in the shadows or the nested map). */
+bool vdesc_is_dt_frame(const struct vmm *vm, uint32_t gpa);
+/* The guest wrote [gpa, gpa + size): drops the shadow descriptors copied
+ * from there (they are filled again from memory on their next use, as a
+ * real CPU reads memory on every segment load). */
+void vdesc_guest_wrote(struct vmm *vm, uint32_t gpa, int size);
+/* The guest writes to frame `gpa` itself: drops every shadow descriptor
+ * copied from it and stops protecting it (until a load copies one again). */
+void vdesc_release_frame(struct vmm *vm, uint32_t gpa);
 /* Points the real GDTR/LDTR at the shadow tables of the current view. */
 void vdesc_set_view(struct vmm *vm, struct vmm_regs *regs);
 /* Loads segment `sreg` with the guest's selector `sel` as a MOV/POP would
