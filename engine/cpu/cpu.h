@@ -148,6 +148,8 @@ enum cpu_stop {
 #define MSR_NESTLAB_CTL 0x4e4c0000u
 #define NESTLAB_CTL_STRICT 1u
 #define NESTLAB_CTL_CPUID_FAULT 2u /* CPUID raises #GP(0) at CPL > 0 (as Intel's CPUID faulting) */
+#define NESTLAB_CTL_SEGLOAD_TRAP 4u /* loads of a non-null selector into DS, ES, FS or GS raise
+                                     * #GP(0) at CPL > 0 (a monitor's guest kernel: ring compression) */
 
 /*
  * Guest mode: the L0 monitor (engine/vmm, docs/monitor.md) runs a VM on this
@@ -319,6 +321,10 @@ void cpu_set_eflags(struct cpu *cpu, uint32_t v);
 /* Recomputes derived state (modes, TLB, CPL caches) after a front end or a
  * restore changed control registers or segments directly. */
 void cpu_state_changed(struct cpu *cpu);
+
+/* A front end (the L0 monitor) wrote data segment register `sreg`'s
+ * selector and cache directly: recomputes what depends on it. */
+void cpu_seg_loaded(struct cpu *cpu, int sreg);
 
 /* Drops the TLB (all entries). */
 void cpu_tlb_flush(struct cpu *cpu);

@@ -200,6 +200,8 @@ static void load_data_pmode(struct cpu *cpu, int sreg, uint16_t sel)
 		seg_set_null(&cpu->seg[sreg], sel);
 		return;
 	}
+	if ((cpu->msr_nestlab_ctl & NESTLAB_CTL_SEGLOAD_TRAP) && cpu->cpl > 0)
+		cpu_gp0(cpu);
 	uint64_t d = desc_read(cpu, sel, EXC_GP);
 	int err = sel_err(sel, false);
 	if (!desc_readable(d))
@@ -213,6 +215,11 @@ static void load_data_pmode(struct cpu *cpu, int sreg, uint16_t sel)
 		cpu_raise(cpu, EXC_NP, err);
 	desc_set_accessed(cpu, sel, d);
 	seg_from_desc(&cpu->seg[sreg], sel, d | ((uint64_t)DESC_TYPE_A << 40));
+}
+
+void cpu_seg_loaded(struct cpu *cpu, int sreg)
+{
+	seg_update_ok(cpu, sreg);
 }
 
 void seg_load(struct cpu *cpu, int sreg, uint16_t sel)

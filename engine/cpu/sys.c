@@ -483,7 +483,7 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 	case MSR_IA32_SYSENTER_ESP: cpu->msr_sysenter[1] = v & 0xffffffffu; break;
 	case MSR_IA32_SYSENTER_EIP: cpu->msr_sysenter[2] = v & 0xffffffffu; break;
 	case MSR_NESTLAB_CTL:
-		if (v & ~(uint64_t)(NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT))
+		if (v & ~(uint64_t)(NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT | NESTLAB_CTL_SEGLOAD_TRAP))
 			cpu_gp0(cpu);
 		cpu->msr_nestlab_ctl = (uint32_t)v;
 		cpu->strict = (v & NESTLAB_CTL_STRICT) != 0;

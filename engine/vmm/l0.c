@@ -179,6 +179,12 @@ static void regs_out(struct l0 *l, const struct vmm_regs *r)
 		if (r->dirty & VMM_DIRTY_SEG(s))
 			seg_out(&c->seg[s], &r->seg[s]);
 	c->guest.vcpl = r->vcpl;
+	/* Ring compression: in the kernel view the guest's data-segment loads
+	 * trap, to be checked against its own CPL and the descriptor's own DPL
+	 * (the shadow's DPL is 3). In the user view the shadow is exact. */
+	if (!l->cfg.faithful)
+		c->msr_nestlab_ctl = NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT |
+		                     (r->vcpl < 3 ? NESTLAB_CTL_SEGLOAD_TRAP : 0);
 	if (r->dirty & VMM_DIRTY_CTL) {
 		c->cr0 = r->cr0;
 		c->cr3 = r->cr3;
@@ -190,8 +196,10 @@ static void regs_out(struct l0 *l, const struct vmm_regs *r)
 		cpu_state_changed(c); /* also flushes the TLB */
 	else if (r->dirty & (VMM_DIRTY_TLB | VMM_DIRTY_INVLPG))
 		cpu_tlb_flush(c);
-	else if (r->dirty)
-		cpu_state_changed(c);
+	else
+		for (int s = 0; s < VMM_NSEG; s++)
+			if (r->dirty & VMM_DIRTY_SEG(s))
+				cpu_seg_loaded(c, s);
 	if (r->halt)
 		c->halted = true;
 }
@@ -348,7 +356,8 @@ struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **w
 	};
 	cpu->cpl = 3;
 	cpu->tr = (struct seg){ 0 }; /* no real TSS: port access always traps */
-	cpu->msr_nestlab_ctl = cfg->faithful ? 0 : NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT;
+	cpu->msr_nestlab_ctl = 0;
+	r.vcpl = 0;
 	regs_out(l, &r);
 	cpu_state_changed(cpu);
 	return l;

@@ -793,11 +793,36 @@ static vfault do_segments(struct op *o)
 			return f;
 		break;
 	case 0x8e: /* MOV Sreg, Ew */
-		if (o->in.reg != VMM_SS)
-			return VF_NOT_EMULATED; /* a data segment's own fault, or #UD */
-		if ((f = rm_read(o, 2, &v)) || (f = do_load_ss(o, v)))
+		if (o->in.reg > VMM_GS || o->in.reg == VMM_CS)
+			return VF_NOT_EMULATED; /* #UD */
+		if ((f = rm_read(o, 2, &v)))
+			return f;
+		if ((f = o->in.reg == VMM_SS ? do_load_ss(o, v) : vdesc_load(o->vm, o->regs, o->in.reg, (uint16_t)v)))
 			return f;
 		break;
+	case 0x1f: case 0x07: case 0x1a1: case 0x1a9: { /* POP DS, ES, FS, GS */
+		int sreg = o->in.op == 0x1f ? VMM_DS : o->in.op == 0x07 ? VMM_ES
+		         : o->in.op == 0x1a1 ? VMM_FS : VMM_GS;
+		if ((f = pop(o, osz(o), &v)) || (f = vdesc_load(o->vm, o->regs, sreg, (uint16_t)v))) {
+			o->regs->r[VMM_ESP] = sp;
+			return f;
+		}
+		break;
+	}
+	case 0xc5: case 0xc4: case 0x1b4: case 0x1b5: { /* LDS, LES, LFS, LGS */
+		int sreg = o->in.op == 0xc5 ? VMM_DS : o->in.op == 0xc4 ? VMM_ES
+		         : o->in.op == 0x1b4 ? VMM_FS : VMM_GS;
+		uint32_t off, sel;
+		int sz = osz(o);
+		if (!o->in.mem)
+			return VF_N(X_UD);
+		if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, &off)) ||
+		    (f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, &sel)) ||
+		    (f = vdesc_load(o->vm, o->regs, sreg, (uint16_t)sel)))
+			return f;
+		set_reg(o, o->in.reg, off, sz);
+		break;
+	}
 	case 0x0e: /* PUSH CS */
 	case 0x16: { /* PUSH SS */
 		/* As P6 processors do: a 32-bit push of a selector moves ESP by 4
@@ -968,6 +993,8 @@ static vfault dispatch(struct op *o)
 	case 0x131: return do_rdtsc(o);
 	case 0x1a2: return do_cpuid(o);
 	case 0x8c: case 0x8e: case 0x0e: case 0x16: case 0x17: case 0x1b2:
+	case 0x1f: case 0x07: case 0x1a1: case 0x1a9:
+	case 0xc5: case 0xc4: case 0x1b4: case 0x1b5:
 		return do_segments(o);
 	case 0xea: return do_far(o, false, (uint16_t)in->imm2, in->imm);
 	case 0x9a: return do_far(o, true, (uint16_t)in->imm2, in->imm);
