@@ -118,7 +118,7 @@ enum priv_kind {
 
 const char *const vmm_priv_names[16] = {
 	"CLI/STI/PUSHF/POPF", "IRET", "INT n", "HLT", "LGDT/LIDT/LLDT/LTR/S*", "MOV CR/CLTS/LMSW",
-	"MOV DR", "RDMSR/WRMSR", "CPUID", "RDTSC", "MOV/PUSH/POP CS/SS", "far JMP/CALL/RET",
+	"MOV DR", "RDMSR/WRMSR", "CPUID", "RDTSC", "segment loads (CS, SS; DS-GS kernel)", "far JMP/CALL/RET",
 	"LAR/LSL/VERR/VERW", "INVLPG/INVD/WBINVD", "IN/OUT/INS/OUTS", "other",
 };
 
