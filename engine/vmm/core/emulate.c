@@ -724,18 +724,24 @@ static vfault do_far(struct op *o, bool call, uint16_t sel, uint32_t off)
 	return 0;
 }
 
-/* JMP/CALL m16:16/32 (FF /5, /3): the pointer in memory. */
-static vfault do_far_indirect(struct op *o, bool call)
+/* The far pointer m16:16 or m16:32 at the ModRM memory operand. */
+static vfault read_far_ptr(struct op *o, uint32_t *off, uint32_t *sel)
 {
-	uint32_t off, sel;
 	int sz = osz(o);
 	vfault f;
 	if (!o->in.mem)
 		return VF_N(X_UD);
-	if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, &off)) ||
-	    (f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, &sel)))
+	if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, off)))
 		return f;
-	return do_far(o, call, (uint16_t)sel, off);
+	return vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, sel);
+}
+
+/* JMP/CALL m16:16/32 (FF /5, /3): the pointer in memory. */
+static vfault do_far_indirect(struct op *o, bool call)
+{
+	uint32_t off, sel;
+	vfault f = read_far_ptr(o, &off, &sel);
+	return f ? f : do_far(o, call, (uint16_t)sel, off);
 }
 
 /* RET far (CB, CA Iw) to the same privilege. */
@@ -809,18 +815,14 @@ static vfault do_segments(struct op *o)
 		}
 		break;
 	}
-	case 0xc5: case 0xc4: case 0x1b4: case 0x1b5: { /* LDS, LES, LFS, LGS */
+	case 0xc5: case 0xc4: case 0x1b4: case 0x1b5: case 0x1b2: { /* LDS LES LFS LGS LSS */
 		int sreg = o->in.op == 0xc5 ? VMM_DS : o->in.op == 0xc4 ? VMM_ES
-		         : o->in.op == 0x1b4 ? VMM_FS : VMM_GS;
+		         : o->in.op == 0x1b4 ? VMM_FS : o->in.op == 0x1b5 ? VMM_GS : VMM_SS;
 		uint32_t off, sel;
-		int sz = osz(o);
-		if (!o->in.mem)
-			return VF_N(X_UD);
-		if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, &off)) ||
-		    (f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, &sel)) ||
-		    (f = vdesc_load(o->vm, o->regs, sreg, (uint16_t)sel)))
+		if ((f = read_far_ptr(o, &off, &sel)) ||
+		    (f = sreg == VMM_SS ? do_load_ss(o, sel) : vdesc_load(o->vm, o->regs, sreg, (uint16_t)sel)))
 			return f;
-		set_reg(o, o->in.reg, off, sz);
+		set_reg(o, o->in.reg, off, osz(o));
 		break;
 	}
 	case 0x0e: /* PUSH CS */
@@ -840,18 +842,6 @@ static vfault do_segments(struct op *o)
 			return f;
 		}
 		break;
-	case 0x1b2: { /* LSS Gv, Mp */
-		uint32_t off, sel;
-		int sz = osz(o);
-		if (!o->in.mem)
-			return VF_N(X_UD);
-		if ((f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o), sz, &off)) ||
-		    (f = vmem_rd_seg(o->vm, o->regs, o->in.seg, ea(o) + (uint32_t)sz, 2, &sel)) ||
-		    (f = vdesc_load(o->vm, o->regs, VMM_SS, (uint16_t)sel)))
-			return f;
-		set_reg(o, o->in.reg, off, sz);
-		break;
-	}
 	}
 	retire(o, PK_SEG, 0);
 	return 0;
