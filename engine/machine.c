@@ -387,10 +387,10 @@ static bool check_config(const struct machine_config *cfg, GError **error)
 		            "give one thing to boot: a ROM, a kernel or a flat binary");
 		return false;
 	}
-	if (cfg->monitor != MACHINE_MONITOR_NONE && (cfg->rom || cfg->rom_path)) {
+	if (cfg->monitor != MACHINE_MONITOR_NONE && (cfg->rom || cfg->rom_path) && cfg->n_vms) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
-		            "the monitor runs protected-mode guests (multiboot kernels, flat binaries); "
-		            "a ROM starts in real mode: run it with --monitor=none");
+		            "a ROM guest runs alone under the monitor (its real-mode start runs on the "
+		            "machine itself): no --vm beside it");
 		return false;
 	}
 	if (cfg->n_vms && cfg->monitor == MACHINE_MONITOR_NONE) {
@@ -673,6 +673,7 @@ static bool start_monitor(struct machine *m, const struct machine_config *cfg, G
 		.ram_base = m->share_base, .ram_size = pmem_ram_size(m->pmem),
 		.mon_base = m->mon_base, .mon_pages = MONITOR_MIB * MIB / PMEM_PAGE_SIZE,
 		.io = m->io, .devmem = m->pmem, .hostmem = m->cpu_pmem,
+		.from_real_mode = m->has_rom,
 	};
 	const char *why = NULL;
 	m->l0 = l0_start(m->cpu, &lc, &why);
@@ -739,6 +740,14 @@ static bool build(struct machine *m, const struct machine_config *cfg, GError **
 		return false;
 	if (cfg->flat_path && !boot_flat(m, cfg, error))
 		return false;
+	if (cfg->monitor != MACHINE_MONITOR_NONE && m->has_rom) {
+		/* A ROM starts in real mode, which runs on the machine itself (it
+		 * reaches only the first MiB, inside its share); the monitor takes
+		 * the guest over when it sets CR0.PE (machine_run_one). */
+		m->deferred_monitor = *cfg;
+		m->cpu->guest.stop_on_pe = true;
+		return true;
+	}
 	if (cfg->monitor != MACHINE_MONITOR_NONE && !start_monitor(m, cfg, error))
 		return false;
 	return true;
@@ -765,7 +774,7 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	if (cfg->monitor != MACHINE_MONITOR_NONE)
 		m->pmem = pmem_new_window(m->cpu_pmem, 0, m->share_size);
 	if (rom) {
-		pmem_map_rom(m->pmem, rom);
+		pmem_map_rom(m->cpu_pmem, rom);
 		g_bytes_unref(rom);
 		m->has_rom = true;
 	}
@@ -990,6 +999,20 @@ enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 	return machine_run_one(m, max_insns);
 }
 
+/* The ROM guest has entered protected mode: the monitor takes it over from
+ * here, or the run ends with the reason it cannot. */
+static void enter_monitor(struct machine *m)
+{
+	m->cpu->guest.stop_on_pe = false;
+	GError *error = NULL;
+	if (!start_monitor(m, &m->deferred_monitor, &error)) {
+		g_snprintf(m->monitor_stop, sizeof m->monitor_stop, "%s", error->message);
+		m->shutdown_why = m->monitor_stop;
+		g_error_free(error);
+		cpu_request_stop(m->cpu);
+	}
+}
+
 /* Runs machine `m` (the root, or a VM whose state the CPU holds) until it
  * stops, `max_insns` of its instructions retire, or its turn (slice) ends. */
 enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns)
@@ -1007,6 +1030,8 @@ enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns)
 			m->slice_over = false;
 			return MACHINE_LIMIT;
 		}
+		if (m->cpu->guest.stop_on_pe && (m->cpu->cr0 & CR0_PE))
+			enter_monitor(m);
 		uint64_t chunk = RUN_CHUNK;
 		if (max_insns) {
 			uint64_t done = m->cpu->icount - start;

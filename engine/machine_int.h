@@ -77,6 +77,7 @@ struct machine {
 	bool console_quiet;
 
 	struct l0 *l0;          /* the monitor running the guest, or NULL (bare) */
+	struct machine_config deferred_monitor; /* a ROM's: the monitor to start at CR0.PE */
 	char monitor_stop[256]; /* why the monitor stopped the guest */
 
 	/* {====== VMs (engine/vm/vm.c) ====== */

@@ -633,8 +633,9 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
 	/* The default: a kernel or flat binary runs under the shadow-paging
-	 * monitor; a ROM starts in real mode, which the monitor does not run,
-	 * so it runs bare (docs/monitor.md). */
+	 * monitor; a ROM runs bare (under a monitor only from its switch to
+	 * protected mode, and some CPU test ROMs need what the monitor does not
+	 * emulate yet: docs/monitor.md). */
 	if (!o.monitor)
 		g.monitor = (g.kernel || o.flat) && !o.rom ? MACHINE_MONITOR_SHADOW : MACHINE_MONITOR_NONE;
 	for (int i = 0; o.vms && o.vms[i]; i++) {

@@ -177,6 +177,8 @@ struct cpu_guest {
 	uint64_t nested_refs; /* ... of them, references to the nested map */
 	void (*event)(void *opaque, struct cpu *cpu, int vec, int err, unsigned flags);
 	void *opaque;
+	bool stop_on_pe;     /* bare, until a monitor takes the guest over: the CPU
+	                      * stops after the instruction that sets CR0.PE */
 };
 
 struct cpu {
@@ -328,6 +330,12 @@ void cpu_seg_loaded(struct cpu *cpu, int sreg);
 
 /* Drops the TLB (all entries). */
 void cpu_tlb_flush(struct cpu *cpu);
+
+/* For guest.event only: the event it was given turns into fault `vec`
+ * (error code `err`, -1 for none) of the instruction that raised it, as if
+ * the instruction had faulted (EIP and ESP back at its start, not
+ * retired). Never returns. */
+_Noreturn void cpu_fault(struct cpu *cpu, int vec, int err);
 
 /* What CPUID reports for `leaf` on this CPU: EAX, EBX, ECX, EDX. */
 void cpu_cpuid(const struct cpu *cpu, uint32_t leaf, uint32_t out[4]);

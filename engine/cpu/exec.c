@@ -128,6 +128,11 @@ void cpu_set_irq(struct cpu *cpu, bool level)
 
 /* {====== exceptions ====== */
 
+_Noreturn void cpu_fault(struct cpu *cpu, int vec, int err)
+{
+	cpu_raise(cpu, vec, err);
+}
+
 _Noreturn void cpu_raise(struct cpu *cpu, int vec, int err)
 {
 	cpu->exc_vec = vec;

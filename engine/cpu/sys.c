@@ -82,6 +82,8 @@ static void op_lmsw(struct cpu *cpu, const struct insn *in)
 {
 	cpu_need_cpl0(cpu);
 	uint32_t v = rm_read(cpu, in, 2) & 0xf;
+	if ((v & ~cpu->cr0 & CR0_PE) && cpu->guest.stop_on_pe)
+		cpu_request_stop(cpu);
 	cpu->cr0 = (cpu->cr0 & ~0xeu) | v | (cpu->cr0 & CR0_PE);
 	cpu_mode_changed(cpu);
 }
@@ -297,6 +299,8 @@ static void op_mov_cd_rd(struct cpu *cpu, const struct insn *in)
 		          CR0_PG)) | CR0_ET;
 		if ((v ^ cpu->cr0) & (CR0_PG | CR0_WP | CR0_PE))
 			cpu_tlb_flush(cpu);
+		if ((v & ~cpu->cr0 & CR0_PE) && cpu->guest.stop_on_pe)
+			cpu_request_stop(cpu);
 		cpu->cr0 = v;
 		cpu_mode_changed(cpu);
 		break;

@@ -295,6 +295,13 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 		c->guest.on = false;
 		cpu_request_stop(c);
 	}
+	if (res.refault) {
+		if (res.refault_vec == 14) { /* as the CPU's own page walk would */
+			c->cr2 = res.refault_cr2;
+			c->cycles += PF_CYCLES;
+		}
+		cpu_fault(c, res.refault_vec, res.refault_err);
+	}
 }
 
 /* }====================================================================== */
@@ -342,7 +349,7 @@ struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **w
 		return NULL;
 	}
 	if (!vmm_init(&l->vm, &l->ops, cfg->paging, cfg->faithful, cfg->ram_base, cfg->ram_size,
-	              cfg->mon_base, cfg->mon_pages, &entry, sel, &r)) {
+	              cfg->mon_base, cfg->mon_pages, &entry, sel, cfg->from_real_mode, &r)) {
 		*why = l->vm.stop_why;
 		g_free(l);
 		return NULL;

@@ -25,11 +25,13 @@ struct l0_config {
 	struct ioport_map *io;   /* the VM's ports */
 	struct pmem *devmem;     /* the VM's device pages (MMIO at guest-physical addresses) */
 	struct pmem *hostmem;    /* host-physical memory (shares, monitor pages) */
+	bool from_real_mode;     /* the guest has just set CR0.PE (a ROM's start) */
 };
 
 /*
  * Takes over `cpu`, which holds the state a loader left for the guest
- * (protected mode, paging off, CPL 0), and from now on runs that guest
+ * (protected mode, paging off, CPL 0; or, from_real_mode, the state right
+ * after the guest set CR0.PE), and from now on runs that guest
  * deprivileged under the monitor. Returns NULL with a message in *why if
  * the monitor cannot start.
  */

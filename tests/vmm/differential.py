@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Runs one guest bare and under each monitor and requires the same guest.
 
-usage: differential.py NESTLAB_RUN KERNEL [--modes none,shadow,nested] [-- ARGS...]
+usage: differential.py NESTLAB_RUN KERNEL|ROM [--modes none,shadow,nested] [-- ARGS...]
+
+A file ending in .rom is booted with --rom (its real-mode start runs on the
+machine; the monitor takes it over when it sets CR0.PE).
 
 Each run gets --state-hash (machine state as the guest sees it: registers,
 RAM, devices, disks; see machine_state_hash) and --stats. The test passes
@@ -14,7 +17,8 @@ import sys
 
 
 def run(nestlab, kernel, mode, args):
-    cmd = [nestlab, kernel, '--monitor=' + mode, '--state-hash', '--stats'] + args
+    guest = ['--rom', kernel] if kernel.endswith('.rom') else [kernel]
+    cmd = [nestlab] + guest + ['--monitor=' + mode, '--state-hash', '--stats'] + args
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     err = p.stderr.decode('utf-8', 'replace')
     hashes = [l for l in err.splitlines() if 'state hash' in l or 'console hash' in l]

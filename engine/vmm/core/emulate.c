@@ -744,35 +744,75 @@ static vfault do_far_indirect(struct op *o, bool call)
 	return f ? f : do_far(o, call, (uint16_t)sel, off);
 }
 
-/* RET far (CB, CA Iw) to the same privilege. */
+/* RET far (CB, CA Iw): to the same privilege, or to an outer one (SS:ESP
+ * popped after the parameters, data segments the outer level may not use
+ * nulled), as the manual's RET pseudo-code. */
 static vfault do_ret_far(struct op *o)
 {
+	struct vmm *vm = o->vm;
 	int sz = osz(o);
-	uint32_t sp = o->regs->r[VMM_ESP], off, sel;
+	uint32_t sp = o->regs->r[VMM_ESP], off, sel, esp = 0, ss = 0;
+	uint64_t d, ssd = 0;
 	vfault f;
-	if ((f = pop(o, sz, &off)) || (f = pop(o, sz, &sel))) {
-		o->regs->r[VMM_ESP] = sp;
-		return f;
+	if ((f = pop(o, sz, &off)) || (f = pop(o, sz, &sel)))
+		goto fail;
+	int rpl = (int)(sel & 3), old = vm->vcpu.cpl;
+	if (rpl < old) {
+		f = VF(X_GP, sel & 0xfffc);
+		goto fail;
 	}
-	uint64_t d;
-	if ((sel & 3) != o->vm->vcpu.cpl) {
-		o->regs->r[VMM_ESP] = sp;
-		if ((sel & 3) < o->vm->vcpu.cpl)
-			return VF(X_GP, sel & 0xfffc);
-		o->vm->stop_why = "the guest made a far RET to an outer privilege level, which the monitor does not emulate";
-		return 0;
+	if (rpl > old) {
+		/* The target's checks are those of its own level. */
+		vm->vcpu.cpl = (uint8_t)rpl;
+		f = far_target(o, (uint16_t)sel, &d);
+		vm->vcpu.cpl = (uint8_t)old;
+		if (f || vm->stop_why)
+			goto fail;
+		if (o->in.op == 0xca)
+			o->regs->r[VMM_ESP] += o->in.imm & 0xffff;
+		if ((f = pop(o, sz, &esp)) || (f = pop(o, sz, &ss)))
+			goto fail;
+		uint16_t ssel = (uint16_t)ss;
+		if ((ssel & 0xfffc) == 0) {
+			f = VF(X_GP, 0);
+			goto fail;
+		}
+		if (vdesc_read(vm, ssel, &ssd)) {
+			f = VF(X_GP, ssel & 0xfffc);
+			goto fail;
+		}
+		uint16_t a = vdesc_attr(ssd);
+		int sdpl = (a & DESC_DPL) >> DESC_DPL_SHIFT;
+		bool wdata = (a & DESC_S) && !(a & DESC_TYPE_CODE) && (a & DESC_TYPE_W);
+		if ((int)(ssel & 3) != rpl || sdpl != rpl || !wdata) {
+			f = VF(X_GP, ssel & 0xfffc);
+			goto fail;
+		}
+		if (!(a & DESC_P)) {
+			f = VF(X_SS, ssel & 0xfffc);
+			goto fail;
+		}
+		vm->vcpu.cpl = (uint8_t)rpl;
+		vdesc_load_cs(vm, o->regs, (uint16_t)sel, d, rpl);
+		vdesc_load_ss_raw(vm, o->regs, ssel, ssd);
+		o->regs->r[VMM_ESP] = esp + (o->in.op == 0xca ? (o->in.imm & 0xffff) : 0);
+		o->regs->eip = o->in.opsize32 ? off : off & 0xffff;
+		ev_null_inner_segments(vm, o->regs);
+		ev_cpl_changed(vm, o->regs);
+	} else {
+		if ((f = far_target(o, (uint16_t)sel, &d)) || vm->stop_why)
+			goto fail;
+		vdesc_load_cs(vm, o->regs, (uint16_t)sel, d, old);
+		o->regs->eip = o->in.opsize32 ? off : off & 0xffff;
+		if (o->in.op == 0xca)
+			o->regs->r[VMM_ESP] += o->in.imm & 0xffff;
 	}
-	if ((f = far_target(o, (uint16_t)sel, &d))) {
-		o->regs->r[VMM_ESP] = sp;
-		return f;
-	}
-	vdesc_load_cs(o->vm, o->regs, (uint16_t)sel, d, o->vm->vcpu.cpl);
-	o->regs->eip = o->in.opsize32 ? off : off & 0xffff;
-	if (o->in.op == 0xca)
-		o->regs->r[VMM_ESP] += o->in.imm & 0xffff;
 	o->res->retired = true;
-	o->vm->stats.priv[PK_FAR]++;
+	vm->stats.priv[PK_FAR]++;
 	return 0;
+fail:
+	o->regs->r[VMM_ESP] = sp;
+	return f;
 }
 
 static vfault do_load_ss(struct op *o, uint32_t sel)

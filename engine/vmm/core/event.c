@@ -220,7 +220,7 @@ static vfault pop(struct vmm *vm, const struct vmm_regs *regs, uint32_t *sp, int
 
 /* After a return to an outer level, data segments the new level may not
  * use become null (by the guest's own descriptors). */
-static void null_inner_segments(struct vmm *vm, struct vmm_regs *regs)
+void ev_null_inner_segments(struct vmm *vm, struct vmm_regs *regs)
 {
 	static const int data[] = { VMM_ES, VMM_DS, VMM_FS, VMM_GS };
 	for (int i = 0; i < 4; i++) {
@@ -309,7 +309,7 @@ vfault ev_iret(struct vmm *vm, struct vmm_regs *regs, bool o32)
 	v->cpl = (uint8_t)rpl;
 	ev_set_guest_flags(vm, regs, gflags);
 	if (rpl > old) {
-		null_inner_segments(vm, regs);
+		ev_null_inner_segments(vm, regs);
 		ev_cpl_changed(vm, regs);
 	}
 	return 0;

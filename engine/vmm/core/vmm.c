@@ -35,7 +35,7 @@ const char *vmm_exit_name(enum vmm_exit e)
 bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging paging,
               bool faithful, uint32_t ram_base, uint32_t ram_size, uint32_t mon_base,
               uint32_t mon_pages, const struct vmm_vcpu *entry, const uint16_t sel[VMM_NSEG],
-              struct vmm_regs *regs)
+              bool keep_caches, struct vmm_regs *regs)
 {
 	*vm = (struct vmm){ .ops = ops, .paging = paging, .faithful = faithful,
 	                    .ram_base = ram_base, .ram_size = ram_size, .mon_base = mon_base,
@@ -48,8 +48,14 @@ bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging pa
 		vm->stop_why = "the monitor has too few pages for the nested map";
 	if (vm->stop_why)
 		return false;
+	/* Fresh from real mode: the caches stay until the guest reloads them. */
+	for (int s = 0; keep_caches && s < VMM_NSEG; s++) {
+		regs->seg[s].attr |= DESC_DPL;
+		if (s == VMM_CS || s == VMM_SS)
+			regs->seg[s].sel |= 3;
+	}
 	/* The segments the loader left, as the guest's own GDT describes them. */
-	for (int s = 0; s < VMM_NSEG; s++) {
+	for (int s = 0; !keep_caches && s < VMM_NSEG; s++) {
 		uint64_t d;
 		if (vdesc_read(vm, sel[s], &d)) {
 			vm->stop_why = "the guest's entry segments are not in its GDT";
@@ -164,10 +170,19 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		res.reason = VMM_EXIT_INTR;
 		ev_deliver(vm, regs, vec, -1, false, true);
 	} else if (flags & CPU_EV_SOFT_) {
-		/* INT n the CPU ran itself (strict mode off): it counts the
-		 * instruction; the monitor only delivers. */
+		/* INT n, INT3 or INTO the CPU ran itself (INT3 and INTO always;
+		 * INT n with strict mode off): the monitor delivers. If the
+		 * delivery faults, the instruction faults: the host raises that
+		 * fault as the CPU's own (EIP back at the instruction, not
+		 * retired), and it comes back here to be reflected. */
 		res.reason = VMM_EXIT_PRIV;
-		ev_deliver(vm, regs, vec, -1, true, false);
+		vfault f = ev_int(vm, regs, vec);
+		if (f) {
+			res.refault = true;
+			res.refault_vec = VF_VEC(f);
+			res.refault_err = VF_ERR(f);
+			res.refault_cr2 = vm->fault_cr2;
+		}
 	} else if (vec == X_PF && vm->paging == VMM_SHADOW) {
 		page_fault(vm, regs, err, cr2, &res);
 	} else if (vec == NPF_VEC) {
@@ -193,6 +208,9 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		res.reason = VMM_EXIT_PRIV;
 		if (f)
 			reflect(vm, regs, f, &res);
+	} else if (vec == X_GP && err > 0 && (err & 2)) {
+		/* A gate's fault (IDT bit set): raised for a refaulted INT n. */
+		reflect(vm, regs, VF(vec, err), &res);
 	} else if (vec == X_GP) {
 		/* A privileged or sensitive instruction (#GP(0) in strict mode), or
 		 * one that faults only because the guest runs at real CPL 3 (MOV SS

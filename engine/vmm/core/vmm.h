@@ -113,6 +113,9 @@ struct vmm_result {
 	bool intr_shadow;     /* STI, MOV SS, POP SS: hold interrupts one instruction */
 	uint8_t insn[15];     /* the bytes of the instruction emulated */
 	uint8_t insn_len;
+	bool refault;         /* an INT n the CPU ran faults in delivery: the host must */
+	int refault_vec, refault_err; /* raise this fault of the instruction instead */
+	uint32_t refault_cr2;
 	bool stop;            /* the VM cannot go on: `why` says why */
 	const char *why;
 };
@@ -198,12 +201,15 @@ struct vmm {
  * mode, paging off, flat segments, CPL 0) as described by `entry`.
  * The monitor's tables come from the `mon_pages` pages at host-physical
  * `mon_base`, which no VM may reach. Returns false (vm->stop_why set) if the host has no pages.
- * `regs` is filled with the real state to load.
+ * `regs` is filled with the real state to load. With `keep_caches` the
+ * guest has just set CR0.PE in real mode and its segment registers still
+ * hold real-mode caches: they are kept as they are in `regs` (at DPL 3)
+ * until the guest reloads them.
  */
 bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging paging,
               bool faithful, uint32_t ram_base, uint32_t ram_size, uint32_t mon_base,
               uint32_t mon_pages, const struct vmm_vcpu *entry,
-              const uint16_t sel[VMM_NSEG], struct vmm_regs *regs);
+              const uint16_t sel[VMM_NSEG], bool keep_caches, struct vmm_regs *regs);
 
 /* Releases every page the monitor holds for this VM. */
 void vmm_destroy(struct vmm *vm);
@@ -217,9 +223,6 @@ void vmm_destroy(struct vmm *vm);
  */
 struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int err,
                            unsigned flags, uint32_t cr2, uint32_t gpa);
-
-/* True if the guest has its (virtual) interrupts enabled. */
-bool vmm_guest_if(const struct vmm *vm);
 
 /* The guest-visible EFLAGS for real EFLAGS `real`. */
 uint32_t vmm_guest_eflags(const struct vmm *vm, uint32_t real);

@@ -138,6 +138,9 @@ vfault ev_int(struct vmm *vm, struct vmm_regs *regs, int vec);
 /* The guest's CPL changed: switch views (shadow root, descriptor tables). */
 void ev_cpl_changed(struct vmm *vm, struct vmm_regs *regs);
 uint32_t ev_guest_flags(const struct vmm *vm, uint32_t real);
+/* After a return to an outer level: data segments the new level may not
+ * use become null (by the guest's own descriptors). */
+void ev_null_inner_segments(struct vmm *vm, struct vmm_regs *regs);
 void ev_set_guest_flags(struct vmm *vm, struct vmm_regs *regs, uint32_t f);
 /* }====================================================================== */
 
