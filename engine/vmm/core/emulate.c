@@ -677,8 +677,11 @@ static uint32_t guest_sel(const struct op *o, int sreg)
 	return o->regs->seg[sreg].sel;
 }
 
-/* A far JMP or CALL to a code segment at the same privilege; gates and
- * task switches are not emulated (the VM stops and says so). */
+#define SYS_CALL16 4
+#define SYS_CALL32 12
+
+/* A far JMP or CALL straight to a code segment (the manual's checks). Task
+ * gates and TSSs are not emulated (the VM stops and says so). */
 static vfault far_target(struct op *o, uint16_t sel, uint64_t *d)
 {
 	struct vmm *vm = o->vm;
@@ -690,7 +693,7 @@ static vfault far_target(struct op *o, uint16_t sel, uint64_t *d)
 	uint16_t a = vdesc_attr(*d);
 	int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT, cpl = vm->vcpu.cpl;
 	if (!(a & DESC_S)) {
-		vm->stop_why = "the guest made a far transfer through a gate or TSS, which the monitor does not emulate";
+		vm->stop_why = "the guest made a far transfer through a task gate or TSS, which the monitor does not emulate";
 		return 0;
 	}
 	if (!(a & DESC_TYPE_CODE))
@@ -702,23 +705,143 @@ static vfault far_target(struct op *o, uint16_t sel, uint64_t *d)
 	return 0;
 }
 
-static vfault do_far(struct op *o, bool call, uint16_t sel, uint32_t off)
+/* The code segment a call gate names: present code with DPL <= CPL. */
+static vfault gate_target(struct op *o, uint16_t csel, uint64_t *cd)
 {
-	uint64_t d;
-	vfault f = far_target(o, sel, &d);
-	if (f || o->vm->stop_why)
+	if ((csel & 0xfffc) == 0)
+		return VF(X_GP, 0);
+	if (vdesc_read(o->vm, csel, cd))
+		return VF(X_GP, csel & 0xfffc);
+	uint16_t a = vdesc_attr(*cd);
+	if (!(a & DESC_S) || !(a & DESC_TYPE_CODE) ||
+	    (int)((a & DESC_DPL) >> DESC_DPL_SHIFT) > o->vm->vcpu.cpl)
+		return VF(X_GP, csel & 0xfffc);
+	if (!(a & DESC_P))
+		return VF(X_NP, csel & 0xfffc);
+	return 0;
+}
+
+static uint32_t code_limit(uint64_t d)
+{
+	struct vmm_seg s;
+	vdesc_seg_from(&s, 0, d);
+	return s.limit;
+}
+
+/* CALL through a call gate to a more privileged non-conforming segment:
+ * the stack from the guest's TSS, the caller's SS:ESP, `n` parameters
+ * copied from the caller's stack, CS:EIP. */
+static vfault call_gate_inner(struct op *o, uint16_t csel, uint64_t cd, uint32_t t, int n, int gsz)
+{
+	struct vmm *vm = o->vm;
+	struct vmm_vcpu *v = &vm->vcpu;
+	int dpl = (vdesc_attr(cd) & DESC_DPL) >> DESC_DPL_SHIFT;
+	uint16_t nss;
+	uint64_t ssd;
+	uint32_t nesp, val;
+	vfault f = ev_inner_stack(vm, dpl, &nss, &ssd, &nesp, 0);
+	if (f)
 		return f;
+	if (t > code_limit(cd))
+		return VF(X_GP, 0);
+	struct vmm_seg ns;
+	vdesc_seg_from(&ns, nss, ssd);
+	uint32_t sp = nesp;
+	uint32_t frame[4 + 31];
+	int k = 0;
+	frame[k++] = v->ss_sel;
+	frame[k++] = o->regs->r[VMM_ESP];
+	for (int i = n - 1; i >= 0; i--) {
+		if ((f = vmem_rd_seg(vm, o->regs, VMM_SS, o->regs->r[VMM_ESP] + (uint32_t)(i * gsz), gsz,
+		                     &val)))
+			return f;
+		frame[k++] = val;
+	}
+	frame[k++] = v->cs_sel;
+	frame[k++] = o->regs->eip + o->in.len;
+	for (int i = 0; i < k; i++) {
+		sp -= (uint32_t)gsz;
+		if ((f = vmem_wr_gva(vm, ns.base + sp, frame[i], gsz, dpl == 3)))
+			return f;
+	}
+	v->cpl = (uint8_t)dpl;
+	vdesc_load_ss_raw(vm, o->regs, nss, ssd);
+	vdesc_load_cs(vm, o->regs, csel, cd, dpl);
+	o->regs->r[VMM_ESP] = sp;
+	o->regs->eip = t;
+	ev_cpl_changed(vm, o->regs);
+	return 0;
+}
+
+/* JMP or CALL through a call gate (SDM Vol. 2, CALL and JMP). */
+static vfault far_gate(struct op *o, bool call, uint16_t sel, uint64_t gd)
+{
+	struct vmm *vm = o->vm;
+	int cpl = vm->vcpu.cpl;
+	uint16_t ga = vdesc_attr(gd);
+	int gdpl = (ga & DESC_DPL) >> DESC_DPL_SHIFT;
+	if (gdpl < cpl || gdpl < (int)(sel & 3))
+		return VF(X_GP, sel & 0xfffc);
+	if (!(ga & DESC_P))
+		return VF(X_NP, sel & 0xfffc);
+	bool g32 = (ga & DESC_TYPE) == SYS_CALL32;
+	uint32_t lo = (uint32_t)gd, hi = (uint32_t)(gd >> 32);
+	uint16_t csel = (uint16_t)(lo >> 16);
+	uint32_t t = (hi & 0xffff0000u) | (lo & 0xffff);
+	if (!g32)
+		t &= 0xffff;
+	uint64_t cd;
+	vfault f = gate_target(o, csel, &cd);
+	if (f)
+		return f;
+	uint16_t ca = vdesc_attr(cd);
+	bool conf = (ca & DESC_TYPE_C) != 0;
+	int cdpl = (ca & DESC_DPL) >> DESC_DPL_SHIFT;
+	if (!call && !conf && cdpl != cpl)
+		return VF(X_GP, csel & 0xfffc);
+	if (call && !conf && cdpl < cpl)
+		return call_gate_inner(o, csel, cd, t, (int)(hi & 0x1f), g32 ? 4 : 2);
+	if (t > code_limit(cd))
+		return VF(X_GP, 0);
 	if (call) {
-		int sz = osz(o);
+		int gsz = g32 ? 4 : 2;
 		uint32_t sp = o->regs->r[VMM_ESP];
-		if ((f = push(o, o->vm->vcpu.cs_sel, sz)) ||
-		    (f = push(o, o->regs->eip + o->in.len, sz))) {
+		if ((f = push(o, vm->vcpu.cs_sel, gsz)) || (f = push(o, o->regs->eip + o->in.len, gsz))) {
 			o->regs->r[VMM_ESP] = sp;
 			return f;
 		}
 	}
-	vdesc_load_cs(o->vm, o->regs, sel, d, o->vm->vcpu.cpl);
-	o->regs->eip = o->in.opsize32 ? off : off & 0xffff;
+	vdesc_load_cs(vm, o->regs, csel, cd, cpl);
+	o->regs->eip = t;
+	return 0;
+}
+
+static vfault do_far(struct op *o, bool call, uint16_t sel, uint32_t off)
+{
+	uint64_t d;
+	vfault f;
+	if ((sel & 0xfffc) && !vdesc_read(o->vm, sel, &d) && !(vdesc_attr(d) & DESC_S) &&
+	    ((vdesc_attr(d) & DESC_TYPE) == SYS_CALL16 || (vdesc_attr(d) & DESC_TYPE) == SYS_CALL32)) {
+		if ((f = far_gate(o, call, sel, d)))
+			return f;
+	} else {
+		if ((f = far_target(o, sel, &d)) || o->vm->stop_why)
+			return f;
+		off = o->in.opsize32 ? off : off & 0xffff;
+		if (off > code_limit(d))
+			return VF(X_GP, 0);
+		if (call) {
+			int sz = osz(o);
+			uint32_t sp = o->regs->r[VMM_ESP];
+			if ((f = push(o, o->vm->vcpu.cs_sel, sz)) ||
+			    (f = push(o, o->regs->eip + o->in.len, sz))) {
+				o->regs->r[VMM_ESP] = sp;
+				return f;
+			}
+		}
+		vdesc_load_cs(o->vm, o->regs, sel, d, o->vm->vcpu.cpl);
+		o->regs->eip = off;
+	}
 	o->res->retired = true;
 	o->vm->stats.priv[PK_FAR]++;
 	return 0;

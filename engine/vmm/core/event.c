@@ -60,8 +60,8 @@ static vfault push(struct vmm *vm, struct frame *fr, uint32_t v)
 }
 
 /* The inner stack for privilege `cpl` from the guest's TSS. */
-static vfault inner_stack(struct vmm *vm, int cpl, uint16_t *ss, uint64_t *ssd, uint32_t *esp,
-                          int ext)
+vfault ev_inner_stack(struct vmm *vm, int cpl, uint16_t *ss, uint64_t *ssd, uint32_t *esp,
+                      int ext)
 {
 	const struct vmm_vcpu *v = &vm->vcpu;
 	uint32_t off = TSS32_ESP0 + (uint32_t)cpl * 8, sel;
@@ -136,7 +136,7 @@ static vfault deliver_once(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	uint64_t ssd = 0;
 	if (ncpl < v->cpl) {
 		uint32_t nesp;
-		f = inner_stack(vm, ncpl, &nss, &ssd, &nesp, e);
+		f = ev_inner_stack(vm, ncpl, &nss, &ssd, &nesp, e);
 		if (f)
 			return f;
 		struct vmm_seg s;
@@ -232,7 +232,8 @@ void ev_null_inner_segments(struct vmm *vm, struct vmm_regs *regs)
 		int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT;
 		bool conf = (a & DESC_TYPE_CODE) && (a & DESC_TYPE_C);
 		if (!conf && dpl < vm->vcpu.cpl) {
-			*s = (struct vmm_seg){ .sel = 0 };
+			s->sel = 0; /* as the CPU does: base and limit stay, P goes */
+			s->attr &= (uint16_t)~DESC_P;
 			regs->dirty |= VMM_DIRTY_SEG(data[i]);
 		}
 	}

@@ -141,6 +141,9 @@ uint32_t ev_guest_flags(const struct vmm *vm, uint32_t real);
 /* After a return to an outer level: data segments the new level may not
  * use become null (by the guest's own descriptors). */
 void ev_null_inner_segments(struct vmm *vm, struct vmm_regs *regs);
+/* The stack for privilege `cpl` from the guest's TSS, checked (#TS, #SS). */
+vfault ev_inner_stack(struct vmm *vm, int cpl, uint16_t *ss, uint64_t *ssd, uint32_t *esp,
+                      int ext);
 void ev_set_guest_flags(struct vmm *vm, struct vmm_regs *regs, uint32_t f);
 /* }====================================================================== */
 
