@@ -276,6 +276,25 @@ void rt_init_cpu(void);
 
 /* Call h for `vector` (0-255); NULL restores the default, which prints
  * "FAIL: unexpected vector N at EIP" and ends the run with rt_done(). */
+/*
+ * A segment or system descriptor as the 8 bytes of a GDT/LDT entry: `access`
+ * is byte 5 (P, DPL, S, type), `flags` the high nibble of byte 6 (G, D/B,
+ * L, AVL). For kernels that build tables of their own (guests/vmtest).
+ */
+static inline uint64_t rt_make_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+	return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
+	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
+	       (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
+}
+
+/* A present 32-bit interrupt gate, DPL 0, to `sel`:`offset`. */
+static inline uint64_t rt_make_int_gate(uint16_t sel, uint32_t offset)
+{
+	return (uint64_t)(offset & 0xFFFF) | (uint64_t)sel << 16 | (uint64_t)0x8E << 40 |
+	       (uint64_t)(offset >> 16) << 48;
+}
+
 void rt_set_handler(int vector, rt_handler h);
 
 /* Set the DPL of `vector`'s gate; 3 allows INT n from ring 3. */

@@ -51,7 +51,6 @@
 #define DESC_S        0x10
 #define DESC_CODE_RX  0x0A
 #define DESC_DATA_RW  0x02
-#define DESC_GATE_INT32 0x0E
 #define DESC_G_DB     0xC
 #define SEL_CODE      0x08
 #define SEL_DATA      0x10
@@ -311,19 +310,6 @@ static void paging_probes(void)
 
 /* {====== descriptor-table probes: tables that run past the end of RAM */
 
-static uint64_t make_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
-{
-	return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
-	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
-	       (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
-}
-
-static uint64_t make_gate(uint32_t offset)
-{
-	return (uint64_t)(offset & 0xFFFF) | (uint64_t)SEL_CODE << 16 |
-	       (uint64_t)(DESC_P | DESC_GATE_INT32) << 40 | (uint64_t)(offset >> 16) << 48;
-}
-
 /* A flat GDT of three entries (null, code, data) in the last 24 bytes of
  * RAM, returned; its selectors from 0x18 up lie beyond RAM. */
 static uint64_t *gdt_at_ram_end(void)
@@ -331,8 +317,8 @@ static uint64_t *gdt_at_ram_end(void)
 	uint64_t *g = (uint64_t *)(ram_end - 3 * sizeof(uint64_t));
 
 	g[0] = 0;
-	g[1] = make_desc(0, 0xFFFFF, DESC_P | DESC_S | DESC_CODE_RX, DESC_G_DB);
-	g[2] = make_desc(0, 0xFFFFF, DESC_P | DESC_S | DESC_DATA_RW, DESC_G_DB);
+	g[1] = rt_make_desc(0, 0xFFFFF, DESC_P | DESC_S | DESC_CODE_RX, DESC_G_DB);
+	g[2] = rt_make_desc(0, 0xFFFFF, DESC_P | DESC_S | DESC_DATA_RW, DESC_G_DB);
 	return g;
 }
 
@@ -401,7 +387,7 @@ static void idt_probes(void)
 	struct table_reg saved, t = { 0x7FF, (uint32_t)idt };
 
 	for (uint32_t v = 0; v < in_ram; v++)
-		idt[v] = make_gate(rt_isr_table[v]);
+		idt[v] = rt_make_int_gate(SEL_CODE, rt_isr_table[v]);
 	__asm__ volatile("sidt %0" : "=m"(saved));
 	__asm__ volatile("lidt %0" : : "m"(t) : "memory");
 	fault_vec = NO_FAULT;

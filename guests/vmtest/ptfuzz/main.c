@@ -284,13 +284,6 @@ static uint32_t random_pde(void)
 
 /* {====== descriptors */
 
-static uint64_t make_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
-{
-	return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
-	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
-	       (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
-}
-
 /* Mostly plausible segments (data or code, any DPL, P, base inside the
  * identity region or the fuzz region, any limit and G), sometimes raw. */
 static uint64_t random_desc(void)
@@ -302,7 +295,7 @@ static uint64_t random_desc(void)
 
 	if (below(3))
 		access |= DESC_P | DESC_S;
-	return make_desc(base, rnd() & 0xFFFFF, access, (uint8_t)(rnd() & 0xD));
+	return rt_make_desc(base, rnd() & 0xFFFFF, access, (uint8_t)(rnd() & 0xD));
 }
 
 static uint16_t random_selector(void)
@@ -325,12 +318,12 @@ static void build_tables(void)
 		uint32_t base;
 	} __attribute__((packed)) g = { sizeof gdt - 1, (uint32_t)gdt };
 
-	gdt[G_CODE] = make_desc(0, flat, DESC_P | DESC_S | DESC_CODE_RX, DESC_G_DB);
-	gdt[G_DATA] = make_desc(0, flat, DESC_P | DESC_S | DESC_DATA_RW, DESC_G_DB);
-	gdt[G_UCODE] = make_desc(0, flat, DESC_P | (3 << 5) | DESC_S | DESC_CODE_RX, DESC_G_DB);
-	gdt[G_UDATA] = make_desc(0, flat, DESC_P | (3 << 5) | DESC_S | DESC_DATA_RW, DESC_G_DB);
-	gdt[G_TSS] = make_desc((uint32_t)tss, sizeof tss - 1, DESC_P | DESC_TSS32, 0);
-	gdt[G_LDT] = make_desc((uint32_t)ldt, sizeof ldt - 1, DESC_P | DESC_LDT, 0);
+	gdt[G_CODE] = rt_make_desc(0, flat, DESC_P | DESC_S | DESC_CODE_RX, DESC_G_DB);
+	gdt[G_DATA] = rt_make_desc(0, flat, DESC_P | DESC_S | DESC_DATA_RW, DESC_G_DB);
+	gdt[G_UCODE] = rt_make_desc(0, flat, DESC_P | (3 << 5) | DESC_S | DESC_CODE_RX, DESC_G_DB);
+	gdt[G_UDATA] = rt_make_desc(0, flat, DESC_P | (3 << 5) | DESC_S | DESC_DATA_RW, DESC_G_DB);
+	gdt[G_TSS] = rt_make_desc((uint32_t)tss, sizeof tss - 1, DESC_P | DESC_TSS32, 0);
+	gdt[G_LDT] = rt_make_desc((uint32_t)ldt, sizeof ldt - 1, DESC_P | DESC_LDT, 0);
 	__asm__ volatile("lgdt %0\n\t"
 			 "ljmp %1, $1f\n"
 			 "1:\n\t"

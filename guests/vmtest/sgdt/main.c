@@ -28,7 +28,6 @@
 #define DESC_LDT      0x02
 #define DESC_TSS32    0x09 /* available 32-bit TSS */
 #define DESC_TSS_BUSY 0x02 /* in the type: a loaded TSS is busy */
-#define DESC_GATE_INT32 0x0E
 #define DESC_G_DB     0xC /* flags nibble: 4 KiB granularity, 32-bit */
 
 /* LAR returns bytes 5 and 6 of the descriptor in bits 8-23; the accessed
@@ -62,19 +61,6 @@ static uint64_t ldt[LDT_ENTRIES] __attribute__((aligned(8)));
 static uint64_t idt[IDT_VECTORS] __attribute__((aligned(8)));
 static uint32_t tss[26] __attribute__((aligned(16))); /* a 104-byte TSS, unused but loaded */
 
-static uint64_t make_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
-{
-	return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
-	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
-	       (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
-}
-
-static uint64_t make_gate(uint32_t offset)
-{
-	return (uint64_t)(offset & 0xFFFF) | (uint64_t)SEL_CODE << 16 |
-	       (uint64_t)(DESC_P | DESC_GATE_INT32) << 40 | (uint64_t)(offset >> 16) << 48;
-}
-
 /* The expected LAR result of a descriptor: its bytes 5 and 6. */
 static uint32_t lar_of(uint64_t d)
 {
@@ -88,14 +74,14 @@ static void build_tables(void)
 	const uint32_t flat = 0xFFFFF;
 
 	gdt[G_NULL] = 0;
-	gdt[G_CODE] = make_desc(0, flat, DESC_P | DESC_S | DESC_CODE_RX, DESC_G_DB);
-	gdt[G_DATA] = make_desc(0, flat, DESC_P | DESC_S | DESC_DATA_RW, DESC_G_DB);
-	gdt[G_UCODE] = make_desc(0, flat, DESC_P | DESC_DPL(3) | DESC_S | DESC_CODE_RX, DESC_G_DB);
-	gdt[G_UDATA] = make_desc(0, flat, DESC_P | DESC_DPL(3) | DESC_S | DESC_DATA_RW, DESC_G_DB);
-	gdt[G_TSS] = make_desc((uint32_t)tss, sizeof tss - 1, DESC_P | DESC_TSS32, 0);
-	gdt[G_LDT] = make_desc((uint32_t)ldt, sizeof ldt - 1, DESC_P | DESC_LDT, 0);
+	gdt[G_CODE] = rt_make_desc(0, flat, DESC_P | DESC_S | DESC_CODE_RX, DESC_G_DB);
+	gdt[G_DATA] = rt_make_desc(0, flat, DESC_P | DESC_S | DESC_DATA_RW, DESC_G_DB);
+	gdt[G_UCODE] = rt_make_desc(0, flat, DESC_P | DESC_DPL(3) | DESC_S | DESC_CODE_RX, DESC_G_DB);
+	gdt[G_UDATA] = rt_make_desc(0, flat, DESC_P | DESC_DPL(3) | DESC_S | DESC_DATA_RW, DESC_G_DB);
+	gdt[G_TSS] = rt_make_desc((uint32_t)tss, sizeof tss - 1, DESC_P | DESC_TSS32, 0);
+	gdt[G_LDT] = rt_make_desc((uint32_t)ldt, sizeof ldt - 1, DESC_P | DESC_LDT, 0);
 	for (int v = 0; v < IDT_VECTORS; v++)
-		idt[v] = make_gate(rt_isr_table[v]);
+		idt[v] = rt_make_int_gate(SEL_CODE, rt_isr_table[v]);
 }
 
 static void load_tables(void)
