@@ -674,6 +674,8 @@ static bool start_monitor(struct machine *m, const struct machine_config *cfg, G
 		.mon_base = m->mon_base, .mon_pages = MONITOR_MIB * MIB / PMEM_PAGE_SIZE,
 		.io = m->io, .devmem = m->pmem, .hostmem = m->cpu_pmem,
 		.from_real_mode = m->has_rom,
+		.rom_base = m->has_rom ? (uint32_t)(0x100000000ull - m->rom_size) : 0,
+		.rom_size = m->has_rom ? m->rom_size : 0,
 	};
 	const char *why = NULL;
 	m->l0 = l0_start(m->cpu, &lc, &why);
@@ -775,6 +777,7 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 		m->pmem = pmem_new_window(m->cpu_pmem, 0, m->share_size);
 	if (rom) {
 		pmem_map_rom(m->cpu_pmem, rom);
+		m->rom_size = (uint32_t)g_bytes_get_size(rom);
 		g_bytes_unref(rom);
 		m->has_rom = true;
 	}

@@ -68,6 +68,7 @@ struct machine {
 	struct device *dev[MAX_DEVICES];
 	int n_dev;
 	bool has_rom;
+	uint32_t rom_size; /* its size: mapped at 4 GiB - rom_size and 1 MiB - rom_size */
 	bool a20_kbd, a20_sysctl;
 
 	const char *shutdown_why;

@@ -442,8 +442,16 @@ static inline void cpu_need_cpl0(struct cpu *cpu)
 	if (cpu_v86(cpu) || ((cpu->cr0 & CR0_PE) && cpu->cpl != 0))
 		cpu_gp0(cpu);
 }
-/* True when strict mode makes a sensitive instruction trap here. */
+/* True when strict mode makes a sensitive instruction trap here. In v86
+ * mode far transfers, IRET and segment loads reveal nothing (they work
+ * as in real mode, and the IOPL-sensitive ones trap by their own rule):
+ * only the system-register stores (cpu_strict_trap_store) trap there. */
 static inline bool cpu_strict_trap(const struct cpu *cpu)
+{
+	return cpu->strict && (cpu->cr0 & CR0_PE) && cpu->cpl > 0 && !cpu_v86(cpu);
+}
+/* The same for SGDT, SIDT and SMSW, which v86 code may run. */
+static inline bool cpu_strict_trap_store(const struct cpu *cpu)
 {
 	return cpu->strict && (cpu->cr0 & CR0_PE) && cpu->cpl > 0;
 }

@@ -34,7 +34,7 @@ static void need_pmode(struct cpu *cpu)
 
 static void strict_check(struct cpu *cpu)
 {
-	if (cpu_strict_trap(cpu))
+	if (cpu_strict_trap_store(cpu))
 		cpu_gp0(cpu);
 }
 

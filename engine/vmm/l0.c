@@ -174,7 +174,7 @@ static void regs_out(struct l0 *l, const struct vmm_regs *r)
 	struct cpu *c = l->cpu;
 	memcpy(c->r, r->r, sizeof c->r);
 	c->eip = r->eip;
-	cpu_set_eflags(c, (r->eflags & ~(EFLAGS_IOPL | EFLAGS_VM)) | EFLAGS_1);
+	cpu_set_eflags(c, (r->eflags & ~EFLAGS_IOPL) | EFLAGS_1); /* VM: the guest's v86 code */
 	for (int s = 0; s < VMM_NSEG; s++)
 		if (r->dirty & VMM_DIRTY_SEG(s))
 			seg_out(&c->seg[s], &r->seg[s]);
@@ -354,6 +354,11 @@ struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **w
 		g_free(l);
 		return NULL;
 	}
+	if (cfg->rom_size && !vmm_map_rom(&l->vm, cfg->rom_base, cfg->rom_size)) {
+		*why = "the monitor has too few pages to map the ROM";
+		g_free(l);
+		return NULL;
+	}
 	r.dirty |= VMM_DIRTY_CTL;
 	for (int s = 0; s < VMM_NSEG; s++)
 		r.dirty |= VMM_DIRTY_SEG(s);
@@ -400,8 +405,10 @@ void l0_guest_regs(const struct l0 *l, struct l0_guest_regs *out)
 		out->seg_base[s] = c->seg[s].base;
 		out->seg_limit[s] = c->seg[s].limit;
 	}
-	out->sel[SEG_CS] = v->cs_sel;
-	out->sel[SEG_SS] = v->ss_sel;
+	if (!(c->eflags & EFLAGS_VM)) { /* in v86 mode the real selectors are the guest's */
+		out->sel[SEG_CS] = v->cs_sel;
+		out->sel[SEG_SS] = v->ss_sel;
+	}
 	out->cr0 = v->cr0;
 	out->cr2 = v->cr2;
 	out->cr3 = v->cr3;

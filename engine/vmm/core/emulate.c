@@ -98,6 +98,13 @@ static int iopl(const struct op *o)
 	return (int)((o->vm->vcpu.vflags & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT);
 }
 
+/* The guest runs v86 code with IOPL < 3: the IOPL-sensitive
+ * instructions (PUSHF, POPF, INT n, IRET, CLI, STI) fault for it. */
+static bool v86_sensitive(const struct op *o)
+{
+	return (o->regs->eflags & EFLAGS_VM) && iopl(o) < 3;
+}
+
 /* }====================================================================== */
 
 /* {====== interrupts and flags ====== */
@@ -139,6 +146,8 @@ static vfault do_cli_sti(struct op *o, bool sti)
 
 static vfault do_pushf(struct op *o)
 {
+	if (v86_sensitive(o))
+		return VF(X_GP, 0);
 	uint32_t f = ev_guest_flags(o->vm, o->regs->eflags) & ~(EFLAGS_VM | EFLAGS_RF);
 	vfault e = push(o, f, osz(o));
 	if (!e)
@@ -148,6 +157,8 @@ static vfault do_pushf(struct op *o)
 
 static vfault do_popf(struct op *o)
 {
+	if (v86_sensitive(o))
+		return VF(X_GP, 0);
 	int sz = osz(o);
 	uint32_t v, old = ev_guest_flags(o->vm, o->regs->eflags);
 	vfault e = pop(o, sz, &v);
@@ -168,6 +179,8 @@ static vfault do_popf(struct op *o)
 
 static vfault do_int(struct op *o, int vec, uint32_t extra)
 {
+	if (o->in.op == 0xcd && v86_sensitive(o))
+		return VF(X_GP, 0);
 	uint32_t start = o->regs->eip;
 	o->res->charged_cycles += (int32_t)extra; /* charged before the delivery, as the CPU does */
 	o->regs->eip += o->in.len;
@@ -189,8 +202,8 @@ static vfault do_int(struct op *o, int vec, uint32_t extra)
 static vfault io_check(struct op *o, uint16_t port, int sz)
 {
 	const struct vmm_vcpu *v = &o->vm->vcpu;
-	if (v->cpl <= iopl(o))
-		return 0;
+	if (v->cpl <= iopl(o) && !(o->regs->eflags & EFLAGS_VM))
+		return 0; /* (v86 code always goes by the bitmap) */
 	uint32_t base, bits;
 	if (v->tr.limit < TSS32_IOMAP + 1 ||
 	    vmem_rd_gva(o->vm, v->tr.base + TSS32_IOMAP, 2, false, &base))
@@ -497,7 +510,7 @@ static vfault do_lar_lsl(struct op *o)
 
 /* The real CR0 for virtual `cr0`: protected mode and paging always on
  * (shadow), or the guest's paging (nested); the guest's FPU bits. */
-static uint32_t real_cr0(const struct vmm *vm)
+uint32_t emu_real_cr0(const struct vmm *vm)
 {
 	uint32_t c = vm->vcpu.cr0;
 	uint32_t keep = c & (CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_AM);
@@ -524,7 +537,7 @@ static vfault do_mov_to_cr(struct op *o)
 		              CR0_CD | CR0_PG)) | CR0_ET;
 		bool remap = (val ^ v->cr0) & (CR0_PG | CR0_WP);
 		v->cr0 = val;
-		o->regs->cr0 = real_cr0(vm);
+		o->regs->cr0 = emu_real_cr0(vm);
 		o->regs->dirty |= VMM_DIRTY_CTL;
 		if (remap)
 			spt_switch(vm, o->regs);
@@ -680,8 +693,7 @@ static uint32_t guest_sel(const struct op *o, int sreg)
 #define SYS_CALL16 4
 #define SYS_CALL32 12
 
-/* A far JMP or CALL straight to a code segment (the manual's checks). Task
- * gates and TSSs are not emulated (the VM stops and says so). */
+/* A far JMP or CALL straight to a code segment (the manual's checks). */
 static vfault far_target(struct op *o, uint16_t sel, uint64_t *d)
 {
 	struct vmm *vm = o->vm;
@@ -692,11 +704,7 @@ static vfault far_target(struct op *o, uint16_t sel, uint64_t *d)
 		return f;
 	uint16_t a = vdesc_attr(*d);
 	int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT, cpl = vm->vcpu.cpl;
-	if (!(a & DESC_S)) {
-		vm->stop_why = "the guest made a far transfer through a task gate or TSS, which the monitor does not emulate";
-		return 0;
-	}
-	if (!(a & DESC_TYPE_CODE))
+	if (!(a & DESC_S) || !(a & DESC_TYPE_CODE))
 		return VF(X_GP, sel & 0xfffc);
 	if ((a & DESC_TYPE_C) ? dpl > cpl : ((sel & 3) > cpl || dpl != cpl))
 		return VF(X_GP, sel & 0xfffc);
@@ -816,13 +824,35 @@ static vfault far_gate(struct op *o, bool call, uint16_t sel, uint64_t gd)
 	return 0;
 }
 
+/* JMP or CALL to a TSS or through a task gate: a task switch. */
+static vfault far_task(struct op *o, bool call, uint16_t sel, uint64_t d)
+{
+	struct vmm *vm = o->vm;
+	uint16_t a = vdesc_attr(d);
+	int dpl = (a & DESC_DPL) >> DESC_DPL_SHIFT;
+	enum vtask_reason why = call ? VTASK_CALL : VTASK_JMP;
+	uint32_t next = o->regs->eip + o->in.len;
+	if (dpl < vm->vcpu.cpl || dpl < (int)(sel & 3))
+		return VF(X_GP, sel & 0xfffc);
+	if ((a & DESC_TYPE) != SYS_TASKGATE)
+		return vtask_switch(vm, o->regs, sel, d, why, next, -1);
+	if (!(a & DESC_P))
+		return VF(X_NP, sel & 0xfffc);
+	return vtask_gate(vm, o->regs, d, why, next, -1, 0);
+}
+
 static vfault do_far(struct op *o, bool call, uint16_t sel, uint32_t off)
 {
 	uint64_t d;
 	vfault f;
-	if ((sel & 0xfffc) && !vdesc_read(o->vm, sel, &d) && !(vdesc_attr(d) & DESC_S) &&
-	    ((vdesc_attr(d) & DESC_TYPE) == SYS_CALL16 || (vdesc_attr(d) & DESC_TYPE) == SYS_CALL32)) {
+	int type = -1;
+	if ((sel & 0xfffc) && !vdesc_read(o->vm, sel, &d) && !(vdesc_attr(d) & DESC_S))
+		type = vdesc_attr(d) & DESC_TYPE;
+	if (type == SYS_CALL16 || type == SYS_CALL32) {
 		if ((f = far_gate(o, call, sel, d)))
+			return f;
+	} else if (type == SYS_TASKGATE || type == SYS_TSS16_AVAIL || type == SYS_TSS32_AVAIL) {
+		if ((f = far_task(o, call, sel, d)) || o->vm->stop_why)
 			return f;
 	} else {
 		if ((f = far_target(o, sel, &d)) || o->vm->stop_why)
@@ -1106,6 +1136,10 @@ static vfault dispatch(struct op *o)
 	case 0xcf:
 		o->vm->stats.priv[PK_IRET]++;
 		o->res->retired = true;
+		if (v86_sensitive(o))
+			return VF(X_GP, 0);
+		if ((ev_guest_flags(o->vm, o->regs->eflags) & (EFLAGS_NT | EFLAGS_VM)) == EFLAGS_NT)
+			return vtask_iret(o->vm, o->regs, o->regs->eip + in->len);
 		return ev_iret(o->vm, o->regs, in->opsize32);
 	case 0xcd: return do_int(o, (int)(in->imm & 0xff), 30);
 	case 0xcc: return do_int(o, X_BP, 30);

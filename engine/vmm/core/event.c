@@ -16,6 +16,8 @@
 #define GATE_INT32 14
 #define GATE_TRAP32 15
 #define TSS32_ESP0 4
+#define EV_DELIVERY_CYCLES 40 /* the CPU's cycle model (docs/cpu.md) */
+#define EV_PF_CYCLES 20
 
 /* {====== the guest's EFLAGS ====== */
 
@@ -28,7 +30,13 @@ uint32_t ev_guest_flags(const struct vmm *vm, uint32_t real)
 void ev_set_guest_flags(struct vmm *vm, struct vmm_regs *regs, uint32_t f)
 {
 	vm->vcpu.vflags = f & EFLAGS_IOPL;
-	regs->eflags = ((f & ~(EFLAGS_IOPL | EFLAGS_VM)) | EFLAGS_1);
+	regs->eflags = (f & ~EFLAGS_IOPL) | EFLAGS_1; /* VM is real: v86 code runs as v86 code */
+}
+
+void ev_v86_seg(struct vmm_regs *regs, int s, uint16_t sel)
+{
+	regs->seg[s] = (struct vmm_seg){ sel, VMM_V86_SEG_ATTR, (uint32_t)sel << 4, 0xffff };
+	regs->dirty |= VMM_DIRTY_SEG(s);
 }
 
 void ev_cpl_changed(struct vmm *vm, struct vmm_regs *regs)
@@ -112,8 +120,11 @@ static vfault deliver_once(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		return VF(X_GP, vec * 8 + 2);
 	if (!(hi & (1u << 15)))
 		return VF(X_NP, vec * 8 + 2 + e);
+	if (type == GATE_TASK)
+		return vtask_gate(vm, regs, ((uint64_t)hi << 32) | lo, VTASK_INT, regs->eip,
+		                  has_error_code(vec) && err >= 0 && !soft ? err : -1, e);
 	if (type != GATE_INT32 && type != GATE_TRAP32) {
-		vm->stop_why = "the guest's IDT has a task gate or a 16-bit gate, which the monitor does not emulate";
+		vm->stop_why = "the guest's IDT has a 16-bit gate, which the monitor does not emulate";
 		return 0;
 	}
 	uint16_t csel = (uint16_t)(lo >> 16);
@@ -131,6 +142,12 @@ static vfault deliver_once(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		return VF(X_NP, (csel & 0xfffc) | e);
 	int ncpl = (ca & DESC_TYPE_C) ? v->cpl : cdpl;
 	uint32_t gflags = ev_guest_flags(vm, regs->eflags);
+	bool v86 = (gflags & EFLAGS_VM) != 0;
+	/* From v86 mode only to a non-conforming ring-0 handler. */
+	if (v86 && ((ca & DESC_TYPE_C) || cdpl != 0))
+		return VF(X_GP, (csel & 0xfffc) | e);
+	uint16_t ocs = v86 ? regs->seg[VMM_CS].sel : v->cs_sel;
+	uint16_t oss = v86 ? regs->seg[VMM_SS].sel : v->ss_sel;
 	struct frame fr = { regs->seg[VMM_SS].base, regs->r[VMM_ESP], v->cpl == 3 };
 	uint16_t nss = 0;
 	uint64_t ssd = 0;
@@ -142,10 +159,14 @@ static vfault deliver_once(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		struct vmm_seg s;
 		vdesc_seg_from(&s, nss, ssd);
 		fr = (struct frame){ s.base, nesp, false };
-		if ((f = push(vm, &fr, v->ss_sel)) || (f = push(vm, &fr, regs->r[VMM_ESP])))
+		static const int v86_saved[] = { VMM_GS, VMM_FS, VMM_DS, VMM_ES };
+		for (int i = 0; v86 && i < 4; i++)
+			if ((f = push(vm, &fr, regs->seg[v86_saved[i]].sel)))
+				return f;
+		if ((f = push(vm, &fr, oss)) || (f = push(vm, &fr, regs->r[VMM_ESP])))
 			return f;
 	}
-	if ((f = push(vm, &fr, gflags)) || (f = push(vm, &fr, v->cs_sel)) ||
+	if ((f = push(vm, &fr, gflags)) || (f = push(vm, &fr, ocs)) ||
 	    (f = push(vm, &fr, regs->eip)))
 		return f;
 	if (has_error_code(vec) && err >= 0 && !soft && (f = push(vm, &fr, (uint32_t)err)))
@@ -155,6 +176,12 @@ static vfault deliver_once(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	if (ncpl < old)
 		vdesc_load_ss_raw(vm, regs, nss, ssd);
 	v->cpl = (uint8_t)ncpl;
+	for (int s = 0; v86 && s < VMM_NSEG; s++) {
+		if (s == VMM_CS || s == VMM_SS)
+			continue;
+		regs->seg[s] = (struct vmm_seg){ .sel = 0 }; /* the handler gets null data segments */
+		regs->dirty |= VMM_DIRTY_SEG(s);
+	}
 	vdesc_load_cs(vm, regs, csel, cd, ncpl);
 	regs->r[VMM_ESP] = fr.esp;
 	regs->eip = target;
@@ -191,8 +218,13 @@ void ev_deliver(struct vmm *vm, struct vmm_regs *regs, int vec, int err, bool so
 			return;
 		int second = VF_VEC(f);
 		enum klass a = klass(vec), b = klass(second);
+		/* As the CPU charges them: a #PF raised in the delivery, and the
+		 * next delivery attempt. */
+		if (second == X_PF)
+			vm->ev_cycles += EV_PF_CYCLES;
 		if (a == DOUBLE)
 			break;
+		vm->ev_cycles += EV_DELIVERY_CYCLES;
 		if ((a == CONTRIBUTORY && b == CONTRIBUTORY) ||
 		    (a == PAGEFAULT && (b == CONTRIBUTORY || b == PAGEFAULT))) {
 			vec = X_DF;
@@ -239,24 +271,70 @@ void ev_null_inner_segments(struct vmm *vm, struct vmm_regs *regs)
 	}
 }
 
+/* IRET in v86 mode (the caller checked IOPL 3): as in real mode, with
+ * IOPL and VM kept. */
+static vfault iret_in_v86(struct vmm *vm, struct vmm_regs *regs, bool o32)
+{
+	int sz = o32 ? 4 : 2;
+	uint32_t sp = regs->r[VMM_ESP] & 0xffff, eip, cs, fl;
+	vfault f;
+	if ((f = pop(vm, regs, &sp, sz, &eip)) || (f = pop(vm, regs, &sp, sz, &cs)) ||
+	    (f = pop(vm, regs, &sp, sz, &fl)))
+		return f;
+	if (eip > 0xffff)
+		return VF(X_GP, 0);
+	uint32_t mask = EFLAGS_ARITH | EFLAGS_TF | EFLAGS_DF | EFLAGS_IF | EFLAGS_NT | EFLAGS_RF |
+	                EFLAGS_AC | EFLAGS_ID;
+	if (!o32)
+		mask &= 0xffff;
+	uint32_t gflags = ev_guest_flags(vm, regs->eflags);
+	ev_v86_seg(regs, VMM_CS, (uint16_t)cs);
+	vm->vcpu.cs_sel = (uint16_t)cs;
+	regs->eip = eip;
+	regs->r[VMM_ESP] = (regs->r[VMM_ESP] & 0xffff0000u) | (sp & 0xffff);
+	ev_set_guest_flags(vm, regs, (gflags & ~mask) | (fl & mask));
+	return 0;
+}
+
+/* IRETD at CPL 0 with VM set in the popped EFLAGS: into v86 mode, with
+ * ESP, SS, ES, DS, FS and GS from the stack too. */
+static vfault iret_to_v86(struct vmm *vm, struct vmm_regs *regs, uint32_t sp, uint32_t eip,
+                          uint32_t cs, uint32_t fl)
+{
+	static const int order[] = { VMM_SS, VMM_ES, VMM_DS, VMM_FS, VMM_GS };
+	uint32_t esp, sel[5];
+	vfault f = pop(vm, regs, &sp, 4, &esp);
+	for (int i = 0; !f && i < 5; i++)
+		f = pop(vm, regs, &sp, 4, &sel[i]);
+	if (f)
+		return f;
+	for (int i = 0; i < 5; i++)
+		ev_v86_seg(regs, order[i], (uint16_t)sel[i]);
+	ev_v86_seg(regs, VMM_CS, (uint16_t)cs);
+	vm->vcpu.cs_sel = (uint16_t)cs;
+	vm->vcpu.ss_sel = (uint16_t)sel[0];
+	regs->eip = eip & 0xffff;
+	regs->r[VMM_ESP] = esp;
+	vm->vcpu.cpl = 3;
+	ev_set_guest_flags(vm, regs, (fl & ~(EFLAGS_RF)) | EFLAGS_VM);
+	ev_cpl_changed(vm, regs);
+	return 0;
+}
+
 vfault ev_iret(struct vmm *vm, struct vmm_regs *regs, bool o32)
 {
 	struct vmm_vcpu *v = &vm->vcpu;
 	uint32_t gflags = ev_guest_flags(vm, regs->eflags);
-	if (gflags & EFLAGS_NT) {
-		vm->stop_why = "the guest returned from a nested task (IRET with NT), which the monitor does not emulate";
-		return 0;
-	}
+	if (gflags & EFLAGS_VM)
+		return iret_in_v86(vm, regs, o32);
 	int sz = o32 ? 4 : 2;
 	uint32_t sp = regs->r[VMM_ESP], eip, cs, fl, esp = 0, ss = 0;
 	vfault f;
 	if ((f = pop(vm, regs, &sp, sz, &eip)) || (f = pop(vm, regs, &sp, sz, &cs)) ||
 	    (f = pop(vm, regs, &sp, sz, &fl)))
 		return f;
-	if ((fl & EFLAGS_VM) && o32 && v->cpl == 0) {
-		vm->stop_why = "the guest returned to virtual-8086 mode, which the monitor does not emulate";
-		return 0;
-	}
+	if ((fl & EFLAGS_VM) && o32 && v->cpl == 0)
+		return iret_to_v86(vm, regs, sp, eip, cs, fl);
 	uint16_t csel = (uint16_t)cs;
 	int rpl = csel & SEL_RPL;
 	uint64_t cd, ssd = 0;

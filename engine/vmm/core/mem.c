@@ -92,6 +92,14 @@ bool vmem_gpa_ram(const struct vmm *vm, uint32_t gpa, uint32_t *hpa)
 	return true;
 }
 
+bool vmem_gpa_rom(const struct vmm *vm, uint32_t gpa, uint32_t *hpa)
+{
+	if (!vm->rom_size || gpa < vm->rom_base || gpa - vm->rom_base >= vm->rom_size)
+		return false;
+	*hpa = gpa;
+	return true;
+}
+
 uint32_t vmem_rd_gpa(struct vmm *vm, uint32_t gpa, int size)
 {
 	uint32_t hpa;
@@ -101,7 +109,7 @@ uint32_t vmem_rd_gpa(struct vmm *vm, uint32_t gpa, int size)
 			v |= vmem_rd_gpa(vm, gpa + (uint32_t)i, 1) << (8 * i);
 		return v;
 	}
-	if (!vmem_gpa_ram(vm, gpa, &hpa))
+	if (!vmem_gpa_ram(vm, gpa, &hpa) && !vmem_gpa_rom(vm, gpa, &hpa))
 		return vm->ops->mmio_read(vm->ops->opaque, gpa, size);
 	uint32_t v = 0;
 	vm->ops->read(vm->ops->opaque, hpa, &v, (uint32_t)size);

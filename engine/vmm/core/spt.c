@@ -243,6 +243,8 @@ static bool fill(struct vmm *vm, uint32_t gva, uint32_t gpa, bool user)
 	bool wp = (v->cr0 & CR0_WP) != 0;
 	bool w = (perm & PTE_W) || (!user && !wp);
 	uint32_t hpa = vm->ram_base + (gpa & PAGE_MASK);
+	if (vmem_gpa_rom(vm, gpa & PAGE_MASK, &hpa))
+		w = false; /* ROM: writes go to the device path */
 	uint32_t spt = spt_get(vm, gva >> 22, gpt);
 	if (!spt) {
 		spt_flush_all(vm);
@@ -266,6 +268,12 @@ vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind
 		return f;
 	}
 	uint32_t hpa;
+	if (acc != VACC_WRITE && vmem_gpa_rom(vm, *gpa, &hpa)) {
+		*kind = VMM_EXIT_PF_HIDDEN;
+		if (vm->cur_root >= 0)
+			fill(vm, gva, *gpa, user);
+		return 0;
+	}
 	if (!vmem_gpa_ram(vm, *gpa, &hpa)) {
 		*kind = VMM_EXIT_MMIO;
 		return 0;
@@ -360,6 +368,24 @@ bool npt_build(struct vmm *vm)
 		}
 		vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4,
 		           (vm->ram_base + gpa) | SPT_PDE);
+	}
+	return true;
+}
+
+bool npt_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size)
+{
+	for (uint32_t off = 0; off < size; off += PAGE) {
+		uint32_t a = gpa + off;
+		uint32_t pa = vm->npt_root + (a >> 22) * 4, pde = vmem_rd_hpa(vm, pa);
+		if (!(pde & PTE_P)) {
+			uint32_t pt = vmem_page_alloc(vm);
+			if (!pt)
+				return false;
+			pde = pt | SPT_PDE;
+			vmem_wr_hpa(vm, pa, pde);
+		}
+		vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((a >> 12) & 1023) * 4,
+		           a | PTE_P | PTE_U | PTE_A);
 	}
 	return true;
 }

@@ -82,6 +82,13 @@ void vmm_destroy(struct vmm *vm)
 		vmem_page_free(vm, vm->mon_base + i * PAGE);
 }
 
+bool vmm_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size)
+{
+	vm->rom_base = gpa;
+	vm->rom_size = size;
+	return vm->paging != VMM_NESTED || npt_map_rom(vm, gpa, size);
+}
+
 uint32_t vmm_guest_eflags(const struct vmm *vm, uint32_t real)
 {
 	return ev_guest_flags(vm, real);
@@ -166,9 +173,17 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	regs->halt = false;
 	regs->vcpl = vm->vcpu.cpl;
 	vm->tlb_stale = false;
+	vm->ev_cycles = 0;
+	bool refaulting = vm->refaulting;
+	vm->refaulting = false;
 	if (flags & CPU_EV_EXT_) {
 		res.reason = VMM_EXIT_INTR;
 		ev_deliver(vm, regs, vec, -1, false, true);
+	} else if (refaulting && !(flags & CPU_EV_SOFT_)) {
+		/* The fault of an INT n whose delivery faulted (below), raised by
+		 * the host as the instruction's own: the guest's, reflected as is. */
+		vm->fault_cr2 = cr2;
+		reflect(vm, regs, err >= 0 ? VF(vec, err) : VF_N(vec), &res);
 	} else if (flags & CPU_EV_SOFT_) {
 		/* INT n, INT3 or INTO the CPU ran itself (INT3 and INTO always;
 		 * INT n with strict mode off): the monitor delivers. If the
@@ -182,6 +197,7 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 			res.refault_vec = VF_VEC(f);
 			res.refault_err = VF_ERR(f);
 			res.refault_cr2 = vm->fault_cr2;
+			vm->refaulting = true;
 		}
 	} else if (vec == X_PF && vm->paging == VMM_SHADOW) {
 		page_fault(vm, regs, err, cr2, &res);
@@ -225,6 +241,7 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	if (vm->tlb_stale)
 		regs->dirty |= VMM_DIRTY_TLB;
 	vm->stats.exits[res.reason]++;
+	res.charged_cycles += (int32_t)vm->ev_cycles;
 	if (vm->stop_why) {
 		res.stop = true;
 		res.why = vm->stop_why;

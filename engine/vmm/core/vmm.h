@@ -175,6 +175,8 @@ struct vmm {
 	uint32_t mon_base;      /* the monitor's own pages: host-physical base */
 	uint32_t mon_pages;     /* ... and count (no VM share covers them) */
 	uint32_t mon_used;      /* pages in use */
+	uint32_t rom_base;      /* a ROM at this guest-physical address (0: none), read-only, */
+	uint32_t rom_size;      /* ... at the same host-physical address (vmm_map_rom) */
 	uint8_t mon_map[VMM_MON_PAGES / 8]; /* bit set: page in use */
 	uint32_t gdt_k, gdt_u;  /* shadow GDTs (kernel, user view): host-physical pages */
 	uint32_t ldt_k, ldt_u;  /* shadow LDTs */
@@ -193,6 +195,9 @@ struct vmm {
 	struct vmm_stats stats;
 	uint32_t fault_cr2;     /* the address of the last #PF the core raised */
 	const char *stop_why;
+	bool refaulting;        /* the next exception is one the core asked the host to raise */
+	uint32_t ev_cycles;     /* cycles a bare CPU charges for delivery attempts beyond the first
+	                         * (faults while delivering), for this trap */
 };
 
 /*
@@ -210,6 +215,14 @@ bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging pa
               bool faithful, uint32_t ram_base, uint32_t ram_size, uint32_t mon_base,
               uint32_t mon_pages, const struct vmm_vcpu *entry,
               const uint16_t sel[VMM_NSEG], bool keep_caches, struct vmm_regs *regs);
+
+/*
+ * Lets the guest read and run a ROM at guest-physical [gpa, gpa + size),
+ * which the host has at the same host-physical addresses (a PC's BIOS ROM
+ * at the top of the 4 GiB space): mapped read-only; writes are device
+ * writes (ignored by a ROM). False if the nested map has no room.
+ */
+bool vmm_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size);
 
 /* Releases every page the monitor holds for this VM. */
 void vmm_destroy(struct vmm *vm);

@@ -44,6 +44,8 @@ uint32_t vmem_rd_hpa(struct vmm *vm, uint32_t hpa);      /* 4 bytes */
 void vmem_wr_hpa(struct vmm *vm, uint32_t hpa, uint32_t v);
 /* gpa -> hpa for RAM; false for device or unbacked addresses. */
 bool vmem_gpa_ram(const struct vmm *vm, uint32_t gpa, uint32_t *hpa);
+/* gpa -> hpa for the read-only ROM (vmm_map_rom); false elsewhere. */
+bool vmem_gpa_rom(const struct vmm *vm, uint32_t gpa, uint32_t *hpa);
 /* Guest-physical access of 1, 2 or 4 bytes (RAM, or the VM's devices). */
 uint32_t vmem_rd_gpa(struct vmm *vm, uint32_t gpa, int size);
 void vmem_wr_gpa(struct vmm *vm, uint32_t gpa, uint32_t v, int size);
@@ -87,6 +89,8 @@ void spt_write_protect(struct vmm *vm, uint32_t gpa);
 void npt_set_writable(struct vmm *vm, uint32_t gpa, bool w);
 /* Nested paging: builds the map of the share. False if out of pages. */
 bool npt_build(struct vmm *vm);
+/* Nested paging: maps host-physical [gpa, gpa + size) read-only at gpa. */
+bool npt_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size);
 /* }====================================================================== */
 
 /* {====== desc.c: descriptors and segments ====== */
@@ -145,12 +149,35 @@ void ev_null_inner_segments(struct vmm *vm, struct vmm_regs *regs);
 vfault ev_inner_stack(struct vmm *vm, int cpl, uint16_t *ss, uint64_t *ssd, uint32_t *esp,
                       int ext);
 void ev_set_guest_flags(struct vmm *vm, struct vmm_regs *regs, uint32_t f);
+/* Loads segment `s` as v86 mode does: base sel * 16, limit 64 KiB. */
+#define VMM_V86_SEG_ATTR (DESC_P | DESC_S | DESC_DPL | DESC_TYPE_W | DESC_TYPE_A)
+void ev_v86_seg(struct vmm_regs *regs, int s, uint16_t sel);
 /* }====================================================================== */
 
 /* {====== emulate.c: the trapped instructions ====== */
 /* Emulates the instruction at the guest's EIP after a #GP/#UD/#NP trap or
  * for an MMIO/page-table access. Fills res; returns a fault to reflect. */
 vfault emu_insn(struct vmm *vm, struct vmm_regs *regs, struct vmm_result *res, bool mem_access);
+/* The real CR0 for the guest's virtual one. */
+uint32_t emu_real_cr0(const struct vmm *vm);
+/* }====================================================================== */
+
+/* {====== task.c: task switches ====== */
+enum vtask_reason { VTASK_JMP, VTASK_CALL, VTASK_IRET, VTASK_INT };
+/* Switches the guest to the task of TSS descriptor `d` (selector `sel`,
+ * read from its GDT; the caller checked its type). The old task resumes
+ * at `eip`; `err` >= 0 is pushed on the new task's stack (an exception's
+ * error code). Returns the fault the switch raised (#NP, #TS, #PF, #GP):
+ * before the commit point nothing has changed, after it the fault
+ * belongs to the new task. */
+vfault vtask_switch(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_t d,
+                    enum vtask_reason why, uint32_t eip, int err);
+/* The same through task gate `gate` (its TSS must be an available one in
+ * the GDT: #GP or #NP with the TSS selector | `ext` otherwise). */
+vfault vtask_gate(struct vmm *vm, struct vmm_regs *regs, uint64_t gate, enum vtask_reason why,
+                  uint32_t eip, int err, int ext);
+/* IRET with the guest's NT set: back along the back link of its TSS. */
+vfault vtask_iret(struct vmm *vm, struct vmm_regs *regs, uint32_t eip);
 /* }====================================================================== */
 
 #endif
