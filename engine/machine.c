@@ -663,11 +663,11 @@ static bool boot_flat(struct machine *m, const struct machine_config *cfg, GErro
 	return true;
 }
 
-/* Puts the guest the loader prepared under the L0 monitor. */
-static bool start_monitor(struct machine *m, const struct machine_config *cfg, GError **error)
+/* The L0 monitor's configuration for machine `m`, reserving its pages. */
+static struct l0_config monitor_config(struct machine *m, const struct machine_config *cfg)
 {
 	m->mon_base = pmem_reserve(m->cpu_pmem, MONITOR_MIB * MIB);
-	const struct l0_config lc = {
+	return (struct l0_config){
 		.paging = cfg->monitor == MACHINE_MONITOR_NESTED ? VMM_NESTED : VMM_SHADOW,
 		.faithful = cfg->faithful_i386,
 		.ram_base = m->share_base, .ram_size = pmem_ram_size(m->pmem),
@@ -677,6 +677,12 @@ static bool start_monitor(struct machine *m, const struct machine_config *cfg, G
 		.rom_base = m->has_rom ? (uint32_t)(0x100000000ull - m->rom_size) : 0,
 		.rom_size = m->has_rom ? m->rom_size : 0,
 	};
+}
+
+/* Puts the guest the loader prepared under the L0 monitor. */
+static bool start_monitor(struct machine *m, const struct machine_config *cfg, GError **error)
+{
+	const struct l0_config lc = monitor_config(m, cfg);
 	const char *why = NULL;
 	m->l0 = l0_start(m->cpu, &lc, &why);
 	if (!m->l0) {
@@ -1002,6 +1008,13 @@ enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 	return machine_run_one(m, max_insns);
 }
 
+void machine_attach_monitor(struct machine *m)
+{
+	const struct l0_config lc = monitor_config(m, &m->deferred_monitor);
+	m->cpu->guest.stop_on_pe = false;
+	m->l0 = l0_attach(m->cpu, &lc);
+}
+
 /* The ROM guest has entered protected mode: the monitor takes it over from
  * here, or the run ends with the reason it cannot. */
 static void enter_monitor(struct machine *m)
@@ -1058,6 +1071,7 @@ enum machine_stop machine_step(struct machine *m)
 	/* A halted CPU waiting for a timer: move time on until it retires an
 	 * instruction or takes an interrupt, so that one step is one event. */
 	const uint64_t ic = m->cpu->icount;
+	cpu_point_step_over(m->cpu); /* a debugger's step runs a breakpoint's instruction */
 	for (int i = 0; i < 1024; i++) {
 		st = run_slice(m, 1);
 		if (st != MACHINE_LIMIT || m->cpu->icount != ic || !m->cpu->halted)

@@ -111,6 +111,9 @@ struct machine *machine_build_vm(struct machine *root, const struct machine_vm_c
                                  GError **error);
 enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns);
 void machine_free_parts(struct machine *m);
+/* A ROM guest's monitor, made before its time for a snapshot that has one
+ * (its pages reserved, no guest state yet: snapshot.c restores it). */
+void machine_attach_monitor(struct machine *m);
 
 /* vm.c, for machine.c */
 enum machine_stop vm_run_all(struct machine *root, uint64_t max_insns);

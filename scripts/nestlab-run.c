@@ -17,6 +17,8 @@
 #include "nestlab-config.h"
 #include "multiboot.h"
 #include "nestlab.h"
+#include "snapfile.h"
+#include "trcfile.h"
 #include "vecrun.h"
 
 /* {====== exit statuses (keep in step with --help and docs/nestlab-run.md) ====== */
@@ -40,6 +42,7 @@ enum {
 	EXIT_TOO_BIG = 86,      /* RAM too small for the image */
 	EXIT_BAD_DISK = 87,     /* a disk image that cannot be used */
 	EXIT_DISK_READONLY = 88, /* ',writeback' on a read-only disk image */
+	EXIT_BAD_SNAPSHOT = 89, /* a snapshot that cannot be read or does not fit */
 	EXIT_INTERRUPTED = 130, /* stopped by Ctrl-C */
 };
 
@@ -70,6 +73,8 @@ struct opts {
 	gboolean faithful;
 	gchar **vms;
 	gchar **vm_at;
+	gchar *snapshot_at;
+	gchar *restore;
 };
 
 static struct opts o;
@@ -137,6 +142,13 @@ static const GOptionEntry entries[] = {
 	 "devices and monitor; its COM1 is printed at the end, each line after '[NAME] ', unless "
 	 "serial= says otherwise (repeatable; cmdline= takes the rest of the text)",
 	 "NAME:KERNEL[,mem=MIB][,disk=FILE[:slave]][,serial=stdout|none|file:PATH][,cmdline=TEXT]"},
+	{"snapshot-at", 0, 0, G_OPTION_ARG_STRING, &o.snapshot_at,
+	 "When N instructions have retired, save the whole machine to FILE (a snapshot: "
+	 "--restore FILE continues from there, in any process) and go on; also written "
+	 "'--snapshot-at N FILE'", "N:FILE"},
+	{"restore", 0, 0, G_OPTION_ARG_FILENAME, &o.restore,
+	 "Continue from a snapshot FILE: the machine is built from the arguments saved in it "
+	 "(give only options such as --state-hash, --stats or --max-insns)", "FILE"},
 	{"vm-at", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vm_at,
 	 "When the machine has retired N instructions in all, pause, resume or destroy VM NAME "
 	 "(vm0 is KERNEL's); the others go on (repeatable)", "pause|resume|destroy:NAME@N"},
@@ -887,6 +899,124 @@ static int build_error_status(const GError *e)
 	return EXIT_NOINPUT;
 }
 
+/* {====== snapshots ====== */
+
+static char **g_args;       /* the arguments that build the guest (saved in snapshots) */
+static GBytes *g_restore;   /* the state --restore loads */
+static uint64_t g_snap_at;  /* --snapshot-at N ... */
+static const char *g_snap_file; /* ... FILE */
+
+/* Accepts '--snapshot-at N FILE' as well as '--snapshot-at=N:FILE'. */
+static void join_snapshot_at(int *argc, char ***argv)
+{
+	for (int i = 1; i + 2 < *argc; i++) {
+		if (strcmp((*argv)[i], "--snapshot-at") != 0 || strchr((*argv)[i + 1], ':'))
+			continue;
+		char *joined = g_strdup_printf("--snapshot-at=%s:%s", (*argv)[i + 1], (*argv)[i + 2]);
+		(*argv)[i] = keep(joined);
+		memmove(&(*argv)[i + 1], &(*argv)[i + 3], (size_t)(*argc - i - 3) * sizeof(char *));
+		*argc -= 2;
+		(*argv)[*argc] = NULL;
+	}
+}
+
+/* The arguments to save in a snapshot: all but the snapshot options. */
+static char **guest_args(int argc, char **argv)
+{
+	GPtrArray *a = g_ptr_array_new();
+	for (int i = 1; i < argc; i++) {
+		if (g_str_has_prefix(argv[i], "--snapshot-at") || g_str_has_prefix(argv[i], "--restore"))
+			continue;
+		g_ptr_array_add(a, g_strdup(argv[i]));
+	}
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}
+
+/* --restore FILE: the saved arguments go first, then the ones given now.
+ * Returns 0, or an exit status after a message. */
+static int load_restore(int *argc, char ***argv)
+{
+	const char *path = NULL;
+	int at = -1, n = 0;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp((*argv)[i], "--restore") == 0 && i + 1 < *argc) {
+			path = (*argv)[i + 1], at = i, n = 2;
+		} else if (g_str_has_prefix((*argv)[i], "--restore=")) {
+			path = (*argv)[i] + strlen("--restore="), at = i, n = 1;
+		}
+	}
+	if (!path)
+		return 0;
+	char **saved;
+	uint64_t icount;
+	GError *error = NULL;
+	if (!trc_snap_read(path, &saved, &g_restore, &icount, &error)) {
+		fprintf(stderr, "nestlab-run: cannot restore: %s\n", error->message);
+		int code = error->domain == TRC_FILE_ERROR && error->code == TRC_FILE_ERROR_IO
+		           ? EXIT_NOINPUT : EXIT_BAD_SNAPSHOT;
+		g_error_free(error);
+		return code;
+	}
+	GPtrArray *v = g_ptr_array_new();
+	g_ptr_array_add(v, (*argv)[0]);
+	for (char **p = saved; *p; p++)
+		g_ptr_array_add(v, keep(g_strdup(*p)));
+	for (int i = 1; i < *argc; i++)
+		if (i < at || i >= at + n)
+			g_ptr_array_add(v, (*argv)[i]);
+	g_strfreev(saved);
+	*argc = (int)v->len;
+	g_ptr_array_add(v, NULL);
+	*argv = (char **)g_ptr_array_free(v, FALSE);
+	fprintf(stderr, "nestlab-run: restoring %s (taken at instruction %" PRIu64 ")\n", path, icount);
+	return 0;
+}
+
+static bool parse_snapshot_at(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	if (!colon || colon == spec || !colon[1])
+		return false;
+	char *num = g_strndup(spec, (size_t)(colon - spec));
+	char *end;
+	errno = 0;
+	g_snap_at = g_ascii_strtoull(num, &end, 10);
+	bool ok = *end == 0 && errno == 0 && g_snap_at > 0;
+	g_free(num);
+	g_snap_file = colon + 1;
+	return ok;
+}
+
+/* Runs to --snapshot-at's instruction and writes the snapshot there.
+ * Returns MACHINE_LIMIT to go on, another stop if the guest ended first,
+ * or sets *code on a write error. */
+static enum machine_stop run_to_snapshot(struct machine *m, int *code)
+{
+	uint64_t done = total_icount(m);
+	if (g_snap_at > done) {
+		enum machine_stop st = machine_run(m, g_snap_at - done);
+		if (st != MACHINE_LIMIT) {
+			fprintf(stderr, "nestlab-run: the guest stopped before instruction %" PRIu64
+			        ": no snapshot written\n", g_snap_at);
+			return st;
+		}
+	}
+	GError *error = NULL;
+	uint64_t at = total_icount(m);
+	if (!trc_snap_write(g_snap_file, m, at, g_args, &error)) {
+		fprintf(stderr, "nestlab-run: cannot write the snapshot: %s\n", error->message);
+		g_error_free(error);
+		*code = EXIT_CANTCREAT;
+		return MACHINE_STOPPED;
+	}
+	fprintf(stderr, "nestlab-run: snapshot at instruction %" PRIu64 " written to %s\n", at,
+	        g_snap_file);
+	return MACHINE_LIMIT;
+}
+
+/* }====================================================================== */
+
 static int run_guest(uint16_t post)
 {
 	struct machine_config cfg = {
@@ -920,6 +1050,16 @@ static int run_guest(uint16_t post)
 		const struct input_spec *in = &g_array_index(g_inputs, struct input_spec, i);
 		machine_add_input(m, in->dev, in->at_ns, in->wait_for, in->text);
 	}
+	if (g_restore) {
+		gsize len;
+		const uint8_t *b = g_bytes_get_data(g_restore, &len);
+		if (!machine_restore(m, b, len, &error)) {
+			fprintf(stderr, "nestlab-run: cannot restore the snapshot: %s\n", error->message);
+			g_error_free(error);
+			machine_free(m);
+			return EXIT_BAD_SNAPSHOT;
+		}
+	}
 	FILE *trace = NULL;
 	if (o.trace && !(trace = open_trace(o.trace))) {
 		fprintf(stderr, "nestlab-run: cannot create the trace file %s: %s\n", o.trace,
@@ -932,14 +1072,17 @@ static int run_guest(uint16_t post)
 	if (g.serial[0].kind == MACHINE_SERIAL_STDIO || g.serial[1].kind == MACHINE_SERIAL_STDIO)
 		raw_terminal();
 	gint64 t0 = g_get_monotonic_time();
-	enum machine_stop st = trace ? run_traced(m, trace, (uint64_t)o.max_insns)
-	                             : run_with_vm_events(m, (uint64_t)o.max_insns);
+	int snap_code = 0;
+	enum machine_stop st = g_snap_file ? run_to_snapshot(m, &snap_code) : MACHINE_LIMIT;
+	if (st == MACHINE_LIMIT)
+		st = trace ? run_traced(m, trace, (uint64_t)o.max_insns)
+		           : run_with_vm_events(m, (uint64_t)o.max_insns);
 	signal(SIGINT, SIG_DFL);
 	restore_terminal();
 	g_machine = NULL;
 	fflush(stdout);
 	report_vms(m);
-	int code = report_end(m, st);
+	int code = snap_code ? snap_code : report_end(m, st);
 	if (machine_inputs_pending(m))
 		fprintf(stderr, "nestlab-run: %u --input item(s) were never delivered (the first waits "
 		        "for output that did not come, or for a time not reached)\n",
@@ -1017,6 +1160,11 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(ctx, description);
 	GError *error = NULL;
+	join_snapshot_at(&argc, &argv);
+	int rc = load_restore(&argc, &argv);
+	if (rc)
+		return rc;
+	g_args = guest_args(argc, argv);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		int code = usage_error(ctx, "%s", error->message);
 		g_error_free(error);
@@ -1027,6 +1175,9 @@ int main(int argc, char **argv)
 		g_option_context_free(ctx);
 		return 0;
 	}
+	if (o.snapshot_at && !parse_snapshot_at(o.snapshot_at))
+		return usage_error(ctx, "--snapshot-at wants N:FILE or N FILE with N > 0, not '%s'",
+		                   o.snapshot_at);
 	uint16_t post = 0;
 	int code = check_options(ctx, argc, argv, &post);
 	if (code)

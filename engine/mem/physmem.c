@@ -256,6 +256,11 @@ uint32_t pmem_ram_size(const struct pmem *pm)
 	return pm->ram_size;
 }
 
+uint32_t pmem_total_size(const struct pmem *pm)
+{
+	return pm->ram_pages << PMEM_PAGE_SHIFT;
+}
+
 size_t pmem_pages_used(const struct pmem *pm)
 {
 	return pm->used;

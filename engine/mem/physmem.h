@@ -90,6 +90,8 @@ bool pmem_map_mmio(struct pmem *pm, uint32_t base, uint32_t size, pmem_mmio_read
                    pmem_mmio_write_fn wr, void *opaque);
 
 uint32_t pmem_ram_size(const struct pmem *pm);
+/* RAM and what pmem_reserve() added: every page a snapshot must hold. */
+uint32_t pmem_total_size(const struct pmem *pm);
 /*
  * Adds `bytes` (page multiple) of RAM above everything there is, which
  * pmem_ram_size() does not report: the L0 monitor's own pages, out of the

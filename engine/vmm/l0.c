@@ -49,6 +49,7 @@ struct l0 {
 	FILE *trace;            /* one line per exit, or NULL */
 	uint32_t stall_sig;     /* exits in a row that changed nothing of the guest's */
 	uint32_t stalls;
+	char stop_buf[256];     /* `stopped` after a restore */
 	struct vmm vm;          /* last: large */
 };
 
@@ -322,7 +323,8 @@ static void vcpu_from(const struct cpu *c, struct vmm_vcpu *v)
 	memcpy(v->dr, c->dr, sizeof v->dr);
 }
 
-struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **why)
+/* The monitor object without a guest yet: its host operations. */
+static struct l0 *l0_new(struct cpu *cpu, const struct l0_config *cfg)
 {
 	struct l0 *l = g_new0(struct l0, 1);
 	l->cpu = cpu;
@@ -335,6 +337,19 @@ struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **w
 		.io_out = op_io_out, .mmio_read = op_mmio_read, .mmio_write = op_mmio_write,
 		.cycles = op_cycles, .cpuid = op_cpuid, .apic_base = op_apic_base,
 	};
+	return l;
+}
+
+struct l0 *l0_attach(struct cpu *cpu, const struct l0_config *cfg)
+{
+	struct l0 *l = l0_new(cpu, cfg);
+	l->vm.ops = &l->ops;
+	return l;
+}
+
+struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **why)
+{
+	struct l0 *l = l0_new(cpu, cfg);
 	struct vmm_vcpu entry;
 	vcpu_from(cpu, &entry);
 	uint16_t sel[VMM_NSEG];
@@ -421,6 +436,59 @@ void l0_guest_regs(const struct l0 *l, struct l0_guest_regs *out)
 	out->tr = v->tr.sel;
 	out->cpl = v->cpl;
 }
+
+/* {====== snapshots ====== */
+
+/* The saved form: the core's state (host pointers left out) and the glue's. */
+struct l0_image {
+	uint32_t magic, size;
+	uint64_t overhead;
+	uint32_t stall_sig, stalls;
+	char stopped[256];
+};
+
+#define L0_IMAGE_MAGIC 0x4c30534eu /* "NS0L" */
+
+void l0_save(const struct l0 *l, GByteArray *out)
+{
+	struct l0_image img = { .magic = L0_IMAGE_MAGIC, .size = (uint32_t)sizeof l->vm,
+	                        .overhead = l->overhead, .stall_sig = l->stall_sig,
+	                        .stalls = l->stalls };
+	if (l->stopped)
+		g_strlcpy(img.stopped, l->stopped, sizeof img.stopped);
+	g_byte_array_append(out, (const guint8 *)&img, sizeof img);
+	struct vmm v = l->vm;
+	v.ops = NULL;
+	v.stop_why = NULL;
+	g_byte_array_append(out, (const guint8 *)&v, sizeof v);
+}
+
+bool l0_restore(struct l0 *l, const uint8_t *buf, size_t len)
+{
+	struct l0_image img;
+	if (len != sizeof img + sizeof l->vm)
+		return false;
+	memcpy(&img, buf, sizeof img);
+	if (img.magic != L0_IMAGE_MAGIC || img.size != sizeof l->vm)
+		return false;
+	memcpy(&l->vm, buf + sizeof img, sizeof l->vm);
+	l->vm.ops = &l->ops;
+	l->overhead = img.overhead;
+	l->stall_sig = img.stall_sig;
+	l->stalls = img.stalls;
+	img.stopped[sizeof img.stopped - 1] = 0;
+	g_strlcpy(l->stop_buf, img.stopped, sizeof l->stop_buf);
+	l->stopped = l->stop_buf[0] ? l->stop_buf : NULL;
+	return true;
+}
+
+void l0_bind_guest(struct l0 *l, struct cpu_guest *g)
+{
+	g->event = l0_event;
+	g->opaque = l;
+}
+
+/* }====================================================================== */
 
 const struct vmm_stats *l0_stats(const struct l0 *l)
 {

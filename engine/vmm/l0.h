@@ -39,6 +39,15 @@ struct l0_config {
 struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **why);
 void l0_free(struct l0 *l);
 
+/* Snapshots. l0_attach() makes a monitor for `cpu` with no guest state,
+ * to be filled by l0_restore() from what l0_save() appended; false if the
+ * bytes are not such a state (another build or size). l0_bind_guest()
+ * points a saved cpu_guest's host hooks at `l`. */
+struct l0 *l0_attach(struct cpu *cpu, const struct l0_config *cfg);
+void l0_save(const struct l0 *l, GByteArray *out);
+bool l0_restore(struct l0 *l, const uint8_t *buf, size_t len);
+void l0_bind_guest(struct l0 *l, struct cpu_guest *g);
+
 /* Why the VM stopped (NULL while it can run). */
 const char *l0_stopped(const struct l0 *l);
 

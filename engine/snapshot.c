@@ -1,0 +1,428 @@
+/*
+ * snapshot.c - the whole machine's state as bytes, and back.
+ *
+ * machine_save() writes everything that decides what the machine does
+ * next, for the root and every VM: the CPU (each VM's, whoever the CPU
+ * holds), all host-physical RAM (the VMs' shares and the monitors' pages),
+ * every device with its timers, the disks' copy-on-write overlays, the
+ * consoles, the --input schedule and what of it was delivered, each
+ * monitor (engine/vmm/l0.c: the core's state, position-independent), and
+ * the VM tree's own state (running, paused, stopped, destroyed; slices).
+ * machine_restore() loads it into a machine built from the same
+ * configuration, which then continues bit for bit as the saved one would.
+ *
+ * The bytes are a sequence of sections, each a tag, a length and data;
+ * every length is checked against what is left, so bad bytes give a
+ * message, never a read out of bounds. What is saved is this build's view
+ * of the machine (raw CPU and device structs): a snapshot is read by the
+ * same nestlab version that wrote it (checked by size and version).
+ *
+ *   "NLMS" version  cpu-image-size  vm-count  current  root-has-monitor
+ *   host memory size (RAM and monitor pages), then its non-zero pages:
+ *   (page number, 4096 bytes)* until 0xffffffff
+ *   per machine (root, then each VM in order):
+ *     cpu image, cpu_guest, devices, disks, console, inputs, tree state,
+ *     monitor (flag, bytes)
+ */
+#include <string.h>
+
+#include "machine_int.h"
+
+#define SNAP_MAGIC 0x534d4c4eu /* "NLMS" */
+#define SNAP_VERSION 1u
+#define PAGE_END 0xffffffffu
+#define CURRENT_NONE 0xffffffffu
+
+/* {====== writing ====== */
+
+static void put(GByteArray *o, const void *p, size_t n)
+{
+	g_byte_array_append(o, p, (guint)n);
+}
+
+static void put32(GByteArray *o, uint32_t v)
+{
+	put(o, &v, 4);
+}
+
+static void put64(GByteArray *o, uint64_t v)
+{
+	put(o, &v, 8);
+}
+
+/* A blob with its length. */
+static void put_blob(GByteArray *o, const void *p, size_t n)
+{
+	put32(o, (uint32_t)n);
+	put(o, p, n);
+}
+
+static void put_str(GByteArray *o, const char *s)
+{
+	put_blob(o, s ? s : "", s ? strlen(s) : 0);
+}
+
+static bool page_zero(const uint8_t *p)
+{
+	for (size_t i = 0; i < PMEM_PAGE_SIZE; i += 8) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		if (v)
+			return false;
+	}
+	return true;
+}
+
+static void save_ram(struct machine *root, GByteArray *o)
+{
+	uint32_t ram = pmem_total_size(root->cpu_pmem);
+	put32(o, ram);
+	for (uint32_t a = 0; a < ram; a += PMEM_PAGE_SIZE) {
+		const uint8_t *p = pmem_page_if_present(root->cpu_pmem, a);
+		if (!p || page_zero(p))
+			continue;
+		put32(o, a / PMEM_PAGE_SIZE);
+		put(o, p, PMEM_PAGE_SIZE);
+	}
+	put32(o, PAGE_END);
+}
+
+/* The parts of cpu_guest that are state (the hooks are the host's). */
+struct guest_image {
+	uint8_t on, dt_phys, nested, vcpl, stop_on_pe, pad[3];
+	uint32_t npt_root, npf_gpa;
+	uint64_t walk_refs, nested_refs;
+};
+
+/* A timer's deadline (CLOCK_NEVER for one never set up). */
+static uint64_t deadline_of(const struct clock_timer *t)
+{
+	return t->clock ? clock_timer_deadline(t) : CLOCK_NEVER;
+}
+
+static void save_one(struct machine *m, GByteArray *o)
+{
+	put_blob(o, m->ctx, cpu_save_size());
+	const struct cpu_guest *g = &m->ctx_guest;
+	struct guest_image gi = { g->on, g->dt_phys, g->nested, g->vcpl, g->stop_on_pe, {0},
+	                          g->npt_root, g->npf_gpa, g->walk_refs, g->nested_refs };
+	put(o, &gi, sizeof gi);
+	put32(o, (uint32_t)m->n_dev);
+	GByteArray *b = g_byte_array_new();
+	for (int i = 0; i < m->n_dev; i++) {
+		g_byte_array_set_size(b, 0);
+		m->dev[i]->ops->save(m->dev[i], b);
+		put_blob(o, b->data, b->len);
+	}
+	put32(o, (uint32_t)m->n_disks);
+	for (int i = 0; i < m->n_disks; i++) {
+		g_byte_array_set_size(b, 0);
+		disk_save_overlay(m->disk[i], b);
+		put_blob(o, b->data, b->len);
+	}
+	g_byte_array_unref(b);
+	put_blob(o, m->console_log ? m->console_log->data : NULL, m->console_log ? m->console_log->len : 0);
+	put32(o, m->inputs ? m->inputs->len : 0);
+	for (guint i = 0; m->inputs && i < m->inputs->len; i++) {
+		const struct input *in = g_ptr_array_index(m->inputs, i);
+		put32(o, in->delivered);
+		put64(o, in->delivered_icount);
+		put64(o, in->delivered_cycles);
+	}
+	put32(o, m->next_input);
+	put64(o, m->match_from);
+	put64(o, deadline_of(&m->input_timer));
+	put32(o, m->vm_state);
+	put32(o, m->vm_stop);
+	put64(o, m->final_icount);
+	put32(o, m->slice_over);
+	put64(o, m->slice_end);
+	put64(o, deadline_of(&m->slice_timer));
+	put32(o, (uint32_t)m->a20_kbd | (uint32_t)m->a20_sysctl << 1);
+	put_str(o, m->shutdown_why);
+	if (m->l0) {
+		GByteArray *l = g_byte_array_new();
+		l0_save(m->l0, l);
+		put_blob(o, l->data, l->len);
+		g_byte_array_unref(l);
+	} else {
+		put32(o, 0);
+	}
+}
+
+static struct machine *vm_nth(struct machine *root, guint i)
+{
+	return i == 0 ? root : g_ptr_array_index(root->vms, i - 1);
+}
+
+static guint vm_total(const struct machine *root)
+{
+	return 1 + (root->vms ? root->vms->len : 0);
+}
+
+void machine_save(struct machine *m, GByteArray *out)
+{
+	struct machine *root = m->root ? m->root : m;
+	struct machine *cur = root->current;
+	vm_switch_to(root, NULL); /* every VM's CPU state in its ctx */
+	uint32_t cur_i = CURRENT_NONE;
+	for (guint i = 0; i < vm_total(root); i++)
+		if (vm_nth(root, i) == cur)
+			cur_i = i;
+	put32(out, SNAP_MAGIC);
+	put32(out, SNAP_VERSION);
+	put32(out, (uint32_t)cpu_save_size());
+	put32(out, vm_total(root));
+	put32(out, cur_i);
+	put32(out, root->l0 != NULL);
+	save_ram(root, out);
+	for (guint i = 0; i < vm_total(root); i++)
+		save_one(vm_nth(root, i), out);
+	vm_switch_to(root, cur);
+}
+
+/* }====================================================================== */
+
+/* {====== reading ====== */
+
+struct rd {
+	const uint8_t *p;
+	size_t left;
+	const char *bad; /* the first problem, or NULL */
+};
+
+static const void *take(struct rd *r, size_t n, const char *what)
+{
+	if (r->bad)
+		return NULL;
+	if (n > r->left) {
+		r->bad = what;
+		return NULL;
+	}
+	const void *p = r->p;
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+static uint32_t get32(struct rd *r, const char *what)
+{
+	uint32_t v = 0;
+	const void *p = take(r, 4, what);
+	if (p)
+		memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(struct rd *r, const char *what)
+{
+	uint64_t v = 0;
+	const void *p = take(r, 8, what);
+	if (p)
+		memcpy(&v, p, 8);
+	return v;
+}
+
+static const uint8_t *get_blob(struct rd *r, uint32_t *len, const char *what)
+{
+	*len = get32(r, what);
+	return take(r, *len, what);
+}
+
+static bool fail(GError **error, const char *fmt, const char *what)
+{
+	g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG, fmt, what);
+	return false;
+}
+
+static void rearm(struct clock_timer *t, uint64_t deadline)
+{
+	if (!t->clock)
+		return;
+	if (deadline == CLOCK_NEVER)
+		clock_timer_cancel(t);
+	else
+		clock_timer_arm(t, deadline);
+}
+
+static bool load_ram(struct machine *root, struct rd *r, GError **error)
+{
+	uint32_t ram = get32(r, "the RAM size");
+	if (!r->bad && ram != pmem_total_size(root->cpu_pmem)) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "the snapshot has %u KiB of host memory, this machine %u KiB: it was made "
+		            "with other --mem, --vm or --monitor options", ram / 1024,
+		            pmem_total_size(root->cpu_pmem) / 1024);
+		return false;
+	}
+	uint32_t pages = ram / PMEM_PAGE_SIZE;
+	uint8_t *seen = g_malloc0(pages / 8 + 1);
+	for (;;) {
+		uint32_t n = get32(r, "the RAM pages");
+		if (r->bad || n == PAGE_END)
+			break;
+		const uint8_t *p = take(r, PMEM_PAGE_SIZE, "a RAM page");
+		if (!p)
+			break;
+		if (n >= pages) {
+			r->bad = "a RAM page number";
+			break;
+		}
+		seen[n / 8] |= (uint8_t)(1u << (n % 8));
+		pmem_store(root->cpu_pmem, n * PMEM_PAGE_SIZE, p, PMEM_PAGE_SIZE);
+	}
+	static const uint8_t zero[PMEM_PAGE_SIZE];
+	for (uint32_t n = 0; !r->bad && n < pages; n++) {
+		const uint8_t *p = pmem_page_if_present(root->cpu_pmem, n * PMEM_PAGE_SIZE);
+		if (p && !(seen[n / 8] & (1u << (n % 8))) && !page_zero(p))
+			pmem_store(root->cpu_pmem, n * PMEM_PAGE_SIZE, zero, PMEM_PAGE_SIZE);
+	}
+	g_free(seen);
+	return !r->bad;
+}
+
+static bool load_devices(struct machine *m, struct rd *r, GError **error)
+{
+	if (get32(r, "the device count") != (uint32_t)m->n_dev && !r->bad)
+		return fail(error, "the snapshot's %s differs from this machine's: it was made with "
+		            "other options", "device set");
+	for (int i = 0; i < m->n_dev && !r->bad; i++) {
+		uint32_t n;
+		const uint8_t *b = get_blob(r, &n, "a device's state");
+		if (b && !m->dev[i]->ops->restore(m->dev[i], b, n, error))
+			return false;
+	}
+	if (get32(r, "the disk count") != (uint32_t)m->n_disks && !r->bad)
+		return fail(error, "the snapshot's %s differs from this machine's: give the same "
+		            "--disk options", "disk set");
+	for (int i = 0; i < m->n_disks && !r->bad; i++) {
+		uint32_t n;
+		const uint8_t *b = get_blob(r, &n, "a disk overlay");
+		if (b && !disk_restore_overlay(m->disk[i], b, n, error))
+			return false;
+	}
+	return true;
+}
+
+static bool load_inputs(struct machine *m, struct rd *r, GError **error)
+{
+	uint32_t n = get32(r, "the input count");
+	if (!r->bad && n != (m->inputs ? m->inputs->len : 0))
+		return fail(error, "the snapshot's %s differs from this machine's: give the same "
+		            "--input options", "input schedule");
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		struct input *in = g_ptr_array_index(m->inputs, i);
+		in->delivered = get32(r, "an input") != 0;
+		in->delivered_icount = get64(r, "an input");
+		in->delivered_cycles = get64(r, "an input");
+	}
+	m->next_input = get32(r, "the input schedule");
+	m->match_from = (size_t)get64(r, "the input schedule");
+	uint64_t t = get64(r, "the input timer");
+	if (!r->bad && m->inputs && m->next_input > m->inputs->len)
+		r->bad = "the input schedule";
+	if (!r->bad)
+		rearm(&m->input_timer, t);
+	return true;
+}
+
+static bool load_one(struct machine *m, struct rd *r, GError **error)
+{
+	uint32_t n;
+	const uint8_t *cpu = get_blob(r, &n, "a CPU state");
+	if (r->bad)
+		return true;
+	if (n != cpu_save_size())
+		return fail(error, "the snapshot's %s is from another nestlab build", "CPU state");
+	if (!m->ctx)
+		m->ctx = g_malloc0(cpu_save_size());
+	memcpy(m->ctx, cpu, n);
+	const struct guest_image *gi = take(r, sizeof *gi, "a CPU's guest mode");
+	if (!gi)
+		return true;
+	m->ctx_guest = (struct cpu_guest){
+		.on = gi->on, .dt_phys = gi->dt_phys, .nested = gi->nested, .vcpl = gi->vcpl,
+		.stop_on_pe = gi->stop_on_pe, .npt_root = gi->npt_root, .npf_gpa = gi->npf_gpa,
+		.walk_refs = gi->walk_refs, .nested_refs = gi->nested_refs,
+	};
+	if (!load_devices(m, r, error))
+		return false;
+	const uint8_t *con = get_blob(r, &n, "the console log");
+	if (con) {
+		if (!m->console_log)
+			m->console_log = g_byte_array_new();
+		g_byte_array_set_size(m->console_log, 0);
+		g_byte_array_append(m->console_log, con, n);
+	}
+	if (!load_inputs(m, r, error))
+		return false;
+	m->vm_state = (enum vm_state)get32(r, "the VM state");
+	m->vm_stop = (enum machine_stop)get32(r, "the VM state");
+	m->final_icount = get64(r, "the VM state");
+	m->slice_over = get32(r, "the VM state") != 0;
+	m->slice_end = get64(r, "the VM state");
+	uint64_t slice = get64(r, "the VM state");
+	uint32_t a20 = get32(r, "the A20 state");
+	m->a20_kbd = a20 & 1;
+	m->a20_sysctl = (a20 >> 1) & 1;
+	const uint8_t *why = get_blob(r, &n, "the shutdown reason");
+	if (r->bad)
+		return true;
+	if (m->vm_state > VM_DESTROYED)
+		return fail(error, "the snapshot's %s is damaged", "VM state");
+	rearm(&m->slice_timer, slice);
+	m->shutdown_why = NULL;
+	if (n) {
+		g_snprintf(m->monitor_stop, sizeof m->monitor_stop, "%.*s", (int)n, (const char *)why);
+		m->shutdown_why = m->monitor_stop;
+	}
+	const uint8_t *l0 = get_blob(r, &n, "the monitor's state");
+	if (r->bad)
+		return true;
+	if ((n != 0) != (m->l0 != NULL))
+		return fail(error, "the snapshot %s: give the same --monitor option",
+		            n ? "has a monitor and this machine none" : "has no monitor and this machine has one");
+	if (n && !l0_restore(m->l0, l0, n))
+		return fail(error, "the snapshot's %s is from another nestlab build", "monitor state");
+	if (m->l0)
+		l0_bind_guest(m->l0, &m->ctx_guest);
+	return true;
+}
+
+bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError **error)
+{
+	struct machine *root = m->root ? m->root : m;
+	struct rd r = { buf, len, NULL };
+	if (get32(&r, "the header") != SNAP_MAGIC)
+		return fail(error, "not a nestlab machine state (%s)", "bad magic");
+	if (get32(&r, "the header") != SNAP_VERSION)
+		return fail(error, "the machine state has another %s", "format version");
+	if (get32(&r, "the header") != cpu_save_size())
+		return fail(error, "the snapshot's %s is from another nestlab build", "CPU state");
+	uint32_t n = get32(&r, "the header"), cur = get32(&r, "the header");
+	if (!r.bad && n != vm_total(root))
+		return fail(error, "the snapshot's %s differs from this machine's: give the same "
+		            "--vm options", "VM count");
+	if (!r.bad && cur != CURRENT_NONE && cur >= n)
+		return fail(error, "the machine state is damaged (%s)", "current VM");
+	uint32_t root_l0 = get32(&r, "the header");
+	/* A ROM guest the monitor had taken over: its monitor's pages first. */
+	if (!r.bad && root_l0 && !root->l0 && root->deferred_monitor.monitor != MACHINE_MONITOR_NONE)
+		machine_attach_monitor(root);
+	root->current = NULL; /* its CPU state is replaced, not saved */
+	if (!load_ram(root, &r, error))
+		return r.bad ? fail(error, "the machine state is cut short or damaged (in %s)", r.bad)
+		             : false;
+	for (guint i = 0; i < n && !r.bad; i++)
+		if (!load_one(vm_nth(root, i), &r, error))
+			return false;
+	if (r.bad)
+		return fail(error, "the machine state is cut short or damaged (in %s)", r.bad);
+	if (r.left)
+		return fail(error, "the machine state is damaged (%s)", "bytes after its end");
+	cpu_invalidate_phys(root->cpu, 0, pmem_total_size(root->cpu_pmem));
+	vm_switch_to(root, cur == CURRENT_NONE ? NULL : vm_nth(root, cur));
+	return true;
+}
+
+/* }====================================================================== */
