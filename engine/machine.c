@@ -1295,32 +1295,97 @@ static void dump_state(struct machine *m, const struct guest_image *g, const GBy
 	g_free(path);
 }
 
+/* {====== the state hash: 256 bits, four 64-bit lanes ======
+ * Not cryptographic (a guest is not an adversary of its own hash): a
+ * multiply-rotate round per 8-byte word in four independent lanes, each
+ * finished with an avalanche, about ten times as fast as SHA-256 on the
+ * tens of MiB of RAM a comparison of two runs hashes over and over. */
+
+#define WH_P1 0x9e3779b185ebca87ull
+#define WH_P2 0xc2b2ae3d27d4eb4full
+#define WH_P3 0x165667b19e3779f9ull
+
+struct whash {
+	uint64_t v[4];
+	uint8_t buf[32];
+	size_t n;
+	uint64_t total;
+};
+
+static uint64_t wh_rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static void wh_block(struct whash *h, const uint8_t *b)
+{
+	for (int i = 0; i < 4; i++) {
+		uint64_t w;
+		memcpy(&w, b + 8 * i, 8);
+		h->v[i] = wh_rotl(h->v[i] + w * WH_P2, 31) * WH_P1;
+	}
+}
+
+static void wh_init(struct whash *h)
+{
+	*h = (struct whash){ .v = { WH_P1 + WH_P2, WH_P2, 0, -WH_P1 } };
+}
+
+static void wh_update(struct whash *h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	h->total += len;
+	while (len && h->n) {
+		h->buf[h->n++] = *p++, len--;
+		if (h->n == 32) {
+			wh_block(h, h->buf);
+			h->n = 0;
+		}
+	}
+	for (; len >= 32; p += 32, len -= 32)
+		wh_block(h, p);
+	memcpy(h->buf, p, len);
+	h->n = len;
+}
+
+static void wh_hex(struct whash *h, char out[65])
+{
+	memset(h->buf + h->n, 0, 32 - h->n);
+	h->buf[31] ^= (uint8_t)h->n;
+	wh_block(h, h->buf);
+	for (int i = 0; i < 4; i++) {
+		uint64_t x = h->v[i] ^ h->total ^ ((uint64_t)i * WH_P3);
+		x ^= x >> 33, x *= WH_P2, x ^= x >> 29, x *= WH_P3, x ^= x >> 32;
+		g_snprintf(out + 16 * i, 17, "%016" G_GINT64_MODIFIER "x", x);
+	}
+}
+
+/* }====================================================================== */
+
 void machine_state_hash(struct machine *m, char out[65])
 {
-	GChecksum *h = g_checksum_new(G_CHECKSUM_SHA256);
+	struct whash h;
+	wh_init(&h);
 	struct guest_image g;
 	guest_image(m, &g);
-	g_checksum_update(h, (const guchar *)&g, sizeof g);
+	wh_update(&h, &g, sizeof g);
 	uint32_t ram = pmem_ram_size(m->pmem);
-	guchar page[PMEM_PAGE_SIZE];
 	for (uint32_t a = 0; a < ram; a += PMEM_PAGE_SIZE) {
 		const uint8_t *p = pmem_page_if_present(m->pmem, a);
 		if (!p || page_is_zero(p))
 			continue; /* untouched and zero pages look the same */
-		memcpy(page, p, sizeof page);
-		g_checksum_update(h, (const guchar *)&a, sizeof a);
-		g_checksum_update(h, page, sizeof page);
+		wh_update(&h, &a, sizeof a);
+		wh_update(&h, p, PMEM_PAGE_SIZE);
 	}
 	GByteArray *st = g_byte_array_new();
 	for (int i = 0; i < m->n_dev; i++)
 		m->dev[i]->ops->save(m->dev[i], st);
 	for (int i = 0; i < m->n_disks; i++)
 		disk_save_overlay(m->disk[i], st);
-	g_checksum_update(h, st->data, st->len);
+	wh_update(&h, st->data, st->len);
 	dump_state(m, &g, st);
 	g_byte_array_free(st, TRUE);
-	g_strlcpy(out, g_checksum_get_string(h), 65);
-	g_checksum_free(h);
+	wh_hex(&h, out);
 }
 
 void machine_console_hash(const struct machine *m, char out[65])
