@@ -1071,6 +1071,7 @@ enum machine_stop machine_step(struct machine *m)
 	/* A halted CPU waiting for a timer: move time on until it retires an
 	 * instruction or takes an interrupt, so that one step is one event. */
 	const uint64_t ic = m->cpu->icount;
+	cpu_point_step_over(m->cpu); /* a debugger's step runs a breakpoint's instruction */
 	for (int i = 0; i < 1024; i++) {
 		st = run_slice(m, 1);
 		if (st != MACHINE_LIMIT || m->cpu->icount != ic || !m->cpu->halted)

@@ -295,6 +295,20 @@ uint64_t machine_time_ns(const struct machine *m);
 void machine_phys_write(struct machine *m, uint32_t paddr, const void *buf, size_t len);
 void machine_phys_read(struct machine *m, uint32_t paddr, void *buf, size_t len);
 
+/* {====== a debugger's view of memory (engine/inspect.c) ====== */
+
+/* Translates the guest's virtual (linear) address `lin` through its page
+ * tables as they are now (the VM the CPU holds, under a monitor: to its
+ * guest-physical address), with no side effect. False if not mapped. */
+bool machine_translate(struct machine *m, uint32_t lin, uint32_t *phys);
+/* Reads or writes `len` bytes at the guest's virtual address `lin` as a
+ * debugger does (no accessed or dirty bits, no fault). False if a page is
+ * not mapped (a write may then have written the pages before it). */
+bool machine_read_virt(struct machine *m, uint32_t lin, void *buf, size_t len);
+bool machine_write_virt(struct machine *m, uint32_t lin, const void *buf, size_t len);
+
+/* }====================================================================== */
+
 /* {====== snapshots (engine/snapshot.c) ====== */
 
 /*
@@ -314,5 +328,44 @@ bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError *
 
 /* }====================================================================== */
 
+/* {====== debugger points (engine/debug_points.c) ======
+ *
+ * Breakpoints and watchpoints for a debugger (the gdb stub, scripts), on
+ * the one CPU: apart from the guest's own debug registers, invisible to
+ * it, and with no effect on its state or time (docs/cpu.md, "Debugger
+ * points"). Addresses are linear: under a monitor, the guest's virtual
+ * addresses. */
+
+#define MACHINE_POINTS_MAX 32
+#define MACHINE_WATCH_MAX 4096u
+
+enum machine_point_kind {
+	MACHINE_POINT_EXEC,   /* stops before the instruction at addr runs */
+	MACHINE_POINT_WRITE,  /* stops after the instruction that wrote [addr, addr+len) */
+	MACHINE_POINT_READ,   /* ... that read it */
+	MACHINE_POINT_ACCESS, /* ... that read or wrote it */
+};
+
+/*
+ * Adds a point; len is ignored for MACHINE_POINT_EXEC and is 1..4096 for
+ * the others. machine_run() and machine_step() then return MACHINE_BREAK
+ * at the first hit. Returns the point's id (>= 0), or -1 if
+ * MACHINE_POINTS_MAX are set or the range is bad.
+ */
+int machine_add_point(struct machine *m, enum machine_point_kind kind, uint32_t addr, uint32_t len);
+/* Removes one point added with these kind, addr and len; false if none. */
+bool machine_remove_point(struct machine *m, enum machine_point_kind kind, uint32_t addr, uint32_t len);
+/* Removes every point. */
+void machine_clear_points(struct machine *m);
+/*
+ * After MACHINE_BREAK: which point was hit (its id is returned, -1 if the
+ * last run did not stop at a point), its kind, and in *addr the
+ * instruction's address (EXEC) or the first watched byte the access
+ * touched. A machine_run() or machine_step() that starts at an execution
+ * point it stopped at runs that instruction; machine_step() always does.
+ */
+int machine_last_hit(struct machine *m, enum machine_point_kind *kind, uint32_t *addr);
+
+/* }====================================================================== */
 
 #endif

@@ -22,6 +22,7 @@
  *   (page number, 4096 bytes)* until 0xffffffff
  *   per machine (root, then each VM in order):
  *     cpu image, cpu_guest, devices, disks, console, inputs, tree state,
+ *     A20, the debug port (exit status, POST code), shutdown reason,
  *     monitor (flag, bytes)
  */
 #include <string.h>
@@ -139,6 +140,14 @@ static void save_one(struct machine *m, GByteArray *o)
 	put64(o, m->slice_end);
 	put64(o, deadline_of(&m->slice_timer));
 	put32(o, (uint32_t)m->a20_kbd | (uint32_t)m->a20_sysctl << 1);
+	bool exited = false;
+	int status = 0;
+	int64_t post = -1;
+	if (m->dbg)
+		dev_debugport_get_state(m->dbg, &exited, &status, &post);
+	put32(o, exited);
+	put32(o, (uint32_t)status);
+	put64(o, (uint64_t)post);
 	put_str(o, m->shutdown_why);
 	if (m->l0) {
 		GByteArray *l = g_byte_array_new();
@@ -365,6 +374,11 @@ static bool load_one(struct machine *m, struct rd *r, GError **error)
 	uint32_t a20 = get32(r, "the A20 state");
 	m->a20_kbd = a20 & 1;
 	m->a20_sysctl = (a20 >> 1) & 1;
+	bool exited = get32(r, "the exit port") != 0;
+	int status = (int)get32(r, "the exit port");
+	int64_t post = (int64_t)get64(r, "the POST code");
+	if (m->dbg && !r->bad)
+		dev_debugport_set_state(m->dbg, exited, status, post);
 	const uint8_t *why = get_blob(r, &n, "the shutdown reason");
 	if (r->bad)
 		return true;

@@ -17,6 +17,7 @@
 #include "nestlab-config.h"
 #include "multiboot.h"
 #include "nestlab.h"
+#include "dbgtarget.h"
 #include "snapfile.h"
 #include "trcfile.h"
 #include "vecrun.h"
@@ -75,6 +76,8 @@ struct opts {
 	gchar **vm_at;
 	gchar *snapshot_at;
 	gchar *restore;
+	gint gdb;
+	gboolean no_history;
 };
 
 static struct opts o;
@@ -142,6 +145,11 @@ static const GOptionEntry entries[] = {
 	 "devices and monitor; its COM1 is printed at the end, each line after '[NAME] ', unless "
 	 "serial= says otherwise (repeatable; cmdline= takes the rest of the text)",
 	 "NAME:KERNEL[,mem=MIB][,disk=FILE[:slave]][,serial=stdout|none|file:PATH][,cmdline=TEXT]"},
+	{"gdb", 0, 0, G_OPTION_ARG_INT, &o.gdb,
+	 "Wait for gdb on 127.0.0.1:PORT before the first instruction (0 picks a free port; "
+	 "the port is printed); see docs/gdb.md", "PORT"},
+	{"no-history", 0, 0, G_OPTION_ARG_NONE, &o.no_history,
+	 "With --gdb, keep no history (no reverse execution, no checkpoints)", NULL},
 	{"snapshot-at", 0, 0, G_OPTION_ARG_STRING, &o.snapshot_at,
 	 "When N instructions have retired, save the whole machine to FILE (a snapshot: "
 	 "--restore FILE continues from there, in any process) and go on; also written "
@@ -902,6 +910,7 @@ static int build_error_status(const GError *e)
 /* {====== snapshots ====== */
 
 static char **g_args;       /* the arguments that build the guest (saved in snapshots) */
+static bool gdb_given;      /* --gdb was on the command line */
 static GBytes *g_restore;   /* the state --restore loads */
 static uint64_t g_snap_at;  /* --snapshot-at N ... */
 static const char *g_snap_file; /* ... FILE */
@@ -925,7 +934,8 @@ static char **guest_args(int argc, char **argv)
 {
 	GPtrArray *a = g_ptr_array_new();
 	for (int i = 1; i < argc; i++) {
-		if (g_str_has_prefix(argv[i], "--snapshot-at") || g_str_has_prefix(argv[i], "--restore"))
+		if (g_str_has_prefix(argv[i], "--snapshot-at") || g_str_has_prefix(argv[i], "--restore") ||
+		    g_str_has_prefix(argv[i], "--gdb") || strcmp(argv[i], "--no-history") == 0)
 			continue;
 		g_ptr_array_add(a, g_strdup(argv[i]));
 	}
@@ -1017,6 +1027,54 @@ static enum machine_stop run_to_snapshot(struct machine *m, int *code)
 
 /* }====================================================================== */
 
+/* {====== gdb ====== */
+
+/* Serves gdb sessions until one detaches (the run goes on: MACHINE_LIMIT)
+ * or kills the run (MACHINE_STOPPED), or the guest ends while debugged. */
+static enum machine_stop serve_gdb(struct machine *m, int *code)
+{
+	GError *error = NULL;
+	struct trc_gdb *stub = trc_gdb_listen(NULL, (uint16_t)o.gdb, &error);
+	if (!stub) {
+		fprintf(stderr, "nestlab-run: --gdb %d: %s\n", o.gdb, error->message);
+		g_error_free(error);
+		*code = EXIT_CANTCREAT;
+		return MACHINE_STOPPED;
+	}
+	struct trc_dbg *d = trc_dbg_new(m, !o.no_history);
+	enum machine_stop st = MACHINE_LIMIT;
+	for (;;) {
+		fprintf(stderr, "nestlab-run: waiting for gdb on 127.0.0.1:%u\n", trc_gdb_port(stub));
+		fflush(stderr);
+		if (!trc_gdb_accept(stub, &error)) {
+			fprintf(stderr, "nestlab-run: gdb: %s\n", error->message);
+			g_error_free(error);
+			*code = EXIT_CANTCREAT;
+			st = MACHINE_STOPPED;
+			break;
+		}
+		enum trc_gdb_end e = trc_gdb_serve(stub, trc_dbg_ops(), d);
+		if (e == TRC_GDB_END_DETACH) {
+			fprintf(stderr, "nestlab-run: gdb detached; the run goes on\n");
+			break;
+		}
+		if (e == TRC_GDB_END_KILL) {
+			fprintf(stderr, "nestlab-run: gdb ended the run\n");
+			st = MACHINE_STOPPED;
+			break;
+		}
+		fprintf(stderr, "nestlab-run: gdb went away\n");
+	}
+	enum machine_stop end;
+	if (st == MACHINE_LIMIT && trc_dbg_ended(d, &end))
+		st = end;
+	trc_dbg_free(d);
+	trc_gdb_free(stub);
+	return st;
+}
+
+/* }====================================================================== */
+
 static int run_guest(uint16_t post)
 {
 	struct machine_config cfg = {
@@ -1074,6 +1132,8 @@ static int run_guest(uint16_t post)
 	gint64 t0 = g_get_monotonic_time();
 	int snap_code = 0;
 	enum machine_stop st = g_snap_file ? run_to_snapshot(m, &snap_code) : MACHINE_LIMIT;
+	if (st == MACHINE_LIMIT && o.gdb >= 0 && gdb_given)
+		st = serve_gdb(m, &snap_code);
 	if (st == MACHINE_LIMIT)
 		st = trace ? run_traced(m, trace, (uint64_t)o.max_insns)
 		           : run_with_vm_events(m, (uint64_t)o.max_insns);
@@ -1165,6 +1225,9 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	g_args = guest_args(argc, argv);
+	for (int i = 1; i < argc; i++)
+		gdb_given |= g_str_has_prefix(argv[i], "--gdb");
+	o.gdb = -1;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		int code = usage_error(ctx, "%s", error->message);
 		g_error_free(error);
@@ -1175,6 +1238,8 @@ int main(int argc, char **argv)
 		g_option_context_free(ctx);
 		return 0;
 	}
+	if (gdb_given && (o.gdb < 0 || o.gdb > 65535))
+		return usage_error(ctx, "--gdb wants a TCP port from 0 to 65535%s", "");
 	if (o.snapshot_at && !parse_snapshot_at(o.snapshot_at))
 		return usage_error(ctx, "--snapshot-at wants N:FILE or N FILE with N > 0, not '%s'",
 		                   o.snapshot_at);

@@ -80,7 +80,11 @@ struct dtr {
  * readable through the fast path while writes still go the slow way (to set
  * the dirty bit, to protect ROM or to catch self-modifying code).
  * Tags hold the linear page | 1 when valid so that 0 never matches.
+ * TLB_WATCHED in a tag marks a page a debugger watches (points.c): the
+ * fast paths, which compare the whole tag, miss, while the slow paths of
+ * mmu.c still use the entry, so watching costs no extra page walk.
  */
+#define TLB_WATCHED 2u
 struct tlb_entry {
 	uint32_t tag_read[2];  /* [0] supervisor, [1] user */
 	uint32_t tag_write[2];
@@ -93,6 +97,7 @@ struct tlb_entry {
 struct insn;
 struct cpu;
 struct dcache;
+struct cpu_points;
 
 typedef void (*cpu_op_fn)(struct cpu *cpu, const struct insn *in);
 
@@ -141,7 +146,7 @@ enum cpu_stop {
 	CPU_STOP_HLT,        /* HLT with interrupts that cannot wake it */
 	CPU_STOP_SHUTDOWN,   /* triple fault or shutdown */
 	CPU_STOP_REQUEST,    /* cpu_request_stop() or a device asked */
-	CPU_STOP_BREAK,      /* a debug hook asked to stop */
+	CPU_STOP_BREAK,      /* a debugger point was hit (cpu_point_hit) */
 };
 
 /* Strict mode: MSR_NESTLAB_CTL bit 0 (documented in docs/cpu.md). */
@@ -208,6 +213,8 @@ struct cpu {
 			bool irq_line;     /* a maskable interrupt is pending at the interrupt controller */
 			bool stop_request; /* a front end asked cpu_run to return */
 			bool trap_after;   /* a #DB trap (data breakpoint, task T bit) is due */
+			bool points_due;   /* a debugger point was hit, or a REP it split
+			                    * must finish (points.c; never in a saved image) */
 		};
 		uint64_t events;
 	};
@@ -263,6 +270,9 @@ struct cpu {
 		struct seg cs, ss;
 		uint8_t cpl;
 	} pre;
+	/* Last, not to move the hot fields above (the TLB's alignment). */
+	struct cpu_points *points; /* the debugger's points, NULL until the first */
+	bool points_data;    /* the debugger watches data (points.c) */
 };
 
 /* {====== lifecycle ====== */
@@ -349,6 +359,54 @@ void cpu_invalidate_phys(struct cpu *cpu, uint32_t paddr, uint32_t len);
  * (no A/D updates, no faults). Returns false if a page is not mapped.
  */
 bool cpu_peek_linear(struct cpu *cpu, uint32_t lin, void *buf, size_t len);
+
+/* {====== debugger points (points.c, docs/cpu.md "Debugger points") ======
+ *
+ * Breakpoints and watchpoints of a debugger, apart from the guest's own
+ * DR0-DR7: the guest never sees them, and setting them changes neither
+ * its state nor its time (icount, cycles). Addresses are linear. */
+
+#define CPU_POINTS_MAX 32
+#define CPU_WATCH_MAX 4096u /* longest watched range, in bytes */
+
+enum cpu_point_kind {
+	CPU_POINT_EXEC,   /* stop before the instruction at `addr` runs */
+	CPU_POINT_WRITE,  /* stop after an instruction wrote the range */
+	CPU_POINT_READ,   /* ... read it */
+	CPU_POINT_ACCESS, /* ... read or wrote it */
+};
+
+/* What made cpu_run return CPU_STOP_BREAK. */
+struct cpu_hit {
+	int id;                    /* the point, as cpu_point_add returned it */
+	enum cpu_point_kind kind;  /* the point's kind */
+	uint32_t addr;             /* EXEC: the instruction's linear address;
+	                            * watchpoints: the first watched byte accessed */
+	uint32_t access;           /* watchpoints: the access's linear address ... */
+	uint8_t size;              /* ... and size in bytes */
+	bool write;                /* ... and whether it wrote */
+};
+
+/*
+ * Adds a point on linear [addr, addr+len): len is ignored for EXEC and must
+ * be 1..CPU_WATCH_MAX for watchpoints. Returns its id (>= 0), or -1 if all
+ * CPU_POINTS_MAX are in use or the range is bad. Allocates on first use.
+ */
+int cpu_point_add(struct cpu *cpu, enum cpu_point_kind kind, uint32_t addr, uint32_t len);
+/* Removes point `id`; false if there is none. */
+bool cpu_point_remove(struct cpu *cpu, int id);
+/* The id of a point with exactly this kind, addr and len (len ignored for
+ * EXEC), or -1. */
+int cpu_point_find(const struct cpu *cpu, enum cpu_point_kind kind, uint32_t addr, uint32_t len);
+/* Removes every point. */
+void cpu_points_clear(struct cpu *cpu);
+/* Fills *hit with the point the last cpu_run stopped for; false if it did
+ * not return CPU_STOP_BREAK. */
+bool cpu_point_hit(const struct cpu *cpu, struct cpu_hit *hit);
+/* The next instruction runs even if an execution point is at its address
+ * (a debugger's step or continue from a breakpoint). The CPU arms this
+ * itself when it stops at an execution point. */
+void cpu_point_step_over(struct cpu *cpu);
 
 /* Serialized CPU state (architectural part). cpu_save_size() bytes. */
 size_t cpu_save_size(void);

@@ -494,6 +494,50 @@ void dbg_check_data(struct cpu *cpu, uint32_t lin, int sz, bool write);
 /* True if the linear page of `lin` holds an enabled data breakpoint. */
 bool dbg_page_watched(const struct cpu *cpu, uint32_t lin);
 
+/* DR7 breakpoints occupy bits 0-3 of bp_exec; this bit says the debugger
+ * has execution points, so the run loop's one test covers both. */
+#define BP_EXEC_POINTS 0x10u
+#define BP_EXEC_GUEST 0x0fu
+
+/* {====== debugger points (points.c) ====== */
+
+/* True if the run loop must stop before the instruction at CS:EIP: an
+ * execution point is there and was not stepped over. Records the hit. */
+bool point_exec_stop(struct cpu *cpu);
+/* Notes a watchpoint hit by an access of sz bytes at lin that has been
+ * translated (cannot fault any more). Called when cpu->points_data. */
+void point_data_access(struct cpu *cpu, uint32_t lin, int sz, bool write);
+/* True if a data point watches part of the linear page of `lin`. */
+bool point_page_watched(const struct cpu *cpu, uint32_t lin);
+/* What the run loop does at a boundary with cpu->points_due set. */
+enum point_due {
+	POINT_DUE_NONE,     /* nothing: go on as usual */
+	POINT_DUE_STOP,     /* report the hit: return CPU_STOP_BREAK */
+	POINT_DUE_CONTINUE, /* finish the REP step a hit split, before anything else */
+};
+enum point_due point_boundary(struct cpu *cpu);
+/* If a hit is pending, makes it the last hit and returns true (the run
+ * loop then returns CPU_STOP_BREAK); leaves a split REP pending. */
+bool point_report(struct cpu *cpu);
+/* True while a REP step a hit split waits to finish. */
+bool point_rep_split(const struct cpu *cpu);
+/* The instruction faulted: its hits do not count (it runs again). */
+void point_fault(struct cpu *cpu);
+/* A REP string step stops, because of a hit, after elements that cost
+ * `elem_cycles` (string.c): holds the step's count and time back until it
+ * finishes. */
+void point_split_rep(struct cpu *cpu, const struct insn *in, uint32_t elem_cycles);
+/* Patches `state`, the saved prefix of struct cpu that cpu_save copied,
+ * to what it would be without the debugger: no points_due, and the time
+ * of a split REP step counted. */
+void point_save_fixup(const struct cpu *cpu, uint8_t *state);
+/* After cpu_restore or cpu_reset: no hit, skip or split REP pending. */
+void point_restored(struct cpu *cpu);
+/* A cpu_run begins (cpu->points set): the last hit is forgotten. */
+void point_run_begins(struct cpu *cpu);
+/* True if the debugger has execution points (dbg_update sets BP_EXEC_POINTS). */
+bool point_have_exec(const struct cpu *cpu);
+
 /* Base cycle cost of an opcode (cycles.c). */
 uint8_t cycles_base(int op, int reg, bool mem);
 

@@ -29,7 +29,7 @@ void dbg_update(struct cpu *cpu)
 			da |= (uint8_t)(1 << n);
 	}
 	bool flush = da || cpu->bp_data;
-	cpu->bp_exec = ex;
+	cpu->bp_exec = ex | (point_have_exec(cpu) ? BP_EXEC_POINTS : 0);
 	cpu->bp_data = da;
 	if (flush)
 		cpu_tlb_flush(cpu);

@@ -40,6 +40,7 @@ void cpu_free(struct cpu *cpu)
 	if (!cpu)
 		return;
 	dcache_free(cpu->dcache);
+	free(cpu->points);
 	free(cpu);
 }
 
@@ -85,6 +86,7 @@ void cpu_reset(struct cpu *cpu)
 	cpu->stop_request = false;
 	cpu->trap_after = false;
 	cpu->stop = CPU_STOP_NONE;
+	point_restored(cpu); /* no REP left half done by a debugger stop */
 	/* icount and cycles go on: they are the machine's clock, not the CPU's. */
 	cpu_state_changed(cpu);
 	if (cpu->dcache)
@@ -212,6 +214,8 @@ static void deliver_event(struct cpu *cpu, int vec, int err, bool ext)
 static void fault_caught(struct cpu *cpu)
 {
 	int vec = cpu->exc_vec, err = cpu->exc_err;
+	if (unlikely(cpu->points_due))
+		point_fault(cpu);
 	flags_get(cpu);
 	if (cpu->delivering) {
 		int first = cpu->last_exc;
@@ -243,17 +247,27 @@ static bool can_take_irq(const struct cpu *cpu)
 	return cpu->irq_line && (cpu->eflags & EFLAGS_IF) && !cpu->intr_shadow;
 }
 
-enum boundary { B_EXECUTE, B_DELIVERED, B_STOP };
+enum boundary { B_EXECUTE, B_DELIVERED, B_STOP, B_CONTINUE };
 
 /* Handles what may happen at an instruction boundary besides executing:
- * pending traps, stop requests, NMI, interrupts, HLT. Says whether the
- * loop goes on to execute, has delivered an event (which counts against
- * the budget, so an interrupt storm cannot hang the host), or must return
- * (cpu->stop says why). */
+ * debugger hits, pending traps, stop requests, NMI, interrupts, HLT. Says
+ * whether the loop goes on to execute, has delivered an event (which counts
+ * against the budget, so an interrupt storm cannot hang the host), must
+ * return (cpu->stop says why), or must finish a REP step a debugger hit
+ * split, with nothing in between (B_CONTINUE). */
 static enum boundary boundary_events(struct cpu *cpu)
 {
 	cpu->start_eip = cpu->eip;
 	cpu->start_esp = cpu->r[ESP];
+	if (unlikely(cpu->points_due)) {
+		enum point_due d = point_boundary(cpu);
+		if (d == POINT_DUE_STOP) {
+			cpu->stop = CPU_STOP_BREAK;
+			return B_STOP;
+		}
+		if (d == POINT_DUE_CONTINUE)
+			return B_CONTINUE;
+	}
 	if (cpu->trap_after) {
 		/* a data breakpoint or task-switch T bit trap, after the instruction */
 		cpu->dr[6] = (cpu->dr[6] & ~0xfu) | cpu->dr6_pending;
@@ -305,16 +319,26 @@ static inline void execute(struct cpu *cpu)
 }
 
 /* One instruction with everything the fast path leaves out: the interrupt
- * shadow, instruction breakpoints, RF, and the single-step trap. */
-static void execute_slow(struct cpu *cpu)
+ * shadow, instruction breakpoints (the debugger's first, then DR0-DR3
+ * unless `resume`), RF, and the single-step trap. Returns false, having
+ * done nothing, when a debugger point stops the CPU before it. */
+static inline bool execute_slow(struct cpu *cpu, bool resume)
 {
 	uint8_t shadow = cpu->intr_shadow;
 	cpu->start_eip = cpu->eip;
 	cpu->start_esp = cpu->r[ESP];
-	if (cpu->bp_exec)
-		dbg_check_exec(cpu);
+	if (cpu->bp_exec && !resume) {
+		if ((cpu->bp_exec & BP_EXEC_POINTS) && point_exec_stop(cpu)) {
+			cpu->stop = CPU_STOP_BREAK;
+			return false;
+		}
+		if (cpu->bp_exec & BP_EXEC_GUEST)
+			dbg_check_exec(cpu);
+	}
 	bool tf = (cpu->eflags & EFLAGS_TF) != 0;
 	execute(cpu);
+	if (unlikely(cpu->points_due) && point_rep_split(cpu))
+		return true; /* the step finishes later, and all of this then */
 	cpu->eflags &= ~EFLAGS_RF;
 	if (shadow)
 		cpu->intr_shadow = 0;
@@ -326,6 +350,7 @@ static void execute_slow(struct cpu *cpu)
 		cpu->start_esp = cpu->r[ESP];
 		deliver_event(cpu, EXC_DB, ERR_NONE, true);
 	}
+	return true;
 }
 
 /* The loop proper. Kept out of cpu_run() so that the setjmp there does not
@@ -350,12 +375,21 @@ static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
 				end = --cpu->run_end;
 				continue;
 			}
+			if (b == B_CONTINUE) {
+				execute_slow(cpu, true);
+				continue;
+			}
 		}
-		if (unlikely((cpu->eflags & (EFLAGS_TF | EFLAGS_RF)) | cpu->bp_exec | cpu->intr_shadow))
-			execute_slow(cpu);
-		else
+		if (unlikely((cpu->eflags & (EFLAGS_TF | EFLAGS_RF)) | cpu->bp_exec | cpu->intr_shadow)) {
+			if (!execute_slow(cpu, false))
+				return cpu->stop;
+		} else {
 			execute(cpu);
+		}
 	}
+	/* The last instruction hit a watchpoint: say so now, not next run. */
+	if (unlikely(cpu->points_due) && point_report(cpu))
+		return cpu->stop = CPU_STOP_BREAK;
 	return cpu->stop = CPU_STOP_BUDGET;
 }
 
@@ -365,6 +399,8 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
 	 * budget, so a guest stuck in a fault loop still returns control. */
 	cpu->run_end = cpu->icount + max_insns;
 	cpu->stop = CPU_STOP_NONE;
+	if (unlikely(cpu->points != NULL))
+		point_run_begins(cpu);
 	if (setjmp(cpu->fault_jmp)) {
 		fault_caught(cpu);
 		if (cpu->stop != CPU_STOP_NONE)
@@ -403,6 +439,7 @@ void cpu_save(const struct cpu *cpu, void *buf)
 	img->magic = CPU_SAVE_MAGIC;
 	img->version = CPU_SAVE_VERSION;
 	memcpy(img->state, cpu, sizeof img->state);
+	point_save_fixup(cpu, img->state);
 }
 
 bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
@@ -412,6 +449,7 @@ bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
 		return false;
 	memcpy(cpu, img->state, sizeof img->state);
 	cpu->stop_request = false;
+	point_restored(cpu);
 	cpu_state_changed(cpu);
 	dcache_flush(cpu->dcache);
 	return true;

@@ -134,9 +134,11 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 	bool w;
 	uint8_t *host = cpu->bus.page_ptr(cpu->bus.opaque, pa & ~0xfffu, &w);
 	uint32_t tag = (lin & ~0xfffu) | 1;
-	if (e->tag_read[0] != tag && e->tag_read[1] != tag && e->tag_write[0] != tag &&
-	    e->tag_write[1] != tag)
+	if ((e->tag_read[0] & ~TLB_WATCHED) != tag && (e->tag_read[1] & ~TLB_WATCHED) != tag &&
+	    (e->tag_write[0] & ~TLB_WATCHED) != tag && (e->tag_write[1] & ~TLB_WATCHED) != tag)
 		memset(e, 0, sizeof *e);
+	if (unlikely(cpu->points_data) && point_page_watched(cpu, lin))
+		tag |= TLB_WATCHED;
 	if (host && (e->host == NULL || e->phys == (pa & ~0xfffu)) &&
 	    !(cpu->bp_data && dbg_page_watched(cpu, lin))) {
 		e->phys = pa & ~0xfffu;
@@ -195,30 +197,57 @@ void mmu_protect_code(struct cpu *cpu, uint32_t pa)
 			cpu->tlb[i].tag_write[0] = cpu->tlb[i].tag_write[1] = 0;
 }
 
+/* True if TLB tag `tag` maps the page of `lin`, watched or not (the slow
+ * paths below use a watched entry; the inline fast paths do not). */
+static inline bool tag_hit(uint32_t tag, uint32_t lin)
+{
+	return (tag & ~TLB_WATCHED) == ((lin & ~0xfffu) | 1);
+}
+
 /* }====================================================================== */
 
 /* {====== linear access slow paths ====== */
+
+/* A read that stays within one page: the TLB entry, or a walk. */
+static uint32_t read_in_page(struct cpu *cpu, uint32_t lin, int sz, bool user)
+{
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	if (tag_hit(e->tag_read[user], lin))
+		return host_ld(e->host + (lin & 0xfff), sz);
+	cpu->mem_cycles += 1;
+	return phys_read(cpu, mmu_translate(cpu, lin, ACC_READ, user), sz);
+}
 
 uint32_t lin_read(struct cpu *cpu, uint32_t lin, int sz, bool user)
 {
 	if (unlikely(cpu->bp_data))
 		dbg_check_data(cpu, lin, sz, false);
+	uint32_t v = 0;
 	if ((lin & 0xfff) > 0x1000u - sz) {
 		/* Crosses a page: both pages are translated before any data moves. */
 		int n1 = 0x1000 - (lin & 0xfff);
 		uint32_t pa1 = mmu_translate(cpu, lin, ACC_READ, user);
 		uint32_t pa2 = mmu_translate(cpu, lin + n1, ACC_READ, user);
-		uint32_t v = 0;
 		for (int i = 0; i < sz; i++)
 			v |= phys_read(cpu, i < n1 ? pa1 + i : pa2 + (i - n1), 1) << (8 * i);
-		return v;
+	} else {
+		v = read_in_page(cpu, lin, sz, user);
 	}
+	if (unlikely(cpu->points_data))
+		point_data_access(cpu, lin, sz, false);
+	return v;
+}
+
+/* A write that stays within one page: the TLB entry, or a walk. */
+static void write_in_page(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
+{
 	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
-	if (e->tag_read[user] == ((lin & ~0xfffu) | 1)) {
-		return host_ld(e->host + (lin & 0xfff), sz);
+	if (tag_hit(e->tag_write[user], lin)) {
+		host_st(e->host + (lin & 0xfff), v, sz);
+		return;
 	}
 	cpu->mem_cycles += 1;
-	return phys_read(cpu, mmu_translate(cpu, lin, ACC_READ, user), sz);
+	phys_write(cpu, mmu_translate(cpu, lin, ACC_WRITE, user), v, sz);
 }
 
 void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
@@ -231,15 +260,11 @@ void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
 		uint32_t pa2 = mmu_translate(cpu, lin + n1, ACC_WRITE, user);
 		for (int i = 0; i < sz; i++)
 			phys_write(cpu, i < n1 ? pa1 + i : pa2 + (i - n1), v >> (8 * i), 1);
-		return;
+	} else {
+		write_in_page(cpu, lin, v, sz, user);
 	}
-	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
-	if (e->tag_write[user] == ((lin & ~0xfffu) | 1)) {
-		host_st(e->host + (lin & 0xfff), v, sz);
-		return;
-	}
-	cpu->mem_cycles += 1;
-	phys_write(cpu, mmu_translate(cpu, lin, ACC_WRITE, user), v, sz);
+	if (unlikely(cpu->points_data))
+		point_data_access(cpu, lin, sz, true);
 }
 
 bool cpu_peek_linear(struct cpu *cpu, uint32_t lin, void *buf, size_t len)

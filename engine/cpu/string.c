@@ -16,7 +16,9 @@
  * between, as on real hardware). Where these steps end, and what they
  * cost, depends on eCX alone, not on where a fault interrupted the work,
  * so a guest sees the same instruction count and time whether or not a
- * monitor resolved faults in the middle of a REP (docs/cpu.md).
+ * monitor resolved faults in the middle of a REP (docs/cpu.md). A
+ * debugger's watchpoint also stops a step after the element that hit it
+ * (points.c); the step then finishes as if it never had stopped.
  *
  * Intel SDM Vol. 2: MOVS, CMPS, SCAS, LODS, STOS, INS, OUTS, REP/REPE/REPNE.
  */
@@ -179,16 +181,23 @@ static void string_run(struct cpu *cpu, const struct insn *in, string_elem_fn el
 	uint32_t cx = areg(cpu, in, ECX);
 	if (cx == 0)
 		return;
+	uint32_t done = 0;
 	while (cx != 0) {
 		bool go_on = elem(cpu, in, sz);
 		set_areg(cpu, in, ECX, --cx);
 		cpu->cycles += STRING_ELEM_CYCLES;
+		done++;
 		if (!go_on)
 			break;
 		if (cx % STRING_BUDGET == 0) {
 			if (cx != 0)
 				cpu->eip = cpu->start_eip;
 			break;
+		}
+		if (unlikely(cpu->points_due)) {
+			/* A debugger watchpoint hit: stop after this element. */
+			point_split_rep(cpu, in, done * STRING_ELEM_CYCLES);
+			return;
 		}
 	}
 	cpu->cycles -= STRING_ELEM_CYCLES;

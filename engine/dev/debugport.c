@@ -111,6 +111,20 @@ void dev_debugport_flush(struct dev_debugport *d)
 		fflush(stdout);
 }
 
+void dev_debugport_get_state(const struct dev_debugport *d, bool *exited, int *status, int64_t *post)
+{
+	*exited = d->exited;
+	*status = d->status;
+	*post = d->post;
+}
+
+void dev_debugport_set_state(struct dev_debugport *d, bool exited, int status, int64_t post)
+{
+	d->exited = exited;
+	d->status = status;
+	d->post = post;
+}
+
 bool dev_debugport_exited(const struct dev_debugport *d, int *status)
 {
 	if (d->exited && status)

@@ -49,6 +49,9 @@ void dev_debugport_flush(struct dev_debugport *d);
 
 /* True once the guest wrote the exit port; *status gets (V << 1) | 1. */
 bool dev_debugport_exited(const struct dev_debugport *d, int *status);
+/* Snapshots: the guest-visible state (exited, its status, the POST code). */
+void dev_debugport_get_state(const struct dev_debugport *d, bool *exited, int *status, int64_t *post);
+void dev_debugport_set_state(struct dev_debugport *d, bool exited, int status, int64_t post);
 
 /* The last value written to the POST port, or -1 if none was. */
 int64_t dev_debugport_post(const struct dev_debugport *d);
