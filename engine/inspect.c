@@ -48,35 +48,43 @@ bool machine_translate(struct machine *m, uint32_t lin, uint32_t *phys)
 	return walk_bare(h, lin, phys);
 }
 
-bool machine_read_virt(struct machine *m, uint32_t lin, void *buf, size_t len)
+/* Calls `fn` for each piece of [lin, lin + len) within one page, with its
+ * guest-physical address; false at the first page not mapped. */
+static bool each_page(struct machine *m, uint32_t lin, size_t len,
+                      void (*fn)(struct machine *h, uint32_t phys, size_t off, uint32_t n, void *arg),
+                      void *arg)
 {
 	struct machine *h = held(m);
-	uint8_t *out = buf;
+	size_t off = 0;
 	while (len) {
 		uint32_t phys, n = PMEM_PAGE_SIZE - (lin & (PMEM_PAGE_SIZE - 1));
 		if (n > len)
 			n = (uint32_t)len;
 		if (!machine_translate(m, lin, &phys))
 			return false;
-		pmem_load(h->pmem, phys, out, n);
-		out += n, lin += n, len -= n;
+		fn(h, phys, off, n, arg);
+		off += n, lin += n, len -= n;
 	}
 	return true;
 }
 
+static void load_piece(struct machine *h, uint32_t phys, size_t off, uint32_t n, void *arg)
+{
+	pmem_load(h->pmem, phys, (uint8_t *)arg + off, n);
+}
+
+static void store_piece(struct machine *h, uint32_t phys, size_t off, uint32_t n, void *arg)
+{
+	pmem_store(h->pmem, phys, (const uint8_t *)arg + off, n);
+	cpu_invalidate_phys(h->cpu, (h->l0 ? h->share_base : 0) + phys, n); /* decoded code */
+}
+
+bool machine_read_virt(struct machine *m, uint32_t lin, void *buf, size_t len)
+{
+	return each_page(m, lin, len, load_piece, buf);
+}
+
 bool machine_write_virt(struct machine *m, uint32_t lin, const void *buf, size_t len)
 {
-	struct machine *h = held(m);
-	const uint8_t *in = buf;
-	while (len) {
-		uint32_t phys, n = PMEM_PAGE_SIZE - (lin & (PMEM_PAGE_SIZE - 1));
-		if (n > len)
-			n = (uint32_t)len;
-		if (!machine_translate(m, lin, &phys))
-			return false;
-		pmem_store(h->pmem, phys, in, n);
-		cpu_invalidate_phys(h->cpu, (h->l0 ? h->share_base : 0) + phys, n); /* decoded code */
-		in += n, lin += n, len -= n;
-	}
-	return true;
+	return each_page(m, lin, len, store_piece, (void *)buf);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dbgtarget.h"
+#include "minios-boot.h"
 
 struct hit {
 	uint64_t icount;
@@ -27,21 +28,8 @@ struct hit {
 
 static struct machine *boot(const char *kernel, const char *disk)
 {
-	const struct machine_disk d = { .path = disk, .slave = true };
-	const struct machine_config cfg = {
-		.kernel_path = kernel, .disks = &d, .n_disks = 1,
-		.monitor = MACHINE_MONITOR_SHADOW, .console_quiet = true,
-	};
-	GError *error = NULL;
-	struct machine *m = machine_new(&cfg, &error);
-	if (!m) {
-		fprintf(stderr, "test-revcont: %s\n", error->message);
-		exit(1);
-	}
 	static const char *const typed[] = { "ls\n", "forktest\n" };
-	for (size_t i = 0; i < G_N_ELEMENTS(typed); i++)
-		machine_add_input(m, MACHINE_INPUT_COM1, 0, "$ ", typed[i]);
-	return m;
+	return minios_boot(kernel, disk, typed, G_N_ELEMENTS(typed));
 }
 
 static uint32_t pts[4];
@@ -60,9 +48,7 @@ static void add_points(struct machine *m)
 
 static uint64_t icount(struct machine *m)
 {
-	struct machine_regs r;
-	machine_get_regs(m, &r);
-	return r.icount;
+	return minios_icount(m);
 }
 
 static struct hit here(struct machine *m)

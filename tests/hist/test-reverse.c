@@ -18,32 +18,17 @@
 #include <string.h>
 
 #include "hist.h"
-#include "nestlab.h"
+#include "minios-boot.h"
 
 static struct machine *boot(const char *kernel, const char *disk)
 {
-	const struct machine_disk d = { .path = disk, .slave = true };
-	const struct machine_config cfg = {
-		.kernel_path = kernel, .disks = &d, .n_disks = 1,
-		.monitor = MACHINE_MONITOR_SHADOW, .console_quiet = true,
-	};
-	GError *error = NULL;
-	struct machine *m = machine_new(&cfg, &error);
-	if (!m) {
-		fprintf(stderr, "test-reverse: %s\n", error->message);
-		exit(1);
-	}
 	static const char *const typed[] = { "ls\n", "cat hello.txt\n", "forktest\n" };
-	for (size_t i = 0; i < G_N_ELEMENTS(typed); i++)
-		machine_add_input(m, MACHINE_INPUT_COM1, 0, "$ ", typed[i]);
-	return m;
+	return minios_boot(kernel, disk, typed, G_N_ELEMENTS(typed));
 }
 
 static uint64_t icount(struct machine *m)
 {
-	struct machine_regs r;
-	machine_get_regs(m, &r);
-	return r.icount;
+	return minios_icount(m);
 }
 
 static int cmp_u64(const void *a, const void *b)

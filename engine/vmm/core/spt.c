@@ -352,41 +352,38 @@ void spt_invlpg(struct vmm *vm, uint32_t gva)
 
 /* {====== the nested map ====== */
 
+/* Maps guest-physical page `gpa` to entry `pte` in the nested map (a page
+ * table made when needed). False if the monitor is out of pages. */
+static bool npt_map(struct vmm *vm, uint32_t gpa, uint32_t pte)
+{
+	uint32_t pa = vm->npt_root + (gpa >> 22) * 4, pde = vmem_rd_hpa(vm, pa);
+	if (!(pde & PTE_P)) {
+		uint32_t pt = vmem_page_alloc(vm);
+		if (!pt)
+			return false;
+		pde = pt | SPT_PDE;
+		vmem_wr_hpa(vm, pa, pde);
+	}
+	vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4, pte);
+	return true;
+}
+
 bool npt_build(struct vmm *vm)
 {
 	vm->npt_root = vmem_page_alloc(vm);
 	if (!vm->npt_root)
 		return false;
-	for (uint32_t gpa = 0; gpa < vm->ram_size; gpa += PAGE) {
-		uint32_t pa = vm->npt_root + (gpa >> 22) * 4, pde = vmem_rd_hpa(vm, pa);
-		if (!(pde & PTE_P)) {
-			uint32_t pt = vmem_page_alloc(vm);
-			if (!pt)
-				return false;
-			pde = pt | SPT_PDE;
-			vmem_wr_hpa(vm, pa, pde);
-		}
-		vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4,
-		           (vm->ram_base + gpa) | SPT_PDE);
-	}
+	for (uint32_t gpa = 0; gpa < vm->ram_size; gpa += PAGE)
+		if (!npt_map(vm, gpa, (vm->ram_base + gpa) | SPT_PDE))
+			return false;
 	return true;
 }
 
 bool npt_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size)
 {
-	for (uint32_t off = 0; off < size; off += PAGE) {
-		uint32_t a = gpa + off;
-		uint32_t pa = vm->npt_root + (a >> 22) * 4, pde = vmem_rd_hpa(vm, pa);
-		if (!(pde & PTE_P)) {
-			uint32_t pt = vmem_page_alloc(vm);
-			if (!pt)
-				return false;
-			pde = pt | SPT_PDE;
-			vmem_wr_hpa(vm, pa, pde);
-		}
-		vmem_wr_hpa(vm, (pde & PTE_FRAME) + ((a >> 12) & 1023) * 4,
-		           a | PTE_P | PTE_U | PTE_A);
-	}
+	for (uint32_t off = 0; off < size; off += PAGE)
+		if (!npt_map(vm, gpa + off, (gpa + off) | PTE_P | PTE_U | PTE_A))
+			return false;
 	return true;
 }
 
