@@ -44,6 +44,8 @@ enum {
 	EXIT_BAD_DISK = 87,     /* a disk image that cannot be used */
 	EXIT_DISK_READONLY = 88, /* ',writeback' on a read-only disk image */
 	EXIT_BAD_SNAPSHOT = 89, /* a snapshot that cannot be read or does not fit */
+	EXIT_REPLAY_DIFFERS = 90, /* a replay went another way than its recording */
+	EXIT_REPLAY_SHORT = 91, /* the recording was cut short; the replay met all it has */
 	EXIT_INTERRUPTED = 130, /* stopped by Ctrl-C */
 };
 
@@ -78,6 +80,8 @@ struct opts {
 	gchar *restore;
 	gint gdb;
 	gboolean no_history;
+	gchar *record;
+	gchar *replay;
 };
 
 static struct opts o;
@@ -150,6 +154,12 @@ static const GOptionEntry entries[] = {
 	 "the port is printed); see docs/gdb.md", "PORT"},
 	{"no-history", 0, 0, G_OPTION_ARG_NONE, &o.no_history,
 	 "With --gdb, keep no history (no reverse execution, no checkpoints)", NULL},
+	{"record", 0, 0, G_OPTION_ARG_FILENAME, &o.record,
+	 "Record the run to FILE: the arguments, the machine at the start, a checkpoint every "
+	 "20 million instructions and how it ended (replay it with --replay)", "FILE"},
+	{"replay", 0, 0, G_OPTION_ARG_FILENAME, &o.replay,
+	 "Replay a recording: build the machine from its arguments, restore its start, run, and "
+	 "check every checkpoint and the end against it (status 90 if they differ)", "FILE"},
 	{"snapshot-at", 0, 0, G_OPTION_ARG_STRING, &o.snapshot_at,
 	 "When N instructions have retired, save the whole machine to FILE (a snapshot: "
 	 "--restore FILE continues from there, in any process) and go on; also written "
@@ -911,6 +921,8 @@ static int build_error_status(const GError *e)
 
 static char **g_args;       /* the arguments that build the guest (saved in snapshots) */
 static bool gdb_given;      /* --gdb was on the command line */
+static bool g_replaying;    /* --replay FILE */
+static struct trc_rec_reader *g_replay;
 static GBytes *g_restore;   /* the state --restore loads */
 static uint64_t g_snap_at;  /* --snapshot-at N ... */
 static const char *g_snap_file; /* ... FILE */
@@ -932,12 +944,23 @@ static void join_snapshot_at(int *argc, char ***argv)
 /* The arguments to save in a snapshot: all but the snapshot options. */
 static char **guest_args(int argc, char **argv)
 {
+	/* The options that are about this run, not the machine (with their
+	 * value when it is the next argument). */
+	static const char *const own[] = { "--snapshot-at", "--restore", "--gdb", "--record",
+	                                   "--replay" };
 	GPtrArray *a = g_ptr_array_new();
 	for (int i = 1; i < argc; i++) {
-		if (g_str_has_prefix(argv[i], "--snapshot-at") || g_str_has_prefix(argv[i], "--restore") ||
-		    g_str_has_prefix(argv[i], "--gdb") || strcmp(argv[i], "--no-history") == 0)
-			continue;
-		g_ptr_array_add(a, g_strdup(argv[i]));
+		bool skip = strcmp(argv[i], "--no-history") == 0;
+		for (size_t k = 0; !skip && k < G_N_ELEMENTS(own); k++) {
+			if (strcmp(argv[i], own[k]) == 0) {
+				skip = true;
+				i++; /* its value */
+			} else if (g_str_has_prefix(argv[i], own[k]) && argv[i][strlen(own[k])] == '=') {
+				skip = true;
+			}
+		}
+		if (!skip)
+			g_ptr_array_add(a, g_strdup(argv[i]));
 	}
 	g_ptr_array_add(a, NULL);
 	return (char **)g_ptr_array_free(a, FALSE);
@@ -956,13 +979,25 @@ static int load_restore(int *argc, char ***argv)
 			path = (*argv)[i] + strlen("--restore="), at = i, n = 1;
 		}
 	}
+	for (int i = 1; !path && i < *argc; i++) {
+		if (strcmp((*argv)[i], "--replay") == 0 && i + 1 < *argc)
+			path = (*argv)[i + 1], at = i, n = 2, g_replaying = true;
+		else if (g_str_has_prefix((*argv)[i], "--replay="))
+			path = (*argv)[i] + strlen("--replay="), at = i, n = 1, g_replaying = true;
+	}
 	if (!path)
 		return 0;
 	char **saved;
 	uint64_t icount;
 	GError *error = NULL;
-	if (!trc_snap_read(path, &saved, &g_restore, &icount, &error)) {
-		fprintf(stderr, "nestlab-run: cannot restore: %s\n", error->message);
+	if (g_replaying) {
+		g_replay = trc_rec_open(path, &saved, &g_restore, &icount, &error);
+		if (g_replay && trc_rec_warning(g_replay))
+			fprintf(stderr, "nestlab-run: %s\n", trc_rec_warning(g_replay));
+	}
+	if (g_replaying ? !g_replay : !trc_snap_read(path, &saved, &g_restore, &icount, &error)) {
+		fprintf(stderr, "nestlab-run: cannot %s: %s\n", g_replaying ? "replay" : "restore",
+		        error->message);
 		int code = error->domain == TRC_FILE_ERROR && error->code == TRC_FILE_ERROR_IO
 		           ? EXIT_NOINPUT : EXIT_BAD_SNAPSHOT;
 		g_error_free(error);
@@ -979,7 +1014,8 @@ static int load_restore(int *argc, char ***argv)
 	*argc = (int)v->len;
 	g_ptr_array_add(v, NULL);
 	*argv = (char **)g_ptr_array_free(v, FALSE);
-	fprintf(stderr, "nestlab-run: restoring %s (taken at instruction %" PRIu64 ")\n", path, icount);
+	fprintf(stderr, "nestlab-run: %s %s (from instruction %" PRIu64 ")\n",
+	        g_replaying ? "replaying" : "restoring", path, icount);
 	return 0;
 }
 
@@ -1075,6 +1111,109 @@ static enum machine_stop serve_gdb(struct machine *m, int *code)
 
 /* }====================================================================== */
 
+/* {====== recording and replay ====== */
+
+#define RECORD_EVERY 20000000u /* instructions between a recording's checkpoints */
+
+static void end_of(struct machine *m, int code, struct trc_rec_end *e)
+{
+	*e = (struct trc_rec_end){ .icount = total_icount(m), .status = code };
+	machine_state_hash(m, e->state_hash);
+	machine_console_hash(m, e->console_hash);
+}
+
+/* Runs while recording to o.record; *code is set on a write error. */
+static enum machine_stop run_recorded(struct machine *m, struct trc_rec_writer **w, int *code)
+{
+	GError *error = NULL;
+	*w = trc_rec_create(o.record, m, total_icount(m), g_args, &error);
+	if (!*w) {
+		fprintf(stderr, "nestlab-run: cannot record: %s\n", error->message);
+		g_error_free(error);
+		*code = EXIT_CANTCREAT;
+		return MACHINE_STOPPED;
+	}
+	uint64_t max = (uint64_t)o.max_insns;
+	for (;;) {
+		uint64_t done = total_icount(m), n = RECORD_EVERY;
+		if (max && done >= max)
+			return MACHINE_LIMIT;
+		if (max && max - done < n)
+			n = max - done;
+		enum machine_stop st = machine_run(m, n);
+		if (st != MACHINE_LIMIT || (max && total_icount(m) >= max))
+			return st;
+		struct trc_rec_end mark;
+		end_of(m, 0, &mark);
+		if (!trc_rec_checkpoint(*w, m, &mark, &error)) {
+			fprintf(stderr, "nestlab-run: recording failed: %s\n", error->message);
+			g_error_free(error);
+			*code = EXIT_IOERR;
+			return MACHINE_STOPPED;
+		}
+	}
+}
+
+/* The machine at `want`'s instruction count must look as it says. */
+static bool meets(struct machine *m, const struct trc_rec_end *want, const char *what)
+{
+	struct trc_rec_end mine;
+	end_of(m, 0, &mine);
+	if (mine.icount == want->icount && !strcmp(mine.state_hash, want->state_hash) &&
+	    !strcmp(mine.console_hash, want->console_hash))
+		return true;
+	fprintf(stderr, "nestlab-run: the replay differs from the recording at %s: instruction %"
+	        PRIu64 ", state hash %s, console hash %s; the recording has %" PRIu64 ", %s, %s\n",
+	        what, mine.icount, mine.state_hash, mine.console_hash, want->icount,
+	        want->state_hash, want->console_hash);
+	return false;
+}
+
+/* Replays g_replay: each mark must be met exactly, then the end. */
+static enum machine_stop run_replayed(struct machine *m, int *code)
+{
+	enum machine_stop st = MACHINE_LIMIT;
+	size_t n = trc_rec_marks(g_replay);
+	for (size_t i = 0; i < n; i++) {
+		struct trc_rec_end mark;
+		GError *error = NULL;
+		if (!trc_rec_mark(g_replay, i, &mark, &error)) {
+			fprintf(stderr, "nestlab-run: cannot replay: %s\n", error->message);
+			g_error_free(error);
+			*code = EXIT_BAD_SNAPSHOT;
+			return MACHINE_STOPPED;
+		}
+		uint64_t now = total_icount(m);
+		if (mark.icount > now)
+			st = machine_run(m, mark.icount - now);
+		char what[64];
+		g_snprintf(what, sizeof what, "its checkpoint %zu", i + 1);
+		if (st != MACHINE_LIMIT || !meets(m, &mark, what)) {
+			*code = EXIT_REPLAY_DIFFERS;
+			return MACHINE_STOPPED;
+		}
+	}
+	struct trc_rec_end end;
+	if (!trc_rec_end(g_replay, &end)) {
+		fprintf(stderr, "nestlab-run: the recording has no end (it was cut short); the replay "
+		        "met all its %zu checkpoints and stops at the last\n", n);
+		*code = EXIT_REPLAY_SHORT;
+		return MACHINE_STOPPED;
+	}
+	uint64_t now = total_icount(m);
+	if (end.icount > now)
+		st = machine_run(m, end.icount - now);
+	if (!meets(m, &end, "its end")) {
+		*code = EXIT_REPLAY_DIFFERS;
+		return MACHINE_STOPPED;
+	}
+	fprintf(stderr, "nestlab-run: replay identical to the recording: %zu checkpoints and the end "
+	        "(instruction %" PRIu64 ", state hash %s)\n", n, end.icount, end.state_hash);
+	return st;
+}
+
+/* }====================================================================== */
+
 static int run_guest(uint16_t post)
 {
 	struct machine_config cfg = {
@@ -1134,7 +1273,16 @@ static int run_guest(uint16_t post)
 	enum machine_stop st = g_snap_file ? run_to_snapshot(m, &snap_code) : MACHINE_LIMIT;
 	if (st == MACHINE_LIMIT && o.gdb >= 0 && gdb_given)
 		st = serve_gdb(m, &snap_code);
-	if (st == MACHINE_LIMIT)
+	struct trc_rec_writer *rec = NULL;
+	bool ran = false;
+	if (st == MACHINE_LIMIT && g_replay) {
+		st = run_replayed(m, &snap_code);
+		ran = true;
+	} else if (st == MACHINE_LIMIT && o.record) {
+		st = run_recorded(m, &rec, &snap_code);
+		ran = true;
+	}
+	if (st == MACHINE_LIMIT && !ran)
 		st = trace ? run_traced(m, trace, (uint64_t)o.max_insns)
 		           : run_with_vm_events(m, (uint64_t)o.max_insns);
 	signal(SIGINT, SIG_DFL);
@@ -1143,6 +1291,23 @@ static int run_guest(uint16_t post)
 	fflush(stdout);
 	report_vms(m);
 	int code = snap_code ? snap_code : report_end(m, st);
+	if (rec) {
+		struct trc_rec_end end;
+		end_of(m, code, &end);
+		GError *rec_error = NULL;
+		if (!trc_rec_finish(rec, &end, &rec_error)) {
+			fprintf(stderr, "nestlab-run: recording failed: %s\n", rec_error->message);
+			g_error_free(rec_error);
+			code = EXIT_IOERR;
+		} else {
+			fprintf(stderr, "nestlab-run: recorded %" PRIu64 " instructions to %s\n", end.icount,
+			        o.record);
+		}
+	}
+	if (g_replay) {
+		trc_rec_close(g_replay);
+		g_replay = NULL;
+	}
 	if (machine_inputs_pending(m))
 		fprintf(stderr, "nestlab-run: %u --input item(s) were never delivered (the first waits "
 		        "for output that did not come, or for a time not reached)\n",
@@ -1238,6 +1403,14 @@ int main(int argc, char **argv)
 		g_option_context_free(ctx);
 		return 0;
 	}
+	if (o.record && (o.vm_at || o.trace || gdb_given || o.snapshot_at || g_replaying))
+		return usage_error(ctx, "--record runs the guest alone: not with --vm-at, --trace-cpu, "
+		                   "--gdb, --snapshot-at or --replay%s", "");
+	if (o.record && o.serial)
+		for (gchar **p = o.serial; *p; p++)
+			if (strstr(*p, "stdio"))
+				return usage_error(ctx, "--record cannot log input typed on stdin yet: give the "
+				                   "input with --input instead of --serial %s", *p);
 	if (gdb_given && (o.gdb < 0 || o.gdb > 65535))
 		return usage_error(ctx, "--gdb wants a TCP port from 0 to 65535%s", "");
 	if (o.snapshot_at && !parse_snapshot_at(o.snapshot_at))

@@ -30,13 +30,13 @@ bool trc_snap_write(const char *path, struct machine *m, uint64_t icount, char *
 static GByteArray *record(struct trc_file_reader *r, const char *path, uint32_t type,
                           uint64_t *key, GError **error)
 {
+	const char *what = type == TRC_SNAP_ARGS ? "arguments" : "machine state";
 	int64_t i = trc_file_find(r, type, UINT64_MAX);
 	if (i < 0) {
 		const char *w = trc_file_complete(r) ? NULL : trc_file_warning(r);
 		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_DAMAGED,
-		            "%s: not a complete snapshot (it has no %s record%s%s)", path,
-		            type == TRC_SNAP_ARGS ? "arguments" : "machine state", w ? "; " : "",
-		            w ? w : "");
+		            "%s: not a complete snapshot or recording (it has no %s record%s%s)", path,
+		            what, w ? "; " : "", w ? w : "");
 		return NULL;
 	}
 	uint32_t t;
@@ -84,3 +84,175 @@ bool trc_snap_read(const char *path, char ***args, GBytes **state, uint64_t *ico
 	*state = g_byte_array_free_to_bytes(s);
 	return true;
 }
+
+/* {====== recordings ====== */
+
+struct trc_rec_writer {
+	struct trc_file_writer *w;
+	GByteArray *st;
+};
+
+static bool append_state(struct trc_rec_writer *w, uint32_t type, struct machine *m,
+                         uint64_t icount, GError **error)
+{
+	g_byte_array_set_size(w->st, 0);
+	machine_save(m, w->st);
+	return trc_file_append(w->w, type, icount, w->st->data, w->st->len, true, error) &&
+	       trc_file_flush(w->w, false, error);
+}
+
+struct trc_rec_writer *trc_rec_create(const char *path, struct machine *m, uint64_t icount,
+                                      char **args, GError **error)
+{
+	struct trc_rec_writer *w = g_new0(struct trc_rec_writer, 1);
+	w->w = trc_file_create(path, TRC_FILE_RECORDING, error);
+	w->st = g_byte_array_new();
+	GByteArray *a = g_byte_array_new();
+	for (char **p = args; p && *p; p++)
+		g_byte_array_append(a, (const guint8 *)*p, (guint)strlen(*p) + 1);
+	bool ok = w->w && trc_file_append(w->w, TRC_REC_ARGS, 0, a->data, a->len, false, error) &&
+	          append_state(w, TRC_REC_START, m, icount, error);
+	g_byte_array_unref(a);
+	if (!ok) {
+		if (w->w)
+			trc_file_abandon(w->w);
+		g_byte_array_unref(w->st);
+		g_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+bool trc_rec_checkpoint(struct trc_rec_writer *w, struct machine *m, const struct trc_rec_end *mark,
+                        GError **error)
+{
+	return append_state(w, TRC_REC_CHECKPOINT, m, mark->icount, error) &&
+	       trc_file_append(w->w, TRC_REC_MARK, mark->icount, mark, sizeof *mark, false, error) &&
+	       trc_file_flush(w->w, false, error);
+}
+
+bool trc_rec_finish(struct trc_rec_writer *w, const struct trc_rec_end *end, GError **error)
+{
+	bool ok = trc_file_append(w->w, TRC_REC_END, end->icount, end, sizeof *end, false, error) &&
+	          trc_file_finish(w->w, error);
+	if (!ok)
+		trc_file_abandon(w->w);
+	g_byte_array_unref(w->st);
+	g_free(w);
+	return ok;
+}
+
+struct trc_rec_reader {
+	struct trc_file_reader *r;
+	GArray *cps; /* record index of each checkpoint */
+	int64_t end;
+};
+
+struct trc_rec_reader *trc_rec_open(const char *path, char ***args, GBytes **state,
+                                    uint64_t *start, GError **error)
+{
+	struct trc_file_reader *fr = trc_file_open(path, error);
+	if (!fr)
+		return NULL;
+	if (trc_file_kind(fr) != TRC_FILE_RECORDING) {
+		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_NOT_TRACE,
+		            "%s is a nestlab snapshot, not a recording (use --restore)", path);
+		trc_file_close(fr);
+		return NULL;
+	}
+	uint64_t k;
+	GByteArray *a = record(fr, path, TRC_SNAP_ARGS, &k, error);
+	GByteArray *s = a ? record(fr, path, TRC_REC_START, start, error) : NULL;
+	if (!s) {
+		if (a)
+			g_byte_array_unref(a);
+		trc_file_close(fr);
+		return NULL;
+	}
+	GPtrArray *v = g_ptr_array_new();
+	for (guint i = 0; i < a->len;) {
+		const char *p = (const char *)a->data + i;
+		size_t n = strnlen(p, a->len - i);
+		g_ptr_array_add(v, g_strndup(p, n));
+		i += (guint)n + 1;
+	}
+	g_ptr_array_add(v, NULL);
+	*args = (char **)g_ptr_array_free(v, FALSE);
+	g_byte_array_unref(a);
+	*state = g_byte_array_free_to_bytes(s);
+	struct trc_rec_reader *r = g_new0(struct trc_rec_reader, 1);
+	r->r = fr;
+	r->cps = g_array_new(FALSE, FALSE, sizeof(size_t));
+	r->end = -1;
+	for (size_t i = 0; i < trc_file_count(fr); i++) {
+		uint32_t t;
+		uint64_t key, len;
+		trc_file_record_info(fr, i, &t, &key, &len);
+		if (t == TRC_REC_MARK)
+			g_array_append_val(r->cps, i);
+		else if (t == TRC_REC_END)
+			r->end = (int64_t)i;
+	}
+	return r;
+}
+
+const char *trc_rec_warning(const struct trc_rec_reader *r)
+{
+	return trc_file_complete(r->r) ? NULL : trc_file_warning(r->r);
+}
+
+size_t trc_rec_marks(const struct trc_rec_reader *r)
+{
+	return r->cps->len;
+}
+
+/* Record i as a trc_rec_end (a mark or the end). */
+static bool read_end(struct trc_file_reader *r, size_t i, struct trc_rec_end *out, GError **error)
+{
+	GByteArray *b = g_byte_array_new();
+	bool ok = trc_file_read(r, i, b, error);
+	if (ok && b->len != sizeof *out) {
+		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_DAMAGED,
+		            "record %zu of the recording has the wrong size", i);
+		ok = false;
+	}
+	if (ok) {
+		memcpy(out, b->data, sizeof *out);
+		out->state_hash[64] = out->console_hash[64] = 0;
+	}
+	g_byte_array_unref(b);
+	return ok;
+}
+
+bool trc_rec_mark(struct trc_rec_reader *r, size_t i, struct trc_rec_end *mark, GError **error)
+{
+	size_t at = g_array_index(r->cps, size_t, i);
+	uint32_t t;
+	uint64_t key, len;
+	/* Its checkpoint is read too: a damaged one is found on the way. */
+	if (at > 0) {
+		trc_file_record_info(r->r, at - 1, &t, &key, &len);
+		GByteArray *b = g_byte_array_new();
+		bool ok = t != TRC_REC_CHECKPOINT || trc_file_read(r->r, at - 1, b, error);
+		g_byte_array_unref(b);
+		if (!ok)
+			return false;
+	}
+	return read_end(r->r, at, mark, error);
+}
+
+bool trc_rec_end(struct trc_rec_reader *r, struct trc_rec_end *end)
+{
+	return r->end >= 0 && read_end(r->r, (size_t)r->end, end, NULL);
+}
+
+void trc_rec_close(struct trc_rec_reader *r)
+{
+	if (!r)
+		return;
+	trc_file_close(r->r);
+	g_array_free(r->cps, TRUE);
+	g_free(r);
+}
+
+/* }====================================================================== */

@@ -33,4 +33,50 @@ bool trc_snap_write(const char *path, struct machine *m, uint64_t icount, char *
 bool trc_snap_read(const char *path, char ***args, GBytes **state, uint64_t *icount,
                    GError **error);
 
+/* {====== recordings ======
+ *
+ * A recording (TRC_FILE_RECORDING) is the arguments, the machine's state
+ * when recording began, a checkpoint every so many instructions (flushed
+ * as it is written, so a crash leaves a replayable prefix) and, when the
+ * run ended normally, an end record: the instruction count, exit status,
+ * state hash and console hash it ended with; each checkpoint comes with a
+ * mark (the same three figures, the guest's view of the machine there:
+ * a checkpoint's own bytes also hold statistics, such as page walks, that
+ * a restore changes). Every input the guest gets
+ * comes from the arguments (--input) and the machine is deterministic, so
+ * replaying is restoring the start and running: each checkpoint and the
+ * end are then compared with what the recording says.
+ */
+enum { TRC_REC_ARGS = 1, TRC_REC_START = 3, TRC_REC_CHECKPOINT = 4, TRC_REC_END = 5, TRC_REC_MARK = 6 };
+
+/* The end record's contents. */
+struct trc_rec_end {
+	uint64_t icount;
+	int32_t status;
+	char state_hash[65], console_hash[65];
+};
+
+struct trc_rec_writer;
+struct trc_rec_writer *trc_rec_create(const char *path, struct machine *m, uint64_t icount,
+                                      char **args, GError **error);
+bool trc_rec_checkpoint(struct trc_rec_writer *w, struct machine *m, const struct trc_rec_end *mark,
+                        GError **error);
+bool trc_rec_finish(struct trc_rec_writer *w, const struct trc_rec_end *end, GError **error);
+
+struct trc_rec_reader;
+/* Opens a recording: the arguments, and the start state in *state. A cut
+ * recording opens (its warning in trc_rec_warning); a damaged one not. */
+struct trc_rec_reader *trc_rec_open(const char *path, char ***args, GBytes **state,
+                                    uint64_t *start, GError **error);
+const char *trc_rec_warning(const struct trc_rec_reader *r);
+/* The marks after the start, in order (each with its checkpoint): count,
+ * and mark i (false with a message if it or its checkpoint is damaged). */
+size_t trc_rec_marks(const struct trc_rec_reader *r);
+bool trc_rec_mark(struct trc_rec_reader *r, size_t i, struct trc_rec_end *mark, GError **error);
+/* The end record, if the recording has one. */
+bool trc_rec_end(struct trc_rec_reader *r, struct trc_rec_end *end);
+void trc_rec_close(struct trc_rec_reader *r);
+
+/* }====================================================================== */
+
 #endif

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Recordings: miniOS's session recorded, then replayed in another process
+# must meet every checkpoint and end identically; cut, damaged and wrong
+# files get clear messages and their own exit statuses.
+set -u
+run=$1 kernel=$2 disk=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # name, expected status, expected text, args...
+	local name=$1 want=$2 text=$3
+	shift 3
+	out=$("$run" "$@" 2>&1)
+	st=$?
+	if [[ $st -eq $want && $out == *"$text"* ]]; then
+		echo "ok - $name: status $st, '$text'"
+	else
+		echo "not ok - $name: status $st (want $want), output:"
+		echo "$out" | tail -5
+		fails=$((fails + 1))
+	fi
+}
+session=("$kernel" --disk "$disk,slave" --input 'com1~$ :ls\n' --input 'com1~$ :forktest\n'
+         --input 'com1~$ :halt\n')
+rec=$("$run" "${session[@]}" --record "$tmp/m.rec" --state-hash 2>&1)
+st=$?
+hash=$(echo "$rec" | grep -o 'state hash [0-9a-f]*')
+[[ -s $tmp/m.rec && -n $hash ]] || { echo "not ok - no recording: $rec"; exit 1; }
+echo "ok - recorded: $(echo "$rec" | grep recorded)"
+check "replay in another process" $st "replay identical to the recording" --replay "$tmp/m.rec"
+check "same final state" $st "$hash" --replay "$tmp/m.rec" --state-hash
+size=$(stat -c %s "$tmp/m.rec")
+head -c $((size * 3 / 4)) "$tmp/m.rec" >"$tmp/cut.rec"
+check "cut recording" 91 "met all its" --replay "$tmp/cut.rec"
+cp "$tmp/m.rec" "$tmp/flip.rec"
+printf '\xff' | dd of="$tmp/flip.rec" bs=1 seek=$((size / 2)) conv=notrunc status=none
+check "damaged recording" 89 "checksum mismatch" --replay "$tmp/flip.rec"
+"$run" "${session[@]}" --snapshot-at 1000000 "$tmp/s.snap" >/dev/null 2>&1
+check "a snapshot to --replay" 89 "not a recording (use --restore)" --replay "$tmp/s.snap"
+check "a recording to --restore" 89 "not a snapshot (use --replay)" --restore "$tmp/m.rec"
+check "stdin while recording" 64 "cannot log input typed on stdin" "$kernel" --serial stdio \
+	--record "$tmp/x.rec"
+echo "# $fails failed"
+[[ $fails -eq 0 ]]
