@@ -5,20 +5,7 @@ set -u
 run=$1 kernel=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # name, expected status, expected text, args...
-	local name=$1 want=$2 text=$3
-	shift 3
-	out=$("$run" "$@" 2>&1)
-	st=$?
-	if [[ $st -eq $want && $out == *"$text"* ]]; then
-		echo "ok - $name: status $st, '$text'"
-	else
-		echo "not ok - $name: status $st (want $want), output:"
-		echo "$out" | tail -5
-		fails=$((fails + 1))
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 "$run" "$kernel" --snapshot-at 20000 "$tmp/good.snap" >/dev/null 2>&1
 [[ -s $tmp/good.snap ]] || { echo "not ok - no snapshot written"; exit 1; }
 size=$(stat -c %s "$tmp/good.snap")

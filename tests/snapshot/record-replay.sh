@@ -6,20 +6,7 @@ set -u
 run=$1 kernel=$2 disk=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # name, expected status, expected text, args...
-	local name=$1 want=$2 text=$3
-	shift 3
-	out=$("$run" "$@" 2>&1)
-	st=$?
-	if [[ $st -eq $want && $out == *"$text"* ]]; then
-		echo "ok - $name: status $st, '$text'"
-	else
-		echo "not ok - $name: status $st (want $want), output:"
-		echo "$out" | tail -5
-		fails=$((fails + 1))
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 session=("$kernel" --disk "$disk,slave" --input 'com1~$ :ls\n' --input 'com1~$ :forktest\n'
          --input 'com1~$ :halt\n')
 rec=$("$run" "${session[@]}" --record "$tmp/m.rec" --state-hash 2>&1)

@@ -7,12 +7,19 @@
 
 #include "trcfile.h"
 
-bool trc_snap_write(const char *path, struct machine *m, uint64_t icount, char **args,
-                    GError **error)
+/* The arguments record: each argument followed by a NUL. */
+static GByteArray *join_args(char **args)
 {
 	GByteArray *a = g_byte_array_new();
 	for (char **p = args; p && *p; p++)
 		g_byte_array_append(a, (const guint8 *)*p, (guint)strlen(*p) + 1);
+	return a;
+}
+
+bool trc_snap_write(const char *path, struct machine *m, uint64_t icount, char **args,
+                    GError **error)
+{
+	GByteArray *a = join_args(args);
 	GByteArray *st = g_byte_array_new();
 	machine_save(m, st);
 	struct trc_file_writer *w = trc_file_create(path, TRC_FILE_SNAPSHOT, error);
@@ -50,6 +57,22 @@ static GByteArray *record(struct trc_file_reader *r, const char *path, uint32_t 
 	return out;
 }
 
+/* The NUL-separated arguments of an arguments record, as a vector (the
+ * record is freed). */
+static char **split_args(GByteArray *a)
+{
+	GPtrArray *v = g_ptr_array_new();
+	for (guint i = 0; i < a->len;) {
+		const char *p = (const char *)a->data + i;
+		size_t n = strnlen(p, a->len - i);
+		g_ptr_array_add(v, g_strndup(p, n));
+		i += (guint)n + 1;
+	}
+	g_ptr_array_add(v, NULL);
+	g_byte_array_unref(a);
+	return (char **)g_ptr_array_free(v, FALSE);
+}
+
 bool trc_snap_read(const char *path, char ***args, GBytes **state, uint64_t *icount,
                    GError **error)
 {
@@ -71,16 +94,7 @@ bool trc_snap_read(const char *path, char ***args, GBytes **state, uint64_t *ico
 			g_byte_array_unref(a);
 		return false;
 	}
-	GPtrArray *v = g_ptr_array_new();
-	for (guint i = 0; i < a->len;) {
-		const char *p = (const char *)a->data + i;
-		size_t n = strnlen(p, a->len - i);
-		g_ptr_array_add(v, g_strndup(p, n));
-		i += (guint)n + 1;
-	}
-	g_ptr_array_add(v, NULL);
-	*args = (char **)g_ptr_array_free(v, FALSE);
-	g_byte_array_unref(a);
+	*args = split_args(a);
 	*state = g_byte_array_free_to_bytes(s);
 	return true;
 }
@@ -107,9 +121,7 @@ struct trc_rec_writer *trc_rec_create(const char *path, struct machine *m, uint6
 	struct trc_rec_writer *w = g_new0(struct trc_rec_writer, 1);
 	w->w = trc_file_create(path, TRC_FILE_RECORDING, error);
 	w->st = g_byte_array_new();
-	GByteArray *a = g_byte_array_new();
-	for (char **p = args; p && *p; p++)
-		g_byte_array_append(a, (const guint8 *)*p, (guint)strlen(*p) + 1);
+	GByteArray *a = join_args(args);
 	bool ok = w->w && trc_file_append(w->w, TRC_REC_ARGS, 0, a->data, a->len, false, error) &&
 	          append_state(w, TRC_REC_START, m, icount, error);
 	g_byte_array_unref(a);
@@ -169,16 +181,7 @@ struct trc_rec_reader *trc_rec_open(const char *path, char ***args, GBytes **sta
 		trc_file_close(fr);
 		return NULL;
 	}
-	GPtrArray *v = g_ptr_array_new();
-	for (guint i = 0; i < a->len;) {
-		const char *p = (const char *)a->data + i;
-		size_t n = strnlen(p, a->len - i);
-		g_ptr_array_add(v, g_strndup(p, n));
-		i += (guint)n + 1;
-	}
-	g_ptr_array_add(v, NULL);
-	*args = (char **)g_ptr_array_free(v, FALSE);
-	g_byte_array_unref(a);
+	*args = split_args(a);
 	*state = g_byte_array_free_to_bytes(s);
 	struct trc_rec_reader *r = g_new0(struct trc_rec_reader, 1);
 	r->r = fr;
