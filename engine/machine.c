@@ -709,6 +709,7 @@ static struct bus machine_bus(struct machine *m)
 		.intr_ack = bus_intr_ack,
 		.shutdown = bus_shutdown,
 		.apic_base_written = bus_apic_base,
+		.dirty = pmem_dirty_map(m->cpu_pmem),
 	};
 }
 

@@ -326,6 +326,30 @@ void machine_save(struct machine *m, GByteArray *out);
  */
 bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError **error);
 
+/*
+ * Incremental checkpoints (trace/hist) keep host memory page by page: the
+ * same state without the memory, and the memory's pages apart.
+ * machine_save_state() writes what machine_save() does but the pages;
+ * machine_restore_state() loads it and leaves memory as it is, for the
+ * caller to put back the pages that differ (machine_put_page).
+ */
+void machine_save_state(struct machine *m, GByteArray *out);
+bool machine_restore_state(struct machine *m, const uint8_t *buf, size_t len, GError **error);
+/* Pages of host memory (RAM, the VMs' shares and the monitors' pages). */
+uint32_t machine_mem_pages(struct machine *m);
+/* Page `n` as it is now, or NULL for one never touched (all zeros). */
+const uint8_t *machine_mem_page(struct machine *m, uint32_t n);
+/* Sets page `n` (NULL: zeros), dropping code decoded from it. Not counted
+ * as a write (machine_take_dirty). False if `n` is past the memory. */
+bool machine_put_page(struct machine *m, uint32_t n, const uint8_t *data);
+/*
+ * ORs into `map` (a bit per page, machine_mem_pages() bits, in 64-bit
+ * words) the pages written since the last call, and starts a new set.
+ * A page may be reported that was not written; one written never goes
+ * unreported.
+ */
+void machine_take_dirty(struct machine *m, uint64_t *map);
+
 /* }====================================================================== */
 
 /* {====== debugger points (engine/debug_points.c) ======

@@ -18,8 +18,9 @@
  * same nestlab version that wrote it (checked by size and version).
  *
  *   "NLMS" version  cpu-image-size  vm-count  current  root-has-monitor
+ *   has-memory (0 for machine_save_state)
  *   host memory size (RAM and monitor pages), then its non-zero pages:
- *   (page number, 4096 bytes)* until 0xffffffff
+ *   (page number, 4096 bytes)* until 0xffffffff   (if has-memory)
  *   per machine (root, then each VM in order):
  *     cpu image, cpu_guest, devices, disks, console, inputs, tree state,
  *     A20, the debug port (exit status, POST code), shutdown reason,
@@ -30,7 +31,7 @@
 #include "machine_int.h"
 
 #define SNAP_MAGIC 0x534d4c4eu /* "NLMS" */
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define PAGE_END 0xffffffffu
 #define CURRENT_NONE 0xffffffffu
 
@@ -169,7 +170,7 @@ static guint vm_total(const struct machine *root)
 	return 1 + (root->vms ? root->vms->len : 0);
 }
 
-void machine_save(struct machine *m, GByteArray *out)
+static void save(struct machine *m, GByteArray *out, bool with_ram)
 {
 	struct machine *root = m->root ? m->root : m;
 	struct machine *cur = root->current;
@@ -184,10 +185,22 @@ void machine_save(struct machine *m, GByteArray *out)
 	put32(out, vm_total(root));
 	put32(out, cur_i);
 	put32(out, root->l0 != NULL);
-	save_ram(root, out);
+	put32(out, with_ram);
+	if (with_ram)
+		save_ram(root, out);
 	for (guint i = 0; i < vm_total(root); i++)
 		save_one(vm_nth(root, i), out);
 	vm_switch_to(root, cur);
+}
+
+void machine_save(struct machine *m, GByteArray *out)
+{
+	save(m, out, true);
+}
+
+void machine_save_state(struct machine *m, GByteArray *out)
+{
+	save(m, out, false);
 }
 
 /* }====================================================================== */
@@ -403,7 +416,8 @@ static bool load_one(struct machine *m, struct rd *r, GError **error)
 	return true;
 }
 
-bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError **error)
+static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with_ram,
+                    GError **error)
 {
 	struct machine *root = m->root ? m->root : m;
 	struct rd r = { buf, len, NULL };
@@ -420,11 +434,15 @@ bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError *
 	if (!r.bad && cur != CURRENT_NONE && cur >= n)
 		return fail(error, "the machine state is damaged (%s)", "current VM");
 	uint32_t root_l0 = get32(&r, "the header");
+	uint32_t has_ram = get32(&r, "the header");
+	if (!r.bad && has_ram != with_ram)
+		return fail(error, "%s", has_ram ? "the machine state holds memory: it is a full snapshot"
+		                                 : "the machine state holds no memory: it is a checkpoint's part");
 	/* A ROM guest the monitor had taken over: its monitor's pages first. */
 	if (!r.bad && root_l0 && !root->l0 && root->deferred_monitor.monitor != MACHINE_MONITOR_NONE)
 		machine_attach_monitor(root);
 	root->current = NULL; /* its CPU state is replaced, not saved */
-	if (!load_ram(root, &r, error))
+	if (with_ram && !load_ram(root, &r, error))
 		return r.bad ? fail(error, "the machine state is cut short or damaged (in %s)", r.bad)
 		             : false;
 	for (guint i = 0; i < n && !r.bad; i++)
@@ -434,9 +452,64 @@ bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError *
 		return fail(error, "the machine state is cut short or damaged (in %s)", r.bad);
 	if (r.left)
 		return fail(error, "the machine state is damaged (%s)", "bytes after its end");
-	cpu_invalidate_phys(root->cpu, 0, pmem_total_size(root->cpu_pmem));
+	if (with_ram)
+		cpu_invalidate_phys(root->cpu, 0, pmem_total_size(root->cpu_pmem));
 	vm_switch_to(root, cur == CURRENT_NONE ? NULL : vm_nth(root, cur));
 	return true;
 }
+
+bool machine_restore(struct machine *m, const uint8_t *buf, size_t len, GError **error)
+{
+	return restore(m, buf, len, true, error);
+}
+
+bool machine_restore_state(struct machine *m, const uint8_t *buf, size_t len, GError **error)
+{
+	return restore(m, buf, len, false, error);
+}
+
+/* {====== memory page by page ====== */
+
+static struct machine *root_of(struct machine *m)
+{
+	return m->root ? m->root : m;
+}
+
+uint32_t machine_mem_pages(struct machine *m)
+{
+	return pmem_total_size(root_of(m)->cpu_pmem) / PMEM_PAGE_SIZE;
+}
+
+const uint8_t *machine_mem_page(struct machine *m, uint32_t n)
+{
+	if (n >= machine_mem_pages(m))
+		return NULL;
+	return pmem_page_if_present(root_of(m)->cpu_pmem, n * PMEM_PAGE_SIZE);
+}
+
+bool machine_put_page(struct machine *m, uint32_t n, const uint8_t *data)
+{
+	struct machine *root = root_of(m);
+	if (!pmem_put_page(root->cpu_pmem, n, data))
+		return false;
+	cpu_invalidate_phys(root->cpu, n * PMEM_PAGE_SIZE, PMEM_PAGE_SIZE);
+	return true;
+}
+
+void machine_take_dirty(struct machine *m, uint64_t *map)
+{
+	struct machine *root = root_of(m);
+	uint64_t *d = pmem_dirty_map(root->cpu_pmem);
+	uint32_t words = (machine_mem_pages(m) + 63) / 64;
+	for (uint32_t i = 0; i < words; i++) {
+		map[i] |= d[i];
+		d[i] = 0;
+	}
+	/* Pages past the memory (ROM, MMIO) are never kept. */
+	memset(d + words, 0, (PMEM_DIRTY_WORDS - words) * sizeof *d);
+	cpu_tlb_drop_writes(root->cpu);
+}
+
+/* }====================================================================== */
 
 /* }====================================================================== */

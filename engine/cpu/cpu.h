@@ -42,6 +42,11 @@ struct bus {
 	/* Optional: WRMSR to IA32_APIC_BASE wrote `value` (the local APIC's
 	 * global enable lives in this MSR). */
 	void (*apic_base_written)(void *opaque, uint64_t value);
+	/* Optional: a bit per 4 KiB page of the physical address space (2^20
+	 * bits), set for every page the CPU may write through a host pointer:
+	 * at a write, and when a TLB entry is given a fast write path. Whoever
+	 * clears bits calls cpu_tlb_drop_writes() too. */
+	uint64_t *dirty;
 };
 
 /* }====================================================================== */
@@ -340,6 +345,9 @@ void cpu_seg_loaded(struct cpu *cpu, int sreg);
 
 /* Drops the TLB (all entries). */
 void cpu_tlb_flush(struct cpu *cpu);
+/* Drops only the fast write paths: the next write to each page walks (and
+ * marks it in bus.dirty) again. Nothing the guest can see changes. */
+void cpu_tlb_drop_writes(struct cpu *cpu);
 
 /* For guest.event only: the event it was given turns into fault `vec`
  * (error code `err`, -1 for none) of the instruction that raised it, as if

@@ -179,6 +179,13 @@ _Noreturn void mmu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t err);
 /* Counts one page-table reference of a walk (2 cycles of mem_cycles, not
  * of the guest's clock: how often a walk happens depends on the TLB, which
  * a guest must not be able to time); `nested` when it reads the nested map. */
+/* Notes that physical page `pa` may be written (bus.dirty). */
+static inline void mmu_mark_dirty(struct cpu *cpu, uint32_t pa)
+{
+	if (cpu->bus.dirty)
+		cpu->bus.dirty[pa >> 18] |= 1ull << ((pa >> 12) & 63);
+}
+
 static inline void mmu_walk_ref(struct cpu *cpu, bool nested)
 {
 	cpu->guest.walk_refs++;

@@ -45,6 +45,7 @@ void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
 	if (p && (pa & 0xfff) <= 0x1000u - sz) {
 		if (!w)
 			return; /* ROM */
+		mmu_mark_dirty(cpu, pa);
 		host_st(p + (pa & 0xfff), v, sz);
 		return;
 	}
@@ -144,9 +145,10 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 		e->phys = pa & ~0xfffu;
 		e->host = host;
 		e->tag_read[user] = tag;
-		if (wr && w && !(cpu->dcache && dcache_page_has_code(cpu->dcache, pa)))
+		if (wr && w && !(cpu->dcache && dcache_page_has_code(cpu->dcache, pa))) {
 			e->tag_write[user] = tag;
-		else
+			mmu_mark_dirty(cpu, pa);
+		} else
 			e->tag_write[user] = 0;
 	}
 	return pa;
@@ -178,6 +180,12 @@ void cpu_tlb_flush(struct cpu *cpu)
 {
 	memset(cpu->tlb, 0, sizeof cpu->tlb);
 	cpu->fetch_page = 0;
+}
+
+void cpu_tlb_drop_writes(struct cpu *cpu)
+{
+	for (int i = 0; i < TLB_SIZE; i++)
+		cpu->tlb[i].tag_write[0] = cpu->tlb[i].tag_write[1] = 0;
 }
 
 void mmu_invlpg(struct cpu *cpu, uint32_t lin)

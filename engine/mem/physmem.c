@@ -25,7 +25,49 @@ struct pmem {
 	int n_mmio;
 	struct pmem *parent; /* a window: RAM is the parent's, from parent_base */
 	uint32_t parent_base;
+	uint64_t *dirty;     /* PMEM_DIRTY_WORDS; NULL in a window */
 };
+
+static inline void set_dirty(struct pmem *pm, uint32_t paddr)
+{
+	if (pm->parent) {
+		paddr += pm->parent_base;
+		pm = pm->parent;
+	}
+	pm->dirty[paddr >> 18] |= 1ull << ((paddr >> 12) & 63);
+}
+
+uint64_t *pmem_dirty_map(struct pmem *pm)
+{
+	return pm->parent ? pm->parent->dirty : pm->dirty;
+}
+
+void pmem_mark_dirty(struct pmem *pm, uint32_t paddr, uint32_t len)
+{
+	if (!len)
+		return;
+	uint32_t last = paddr + len - 1;
+	for (uint32_t p = paddr >> 12; p <= last >> 12; p++)
+		set_dirty(pm, p << 12);
+}
+
+bool pmem_put_page(struct pmem *pm, uint32_t n, const uint8_t *data)
+{
+	g_assert(!pm->parent);
+	if (n >= pm->ram_pages)
+		return false;
+	if (!data) {
+		if (pm->page[n])
+			memset(pm->page[n], 0, PMEM_PAGE_SIZE);
+		return true;
+	}
+	if (!pm->page[n]) {
+		pm->page[n] = g_malloc(PMEM_PAGE_SIZE);
+		pm->used++;
+	}
+	memcpy(pm->page[n], data, PMEM_PAGE_SIZE);
+	return true;
+}
 
 struct pmem *pmem_new(uint32_t ram_bytes)
 {
@@ -35,6 +77,7 @@ struct pmem *pmem_new(uint32_t ram_bytes)
 	pm->ram_size = ram_bytes;
 	pm->ram_pages = ram_bytes >> PMEM_PAGE_SHIFT;
 	pm->page = g_new0(uint8_t *, pm->ram_pages ? pm->ram_pages : 1);
+	pm->dirty = g_new0(uint64_t, PMEM_DIRTY_WORDS);
 	return pm;
 }
 
@@ -46,6 +89,7 @@ void pmem_free(struct pmem *pm)
 		g_free(pm->page[i]);
 	g_free(pm->page);
 	g_free(pm->rom);
+	g_free(pm->dirty);
 	g_free(pm);
 }
 
@@ -194,16 +238,32 @@ void pmem_write(struct pmem *pm, uint32_t paddr, uint32_t val, int size)
 	for (int i = 0; i < size; i++) {
 		bool w;
 		uint8_t *p = byte_at(pm, paddr + (uint32_t)i, &w);
-		if (p && w)
+		if (p && w) {
 			*p = (uint8_t)(val >> (8 * i));
+			set_dirty(pm, paddr + (uint32_t)i);
+		}
 	}
 }
 
 void pmem_store(struct pmem *pm, uint32_t paddr, const void *buf, size_t len)
 {
 	const uint8_t *src = buf;
-	for (size_t i = 0; i < len; i++)
-		pmem_write(pm, paddr + (uint32_t)i, src[i], 1);
+	while (len) {
+		uint32_t off = paddr & (PMEM_PAGE_SIZE - 1);
+		size_t n = MIN(len, PMEM_PAGE_SIZE - off);
+		bool w;
+		uint8_t *p = pmem_page(pm, paddr, &w); /* RAM, ROM or NULL */
+		if (p && w) {
+			memcpy(p + off, src, n);
+			set_dirty(pm, paddr);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				pmem_write(pm, paddr + (uint32_t)i, src[i], 1);
+		}
+		src += n;
+		paddr += (uint32_t)n;
+		len -= n;
+	}
 }
 
 void pmem_load(struct pmem *pm, uint32_t paddr, void *buf, size_t len)
@@ -247,6 +307,7 @@ void pmem_discard(struct pmem *pm, uint32_t base, uint32_t bytes)
 			g_free(pm->page[n]);
 			pm->page[n] = NULL;
 			pm->used--;
+			set_dirty(pm, a);
 		}
 	}
 }

@@ -112,4 +112,20 @@ void pmem_discard(struct pmem *pm, uint32_t base, uint32_t bytes);
 /* Number of RAM pages the guest (or a loader) has touched so far. */
 size_t pmem_pages_used(const struct pmem *pm);
 
+/*
+ * Dirty pages: a bit per 4 KiB page of the 4 GiB physical address space
+ * (PMEM_DIRTY_WORDS 64-bit words), set for every RAM page written through
+ * pmem_write(), pmem_store() or pmem_discard(). Holders of host pointers
+ * (the CPU's TLB, the monitor) set bits themselves with
+ * pmem_mark_dirty(). A window's map is its parent's, at host addresses.
+ * Incremental checkpoints read and clear it (trace/hist).
+ */
+#define PMEM_DIRTY_WORDS (1u << 14)
+uint64_t *pmem_dirty_map(struct pmem *pm);
+void pmem_mark_dirty(struct pmem *pm, uint32_t paddr, uint32_t len);
+/* Stores a whole page (NULL: zeros) at page number `n` without marking it
+ * dirty, as a checkpoint restore does; a zero page not yet touched stays
+ * untouched. Returns false if `n` is past the memory. */
+bool pmem_put_page(struct pmem *pm, uint32_t n, const uint8_t *data);
+
 #endif

@@ -87,9 +87,10 @@ static void op_write(void *opaque, uint32_t hpa, const void *buf, uint32_t len)
 	while (len) {
 		uint32_t off = hpa & (PMEM_PAGE_SIZE - 1), n = MIN(len, PMEM_PAGE_SIZE - off);
 		uint8_t *p = host_page(l, hpa);
-		if (p)
+		if (p) {
 			memcpy(p + off, src, n);
-		else
+			pmem_mark_dirty(l->pmem, hpa, n);
+		} else
 			pmem_store(l->pmem, hpa, src, n);
 		src += n;
 		hpa += n;

@@ -1,15 +1,42 @@
 /*
- * hist.c - checkpoints in memory and seeking by instruction count (hist.h).
+ * hist.c - incremental checkpoints in memory and seeking by instruction
+ * count (hist.h).
+ *
+ * A checkpoint is the machine's state without its memory
+ * (machine_save_state, zstd) and the memory pages that changed since the
+ * checkpoint before it (the first holds every page in use):
+ *
+ *   cp 0:  state | pages p0 p1 p2 ... (all)        frames of FRAME_PAGES
+ *   cp 1:  state | pages written since cp 0           pages, zstd each
+ *   cp 2:  state | pages written since cp 1
+ *
+ * Page p at checkpoint i is the copy in the latest checkpoint j <= i that
+ * holds p (none: zeros). The machine's memory is always known relative to
+ * one checkpoint, `base`: it equals base's memory except in the pages of
+ * the `dirty` map (machine_take_dirty, collected as the run goes). So the
+ * pages that may differ between now and checkpoint k are `dirty` and the
+ * pages held by the checkpoints between base and k; a new checkpoint
+ * stores those, and a restore puts back only those.
+ *
+ * Thinning drops a checkpoint and moves the pages only it held into the
+ * next one, which then holds everything written since the one before.
  */
 #include "hist.h"
 
+#include <string.h>
+
 #include "trcfile.h"
 
-#define PACK_LEVEL 1 /* zstd's fastest: checkpoints are taken while the user waits */
+#define PACK_LEVEL 1   /* zstd's fastest: checkpoints are taken while the user waits */
+#define FRAME_PAGES 16 /* pages per zstd frame: a restore unpacks only the frames it needs */
+#define PAGE 4096u
 
 struct checkpoint {
 	uint64_t icount;
-	GByteArray *packed; /* machine_save(), zstd */
+	GByteArray *state;  /* machine_save_state(), zstd */
+	GArray *pages;      /* uint32_t page numbers held here, ascending */
+	GPtrArray *frames;  /* GByteArray: FRAME_PAGES of those pages each, zstd */
+	size_t bytes;       /* what it costs */
 };
 
 struct trc_hist {
@@ -18,8 +45,28 @@ struct trc_hist {
 	uint64_t interval;
 	uint64_t end;        /* the furthest instruction count reached */
 	GArray *cps;         /* struct checkpoint, by icount */
-	GByteArray *scratch; /* a raw state, kept allocated between uses */
+	guint base;          /* memory is cps[base]'s but for `dirty` */
+	uint64_t *dirty;     /* PMEM_DIRTY_WORDS words, a bit per page */
+	uint64_t *want;      /* scratch: pages a restore or checkpoint needs */
+	GByteArray *scratch; /* unpacked state or frame, kept allocated between uses */
 };
+
+#define WORDS (1u << 14) /* PMEM_DIRTY_WORDS: the 4 GiB address space */
+
+static inline bool bit(const uint64_t *map, uint32_t p)
+{
+	return (map[p >> 6] >> (p & 63)) & 1;
+}
+
+static inline void set_bit(uint64_t *map, uint32_t p)
+{
+	map[p >> 6] |= 1ull << (p & 63);
+}
+
+static inline void clear_bit(uint64_t *map, uint32_t p)
+{
+	map[p >> 6] &= ~(1ull << (p & 63));
+}
 
 uint64_t trc_hist_icount(const struct trc_hist *h)
 {
@@ -33,52 +80,275 @@ static struct checkpoint *cp_at(const struct trc_hist *h, guint i)
 	return &g_array_index(h->cps, struct checkpoint, i);
 }
 
-/* Drops checkpoint i (never the first or the last). */
-static void drop(struct trc_hist *h, guint i)
+static void cp_free(struct checkpoint *c)
 {
-	h->used -= cp_at(h, i)->packed->len;
-	g_byte_array_unref(cp_at(h, i)->packed);
-	g_array_remove_index(h->cps, i);
+	g_byte_array_unref(c->state);
+	g_array_free(c->pages, TRUE);
+	g_ptr_array_free(c->frames, TRUE);
 }
+
+static size_t cp_bytes(const struct checkpoint *c)
+{
+	size_t n = c->state->len + c->pages->len * sizeof(uint32_t);
+	for (guint i = 0; i < c->frames->len; i++)
+		n += ((GByteArray *)g_ptr_array_index(c->frames, i))->len;
+	return n;
+}
+
+/* Packs `pages` (ascending) as `c`'s, reading each with `get`. */
+typedef const uint8_t *(*page_fn)(void *opaque, uint32_t p);
+
+static bool pack_pages(struct checkpoint *c, GArray *pages, page_fn get, void *opaque)
+{
+	static const uint8_t zero[PAGE];
+	uint8_t *buf = g_malloc(FRAME_PAGES * PAGE);
+	c->pages = pages;
+	c->frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
+	bool ok = true;
+	for (guint i = 0; ok && i < pages->len; i += FRAME_PAGES) {
+		guint n = MIN(FRAME_PAGES, pages->len - i);
+		for (guint k = 0; k < n; k++) {
+			const uint8_t *src = get(opaque, g_array_index(pages, uint32_t, i + k));
+			memcpy(buf + k * PAGE, src ? src : zero, PAGE);
+		}
+		GByteArray *f = g_byte_array_new();
+		ok = trc_file_pack(buf, n * PAGE, PACK_LEVEL, f, NULL);
+		g_ptr_array_add(c->frames, f);
+	}
+	g_free(buf);
+	return ok;
+}
+
+/* The frame of `c` holding its k-th page, unpacked into h->scratch. */
+static const uint8_t *frame_of(struct trc_hist *h, const struct checkpoint *c, guint k,
+                               GError **error)
+{
+	GByteArray *f = g_ptr_array_index(c->frames, k / FRAME_PAGES);
+	g_byte_array_set_size(h->scratch, 0);
+	if (!trc_file_unpack(f->data, f->len, FRAME_PAGES * PAGE, h->scratch, error))
+		return NULL;
+	return h->scratch->data;
+}
+
+/* Collects the pages written since the last look into h->dirty. */
+static void collect(struct trc_hist *h)
+{
+	machine_take_dirty(h->m, h->dirty);
+}
+
+/* Sets h->want to the pages that may differ between the memory now and
+ * checkpoint k's: the dirty ones and those held between base and k. */
+static void pages_differing(struct trc_hist *h, guint k)
+{
+	memcpy(h->want, h->dirty, WORDS * sizeof *h->want);
+	guint lo = MIN(h->base, k), hi = MAX(h->base, k);
+	for (guint j = lo + 1; j <= hi; j++) {
+		const struct checkpoint *c = cp_at(h, j);
+		for (guint i = 0; i < c->pages->len; i++)
+			set_bit(h->want, g_array_index(c->pages, uint32_t, i));
+	}
+}
+
+static const uint8_t *machine_page(void *opaque, uint32_t p)
+{
+	return machine_mem_page(opaque, p);
+}
+
+/* {====== taking and dropping checkpoints ====== */
+
+static void drop(struct trc_hist *h, guint i);
 
 /* Over the budget: drop the checkpoint whose loss costs least, measured
  * as the gap it leaves against its age, so that the old ones thin first. */
 static void thin(struct trc_hist *h)
 {
 	while (h->used > h->budget && h->cps->len > 2) {
-		guint best = 1;
+		guint best = 0;
 		double best_cost = 0;
 		for (guint i = 1; i + 1 < h->cps->len; i++) {
 			double gap = (double)(cp_at(h, i + 1)->icount - cp_at(h, i - 1)->icount);
 			double age = (double)(h->end - cp_at(h, i)->icount) + 1;
 			double cost = gap / age;
-			if (i == 1 || cost < best_cost)
+			if (best == 0 || cost < best_cost)
 				best = i, best_cost = cost;
 		}
+		if (best == 0)
+			return;
 		drop(h, best);
 	}
 }
 
 static void checkpoint(struct trc_hist *h, uint64_t ic)
 {
-	GByteArray *raw = h->scratch;
-	g_byte_array_set_size(raw, 0);
-	machine_save(h->m, raw);
-	struct checkpoint c = { ic, g_byte_array_new() };
-	if (!trc_file_pack(raw->data, raw->len, PACK_LEVEL, c.packed, NULL)) {
-		g_byte_array_unref(c.packed);
-		return;
-	}
 	/* Past the last checkpoint only: a re-run never duplicates one. */
 	guint n = h->cps->len;
-	if (n && cp_at(h, n - 1)->icount >= ic) {
-		g_byte_array_unref(c.packed);
+	if (n && cp_at(h, n - 1)->icount >= ic)
+		return;
+	struct checkpoint c = { .icount = ic, .state = g_byte_array_new() };
+	g_byte_array_set_size(h->scratch, 0);
+	machine_save_state(h->m, h->scratch);
+	if (!trc_file_pack(h->scratch->data, h->scratch->len, PACK_LEVEL, c.state, NULL)) {
+		g_byte_array_unref(c.state);
 		return;
 	}
+	GArray *pages = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	uint32_t total = machine_mem_pages(h->m);
+	collect(h);
+	if (n) {
+		pages_differing(h, n - 1);
+		for (uint32_t w = 0; w < (total + 63) / 64; w++)
+			for (uint64_t bits = h->want[w]; bits; bits &= bits - 1) {
+				uint32_t p = w * 64 + (uint32_t)__builtin_ctzll(bits);
+				if (p < total)
+					g_array_append_val(pages, p);
+			}
+	} else {
+		for (uint32_t p = 0; p < total; p++)
+			if (machine_mem_page(h->m, p))
+				g_array_append_val(pages, p);
+	}
+	if (!pack_pages(&c, pages, machine_page, h->m)) {
+		cp_free(&c);
+		return;
+	}
+	c.bytes = cp_bytes(&c);
 	g_array_append_val(h->cps, c);
-	h->used += c.packed->len;
+	h->used += c.bytes;
+	h->base = h->cps->len - 1;
+	memset(h->dirty, 0, WORDS * sizeof *h->dirty);
 	thin(h);
 }
+
+static const uint8_t *table_page(void *opaque, uint32_t p)
+{
+	return g_hash_table_lookup(opaque, GUINT_TO_POINTER(p));
+}
+
+static gint cmp_u32(gconstpointer a, gconstpointer b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Drops checkpoint i (never the first or the last): checkpoint i + 1
+ * takes the pages only i held, so it again holds all written since i - 1. */
+static void drop(struct trc_hist *h, guint i)
+{
+	struct checkpoint *a = cp_at(h, i), *b = cp_at(h, i + 1);
+	GHashTable *copy = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	/* b's pages win; a's fill in. */
+	const struct checkpoint *from[2] = { b, a };
+	for (int s = 0; s < 2; s++) {
+		const struct checkpoint *c = from[s];
+		guint have = G_MAXUINT; /* the frame in h->scratch */
+		for (guint k = 0; k < c->pages->len; k++) {
+			uint32_t p = g_array_index(c->pages, uint32_t, k);
+			if (g_hash_table_contains(copy, GUINT_TO_POINTER(p)))
+				continue;
+			if (have != k / FRAME_PAGES) {
+				if (!frame_of(h, c, k, NULL)) {
+					/* Our own bytes: cannot happen. Keep the checkpoint. */
+					g_hash_table_unref(copy);
+					return;
+				}
+				have = k / FRAME_PAGES;
+			}
+			g_hash_table_insert(copy, GUINT_TO_POINTER(p),
+			                    g_memdup2(h->scratch->data + (k % FRAME_PAGES) * PAGE, PAGE));
+		}
+	}
+	GArray *pages = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GHashTableIter it;
+	gpointer key;
+	g_hash_table_iter_init(&it, copy);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		uint32_t p = GPOINTER_TO_UINT(key);
+		g_array_append_val(pages, p);
+	}
+	g_array_sort(pages, cmp_u32);
+	struct checkpoint nb = { .icount = b->icount, .state = g_byte_array_ref(b->state) };
+	bool ok = pack_pages(&nb, pages, table_page, copy);
+	g_hash_table_unref(copy);
+	if (!ok) {
+		cp_free(&nb);
+		return;
+	}
+	nb.bytes = cp_bytes(&nb);
+	h->used -= a->bytes + b->bytes;
+	h->used += nb.bytes;
+	/* Memory relative to a becomes relative to i - 1: add what a held. */
+	if (h->base == i)
+		for (guint k = 0; k < a->pages->len; k++)
+			set_bit(h->dirty, g_array_index(a->pages, uint32_t, k));
+	if (h->base >= i)
+		h->base--;
+	cp_free(b);
+	*b = nb;
+	cp_free(a);
+	g_array_remove_index(h->cps, i);
+}
+
+/* }====================================================================== */
+
+/* {====== restoring ====== */
+
+/* Makes the machine's state checkpoint k's. */
+static bool restore(struct trc_hist *h, guint k, GError **error)
+{
+	const struct checkpoint *c = cp_at(h, k);
+	g_byte_array_set_size(h->scratch, 0);
+	if (!trc_file_unpack(c->state->data, c->state->len, UINT64_MAX, h->scratch, error) ||
+	    !machine_restore_state(h->m, h->scratch->data, h->scratch->len, error))
+		return false;
+	/* Which pages: those written since base, and those held between. */
+	collect(h);
+	pages_differing(h, k);
+	uint32_t total = machine_mem_pages(h->m);
+	uint32_t left = 0;
+	for (uint32_t w = 0; w < WORDS; w++) {
+		if (w * 64 >= total) {
+			h->want[w] = 0;
+			continue;
+		}
+		left += (uint32_t)__builtin_popcountll(h->want[w]);
+	}
+	/* Each page's copy: the latest checkpoint at or before k holding it. */
+	for (guint j = k + 1; j-- > 0 && left;) {
+		const struct checkpoint *cj = cp_at(h, j);
+		guint have = G_MAXUINT;
+		for (guint i = 0; i < cj->pages->len && left; i++) {
+			uint32_t p = g_array_index(cj->pages, uint32_t, i);
+			if (!bit(h->want, p))
+				continue;
+			if (have != i / FRAME_PAGES) {
+				if (!frame_of(h, cj, i, error))
+					return false;
+				have = i / FRAME_PAGES;
+			}
+			if (!machine_put_page(h->m, p, h->scratch->data + (i % FRAME_PAGES) * PAGE)) {
+				g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+				            "the history's memory does not fit the machine (page %u)", p);
+				return false;
+			}
+			clear_bit(h->want, p);
+			left--;
+		}
+	}
+	/* Not held anywhere up to k: never touched then, so zeros. */
+	for (uint32_t w = 0; w < WORDS && left; w++)
+		for (uint64_t bits = h->want[w]; bits; bits &= bits - 1) {
+			machine_put_page(h->m, w * 64 + (uint32_t)__builtin_ctzll(bits), NULL);
+			left--;
+		}
+	h->base = k;
+	memset(h->dirty, 0, WORDS * sizeof *h->dirty);
+	uint64_t *junk = h->want;
+	memset(junk, 0, WORDS * sizeof *junk);
+	machine_take_dirty(h->m, junk); /* what the restore itself wrote is k's */
+	return true;
+}
+
+/* }====================================================================== */
 
 struct trc_hist *trc_hist_new(struct machine *m, size_t budget, uint64_t interval)
 {
@@ -88,8 +358,12 @@ struct trc_hist *trc_hist_new(struct machine *m, size_t budget, uint64_t interva
 	h->interval = interval ? interval : TRC_HIST_DEFAULT_INTERVAL;
 	h->cps = g_array_new(FALSE, FALSE, sizeof(struct checkpoint));
 	h->scratch = g_byte_array_new();
+	h->dirty = g_new0(uint64_t, WORDS);
+	h->want = g_new0(uint64_t, WORDS);
 	h->end = trc_hist_icount(h);
 	checkpoint(h, h->end);
+	if (!h->cps->len)
+		g_error("history: cannot compress the first checkpoint");
 	return h;
 }
 
@@ -98,9 +372,11 @@ void trc_hist_free(struct trc_hist *h)
 	if (!h)
 		return;
 	for (guint i = 0; i < h->cps->len; i++)
-		g_byte_array_unref(cp_at(h, i)->packed);
+		cp_free(cp_at(h, i));
 	g_array_free(h->cps, TRUE);
 	g_byte_array_unref(h->scratch);
+	g_free(h->dirty);
+	g_free(h->want);
 	g_free(h);
 }
 
@@ -154,16 +430,13 @@ bool trc_hist_seek(struct trc_hist *h, uint64_t target, volatile int *interrupte
 		return false;
 	}
 	uint64_t now = trc_hist_icount(h);
-	if (target < now || now < cp_at(h, 0)->icount) {
-		guint i = h->cps->len - 1;
-		while (i > 0 && cp_at(h, i)->icount > target)
-			i--;
-		const struct checkpoint *c = cp_at(h, i);
-		GByteArray *raw = h->scratch;
-		g_byte_array_set_size(raw, 0);
-		bool ok = trc_file_unpack(c->packed->data, c->packed->len, UINT64_MAX, raw, error) &&
-		          machine_restore(h->m, raw->data, raw->len, error);
-		if (!ok)
+	/* The last checkpoint at or before the target; restored if going
+	 * back, or if it lies ahead of now (cheaper than running there). */
+	guint i = h->cps->len - 1;
+	while (i > 0 && cp_at(h, i)->icount > target)
+		i--;
+	if (target < now || now < cp_at(h, i)->icount) {
+		if (!restore(h, i, error))
 			return false;
 	}
 	/* Forward, in steps the interrupt flag can cut short. */
