@@ -88,3 +88,22 @@ bool machine_write_virt(struct machine *m, uint32_t lin, const void *buf, size_t
 {
 	return each_page(m, lin, len, store_piece, (void *)buf);
 }
+
+bool machine_set_reg(struct machine *m, enum machine_reg reg, uint32_t v)
+{
+	struct cpu *c = m->cpu;
+	if (reg <= MACHINE_REG_EDI) {
+		c->r[reg] = v;
+		return true;
+	}
+	if (reg == MACHINE_REG_EIP) {
+		c->eip = v & c->eip_mask;
+		return true;
+	}
+	if (reg == MACHINE_REG_EFLAGS) {
+		uint32_t f = cpu_get_eflags(c);
+		cpu_set_eflags(c, (f & ~MACHINE_EFLAGS_WRITABLE) | (v & MACHINE_EFLAGS_WRITABLE));
+		return true;
+	}
+	return false;
+}

@@ -307,6 +307,19 @@ bool machine_translate(struct machine *m, uint32_t lin, uint32_t *phys);
 bool machine_read_virt(struct machine *m, uint32_t lin, void *buf, size_t len);
 bool machine_write_virt(struct machine *m, uint32_t lin, const void *buf, size_t len);
 
+/* Registers a debugger may set, in the CPU's order (EAX .. EDI = 0 .. 7). */
+enum machine_reg {
+	MACHINE_REG_EAX, MACHINE_REG_ECX, MACHINE_REG_EDX, MACHINE_REG_EBX,
+	MACHINE_REG_ESP, MACHINE_REG_EBP, MACHINE_REG_ESI, MACHINE_REG_EDI,
+	MACHINE_REG_EIP, MACHINE_REG_EFLAGS,
+};
+/* The EFLAGS bits machine_set_reg() changes: the status flags and DF. */
+#define MACHINE_EFLAGS_WRITABLE 0xcd5u
+/* Sets a register of the guest the CPU holds, between runs, as a debugger
+ * does. Of EFLAGS only MACHINE_EFLAGS_WRITABLE changes (the others decide
+ * modes a monitor virtualizes). False for an unknown register. */
+bool machine_set_reg(struct machine *m, enum machine_reg reg, uint32_t v);
+
 /* }====================================================================== */
 
 /* {====== snapshots (engine/snapshot.c) ====== */

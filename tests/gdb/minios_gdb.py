@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Debian's gdb drives nestlab-run --gdb on miniOS in batch mode (acceptance
 4 of the time-travel issue): break, continue, stepi, reverse-stepi,
-x/ memory, watch, reverse-continue, rwatch, info registers (with the
-control registers) and a monitor command, checked line by line.
+x/ memory, watch, reverse-continue, rwatch, set (memory and a register,
+which the history logs and replays apply again), info registers (with
+the control registers) and a monitor command, checked line by line.
 
 Usage: minios_gdb.py NESTLAB-RUN MINIOS-ELF FS-IMAGE
 """
@@ -41,7 +42,10 @@ def main():
             'x/4xw $esp', 'delete 1',
             f'watch *(int *){nextpid:#x}', 'continue', 'continue', 'reverse-continue',
             f'print *(int *){nextpid:#x}',
-            f'rwatch *(int *){initproc:#x}', 'continue',
+            f'rwatch *(int *){initproc:#x}', 'continue', 'delete',
+            f'set var *(int *){nextpid:#x} = 100', 'set var $eax = 0x1234',
+            'stepi', 'reverse-stepi',
+            f'print *(int *){nextpid:#x}', 'print/x $eax',
             'info registers cr0 cr3', 'monitor icount', 'kill']
     args = ['gdb', '-nx', '-batch']
     for c in cmds:
@@ -66,6 +70,8 @@ def main():
         ('continue stops at the write', r'Old value = (\d+)\nNew value = (\d+)'),
         ('print after reverse-continue', r'\$1 = \d+'),
         ('rwatch is set', rf'Hardware read watchpoint 3: \*\(int \*\){initproc:#x}'),
+        ('writes by gdb stay through stepi and reverse-stepi (logged in the history)',
+         r'\$2 = 100\n\$3 = 0x1234'),
         ('info registers shows cr0 with its flags', r'cr0\s+0x[0-9a-f]+\s+\[ PE .*PG \]'),
         ('info registers shows cr3', r'cr3\s+0x[0-9a-f]+'),
         ('monitor icount answers', r'icount \d+, history \d+ \.\. \d+'),

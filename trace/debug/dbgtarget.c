@@ -47,6 +47,35 @@ static bool read_mem(void *opaque, uint32_t addr, void *buf, size_t len, bool ph
 	return machine_read_virt(d->m, addr, buf, len);
 }
 
+/* A debugger's write goes through the history, which logs it as an
+ * input (trc_hist_set_reg): replays apply it again at the same count. */
+static bool set_reg(void *opaque, enum trc_gdb_reg reg, uint32_t v)
+{
+	struct trc_dbg *d = opaque;
+	if (reg > TRC_GDB_EFLAGS)
+		return false; /* segments and control registers: the monitor's business */
+	if (reg == TRC_GDB_EFLAGS) {
+		struct machine_regs r;
+		machine_get_guest_regs(d->m, &r);
+		if ((r.eflags ^ v) & ~MACHINE_EFLAGS_WRITABLE)
+			return false; /* only the status flags and DF */
+	}
+	enum machine_reg mr = (enum machine_reg)reg; /* same order */
+	return d->hist ? trc_hist_set_reg(d->hist, mr, v) : machine_set_reg(d->m, mr, v);
+}
+
+static bool write_mem(void *opaque, uint32_t addr, const void *buf, size_t len, bool phys)
+{
+	struct trc_dbg *d = opaque;
+	if (d->hist)
+		return trc_hist_write_mem(d->hist, addr, buf, len, phys);
+	if (phys) {
+		machine_phys_write(d->m, addr, buf, len);
+		return true;
+	}
+	return machine_write_virt(d->m, addr, buf, len);
+}
+
 /* }====================================================================== */
 
 /* {====== points ====== */
@@ -201,7 +230,7 @@ static unsigned count_hits(struct trc_dbg *d, uint64_t from, uint64_t to, struct
 		uint64_t ic = icount(d);
 		if (ic >= to)
 			break;
-		enum machine_stop st = machine_run(d->m, to - ic);
+		enum machine_stop st = trc_hist_run(d->hist, to - ic);
 		if (st == MACHINE_BREAK && icount(d) < to) {
 			hits++;
 			hit_stop(d, last);
@@ -237,7 +266,7 @@ static void reverse_continue(struct trc_dbg *d, struct trc_gdb_stop *stop)
 			/* Replay to the n-th hit: the very state it stopped in. */
 			trc_hist_seek(d->hist, from, NULL, NULL);
 			for (unsigned i = 0; i < n;) {
-				enum machine_stop st = machine_run(d->m, to - icount(d));
+				enum machine_stop st = trc_hist_run(d->hist, to - icount(d));
 				if (st == MACHINE_BREAK)
 					i++;
 				else if (st != MACHINE_LIMIT)
@@ -312,7 +341,7 @@ static bool monitor(void *opaque, const char *cmd, GString *out)
 }
 
 static const struct trc_gdb_target_ops ops = {
-	.get_regs = get_regs, .read_mem = read_mem,
+	.get_regs = get_regs, .set_reg = set_reg, .read_mem = read_mem, .write_mem = write_mem,
 	.insert_point = insert_point, .remove_point = remove_point,
 	.resume = resume, .monitor = monitor,
 };

@@ -33,6 +33,7 @@
 
 struct checkpoint {
 	uint64_t icount;
+	guint writes;       /* logged writes applied when it was taken */
 	GByteArray *state;  /* machine_save_state(), zstd */
 	GArray *pages;      /* uint32_t page numbers held here, ascending */
 	GPtrArray *frames;  /* GByteArray: FRAME_PAGES of those pages each, zstd */
@@ -49,6 +50,17 @@ struct trc_hist {
 	uint64_t *dirty;     /* PMEM_DIRTY_WORDS words, a bit per page */
 	uint64_t *want;      /* scratch: pages a restore or checkpoint needs */
 	GByteArray *scratch; /* unpacked state or frame, kept allocated between uses */
+	GArray *writes;      /* struct write, by icount: a debugger's, logged */
+	guint applied;       /* writes[0 .. applied) are in the machine's state */
+};
+
+/* A debugger's write, to apply again at `icount` in every replay. */
+struct write {
+	uint64_t icount;
+	enum { W_REG, W_VIRT, W_PHYS } kind;
+	uint32_t where;      /* register or address */
+	uint32_t value;      /* W_REG */
+	GBytes *bytes;       /* W_VIRT, W_PHYS */
 };
 
 #define WORDS (1u << 14) /* PMEM_DIRTY_WORDS: the 4 GiB address space */
@@ -184,7 +196,7 @@ static void checkpoint(struct trc_hist *h, uint64_t ic)
 	guint n = h->cps->len;
 	if (n && cp_at(h, n - 1)->icount >= ic)
 		return;
-	struct checkpoint c = { .icount = ic, .state = g_byte_array_new() };
+	struct checkpoint c = { .icount = ic, .writes = h->applied, .state = g_byte_array_new() };
 	g_byte_array_set_size(h->scratch, 0);
 	machine_save_state(h->m, h->scratch);
 	if (!trc_file_pack(h->scratch->data, h->scratch->len, PACK_LEVEL, c.state, NULL)) {
@@ -266,7 +278,8 @@ static void drop(struct trc_hist *h, guint i)
 		g_array_append_val(pages, p);
 	}
 	g_array_sort(pages, cmp_u32);
-	struct checkpoint nb = { .icount = b->icount, .state = g_byte_array_ref(b->state) };
+	struct checkpoint nb = { .icount = b->icount, .writes = b->writes,
+	                         .state = g_byte_array_ref(b->state) };
 	bool ok = pack_pages(&nb, pages, table_page, copy);
 	g_hash_table_unref(copy);
 	if (!ok) {
@@ -341,11 +354,116 @@ static bool restore(struct trc_hist *h, guint k, GError **error)
 			left--;
 		}
 	h->base = k;
+	h->applied = c->writes;
 	memset(h->dirty, 0, WORDS * sizeof *h->dirty);
 	uint64_t *junk = h->want;
 	memset(junk, 0, WORDS * sizeof *junk);
 	machine_take_dirty(h->m, junk); /* what the restore itself wrote is k's */
 	return true;
+}
+
+/* }====================================================================== */
+
+/* {====== a debugger's writes ====== */
+
+static bool apply(struct trc_hist *h, const struct write *w)
+{
+	gsize n = 0;
+	const void *p = w->bytes ? g_bytes_get_data(w->bytes, &n) : NULL;
+	switch (w->kind) {
+	case W_REG:
+		return machine_set_reg(h->m, (enum machine_reg)w->where, w->value);
+	case W_VIRT:
+		return machine_write_virt(h->m, w->where, p, n);
+	case W_PHYS:
+		machine_phys_write(h->m, w->where, p, n);
+		return true;
+	}
+	return false;
+}
+
+/* Applies the logged writes due at the instruction count now. */
+static void apply_due(struct trc_hist *h)
+{
+	uint64_t ic = trc_hist_icount(h);
+	while (h->applied < h->writes->len) {
+		const struct write *w = &g_array_index(h->writes, struct write, h->applied);
+		if (w->icount > ic)
+			break;
+		apply(h, w);
+		h->applied++;
+	}
+}
+
+/* Instructions from `ic` to the next logged write (G_MAXUINT64: none). */
+static uint64_t to_next_write(const struct trc_hist *h, uint64_t ic)
+{
+	if (h->applied >= h->writes->len)
+		return G_MAXUINT64;
+	uint64_t at = g_array_index(h->writes, struct write, h->applied).icount;
+	return at > ic ? at - ic : 0;
+}
+
+/* Forgets everything after now: checkpoints and writes of a future that
+ * a new write replaces. */
+static void cut_future(struct trc_hist *h)
+{
+	uint64_t ic = trc_hist_icount(h);
+	while (h->cps->len > 1 && cp_at(h, h->cps->len - 1)->icount > ic) {
+		struct checkpoint *c = cp_at(h, h->cps->len - 1);
+		h->used -= c->bytes;
+		cp_free(c);
+		g_array_set_size(h->cps, h->cps->len - 1);
+	}
+	g_assert(h->base < h->cps->len); /* restored at or before now */
+	while (h->writes->len > h->applied) {
+		struct write *w = &g_array_index(h->writes, struct write, h->writes->len - 1);
+		if (w->bytes)
+			g_bytes_unref(w->bytes);
+		g_array_set_size(h->writes, h->writes->len - 1);
+	}
+	h->end = ic;
+}
+
+static bool log_write(struct trc_hist *h, struct write w)
+{
+	apply_due(h);
+	cut_future(h);
+	w.icount = trc_hist_icount(h);
+	if (!apply(h, &w)) {
+		if (w.bytes)
+			g_bytes_unref(w.bytes);
+		return false;
+	}
+	g_array_append_val(h->writes, w);
+	h->applied = h->writes->len;
+	return true;
+}
+
+bool trc_hist_set_reg(struct trc_hist *h, enum machine_reg reg, uint32_t v)
+{
+	if (reg > MACHINE_REG_EFLAGS)
+		return false;
+	return log_write(h, (struct write){ .kind = W_REG, .where = reg, .value = v });
+}
+
+bool trc_hist_write_mem(struct trc_hist *h, uint32_t addr, const void *buf, size_t len, bool phys)
+{
+	if (!phys) {
+		/* All or nothing: every page must be mapped. */
+		for (uint64_t a = addr & ~0xfffull; a < (uint64_t)addr + len; a += 0x1000) {
+			uint32_t pa;
+			if (!machine_translate(h->m, (uint32_t)a, &pa))
+				return false;
+		}
+	}
+	return log_write(h, (struct write){ .kind = phys ? W_PHYS : W_VIRT, .where = addr,
+	                                    .bytes = g_bytes_new(buf, len) });
+}
+
+unsigned trc_hist_writes(const struct trc_hist *h)
+{
+	return h->writes->len;
 }
 
 /* }====================================================================== */
@@ -360,6 +478,7 @@ struct trc_hist *trc_hist_new(struct machine *m, size_t budget, uint64_t interva
 	h->scratch = g_byte_array_new();
 	h->dirty = g_new0(uint64_t, WORDS);
 	h->want = g_new0(uint64_t, WORDS);
+	h->writes = g_array_new(FALSE, FALSE, sizeof(struct write));
 	h->end = trc_hist_icount(h);
 	checkpoint(h, h->end);
 	if (!h->cps->len)
@@ -377,6 +496,10 @@ void trc_hist_free(struct trc_hist *h)
 	g_byte_array_unref(h->scratch);
 	g_free(h->dirty);
 	g_free(h->want);
+	for (guint i = 0; i < h->writes->len; i++)
+		if (g_array_index(h->writes, struct write, i).bytes)
+			g_bytes_unref(g_array_index(h->writes, struct write, i).bytes);
+	g_array_free(h->writes, TRUE);
 	g_free(h);
 }
 
@@ -395,6 +518,7 @@ void trc_hist_tick(struct trc_hist *h)
 	uint64_t ic = trc_hist_icount(h);
 	if (ic > h->end)
 		h->end = ic;
+	apply_due(h);
 	const struct checkpoint *last = cp_at(h, h->cps->len - 1);
 	if (ic >= last->icount + h->interval)
 		checkpoint(h, ic);
@@ -403,6 +527,7 @@ void trc_hist_tick(struct trc_hist *h)
 enum machine_stop trc_hist_run(struct trc_hist *h, uint64_t n)
 {
 	enum machine_stop st = MACHINE_LIMIT;
+	apply_due(h);
 	while (n) {
 		uint64_t ic = trc_hist_icount(h);
 		const struct checkpoint *last = cp_at(h, h->cps->len - 1);
@@ -410,6 +535,7 @@ enum machine_stop trc_hist_run(struct trc_hist *h, uint64_t n)
 		uint64_t chunk = due > ic ? due - ic : 1;
 		if (chunk > n)
 			chunk = n;
+		chunk = MIN(chunk, MAX(to_next_write(h, ic), 1));
 		st = machine_run(h->m, chunk);
 		uint64_t done = trc_hist_icount(h) - ic;
 		trc_hist_tick(h);
@@ -441,6 +567,7 @@ bool trc_hist_seek(struct trc_hist *h, uint64_t target, volatile int *interrupte
 	}
 	/* Forward, in steps the interrupt flag can cut short. */
 	for (;;) {
+		apply_due(h);
 		uint64_t ic = trc_hist_icount(h);
 		if (ic >= target)
 			return true;
@@ -449,8 +576,8 @@ bool trc_hist_seek(struct trc_hist *h, uint64_t target, volatile int *interrupte
 			            "interrupted at instruction %" G_GUINT64_FORMAT, ic);
 			return false;
 		}
-		uint64_t n = target - ic;
-		enum machine_stop st = machine_run(h->m, n > 1000000 ? 1000000 : n);
+		uint64_t n = MIN(target - ic, MIN(to_next_write(h, ic), 1000000));
+		enum machine_stop st = machine_run(h->m, n);
 		if (st != MACHINE_LIMIT && st != MACHINE_BREAK && trc_hist_icount(h) < target) {
 			g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 			            "the run ended (%s) at instruction %" G_GUINT64_FORMAT

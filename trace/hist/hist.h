@@ -12,6 +12,13 @@
  *
  * Instruction counts are the CPU's (machine_get_regs().icount): one
  * machine, or the VM the CPU holds.
+ *
+ * Checkpoints are incremental (hist.c): each holds the machine's state
+ * without memory and only the pages written since the one before.
+ * Writes by a debugger are logged inputs (trc_hist_set_reg,
+ * trc_hist_write_mem) that replays apply again at their instruction
+ * count; runs in the past must therefore go through trc_hist_run() or
+ * trc_hist_seek(), never machine_run() directly.
  */
 #ifndef NESTLAB_HIST_H
 #define NESTLAB_HIST_H
@@ -53,6 +60,20 @@ enum machine_stop trc_hist_run(struct trc_hist *h, uint64_t n);
  * is set. */
 bool trc_hist_seek(struct trc_hist *h, uint64_t target, volatile int *interrupted,
                    GError **error);
+
+/*
+ * A debugger's writes, at the instruction count now: applied, and logged
+ * as inputs stamped with that count, so every later replay through this
+ * point (a seek, reverse-stepi, reverse-continue) applies them again at
+ * the same place. If now is in the past, the history after it is dropped:
+ * with the write, it no longer happened, and the run goes on from here.
+ * False (nothing done) if the register is unknown or a virtual page is
+ * not mapped.
+ */
+bool trc_hist_set_reg(struct trc_hist *h, enum machine_reg reg, uint32_t v);
+bool trc_hist_write_mem(struct trc_hist *h, uint32_t addr, const void *buf, size_t len, bool phys);
+/* Writes logged so far (in the history kept). */
+unsigned trc_hist_writes(const struct trc_hist *h);
 
 /* Figures for benchmarks: checkpoints kept and their bytes. */
 void trc_hist_usage(const struct trc_hist *h, unsigned *count, size_t *bytes);
