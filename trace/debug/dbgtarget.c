@@ -220,7 +220,8 @@ static void reverse_step(struct trc_dbg *d, struct trc_gdb_stop *stop)
  * Replays [from, to) with the points set and counts the hits before `to`:
  * returns how many, and the stop of the last.
  */
-static unsigned count_hits(struct trc_dbg *d, uint64_t from, uint64_t to, struct trc_gdb_stop *last)
+static unsigned count_hits(struct trc_dbg *d, uint64_t from, uint64_t to, struct trc_gdb_stop *last,
+                           bool *interrupted)
 {
 	unsigned hits = 0;
 	bool ok = trc_hist_seek(d->hist, from, NULL, NULL);
@@ -230,7 +231,12 @@ static unsigned count_hits(struct trc_dbg *d, uint64_t from, uint64_t to, struct
 		uint64_t ic = icount(d);
 		if (ic >= to)
 			break;
-		enum machine_stop st = trc_hist_run(d->hist, to - ic);
+		/* A long window: the user may stop the search (Ctrl-C in gdb). */
+		if (d->stub && trc_gdb_poll_interrupt(d->stub)) {
+			*interrupted = true;
+			return hits;
+		}
+		enum machine_stop st = trc_hist_run(d->hist, MIN(to - ic, RUN_CHUNK));
 		if (st == MACHINE_BREAK && icount(d) < to) {
 			hits++;
 			hit_stop(d, last);
@@ -261,7 +267,15 @@ static void reverse_continue(struct trc_dbg *d, struct trc_gdb_stop *stop)
 		}
 		uint64_t from = to - start > span ? to - span : start;
 		struct trc_gdb_stop last;
-		unsigned n = count_hits(d, from, to, &last);
+		bool cut = false;
+		unsigned n = count_hits(d, from, to, &last, &cut);
+		if (cut) {
+			/* Stopped where the search was, in the past. */
+			d->ended = false;
+			*stop = (struct trc_gdb_stop){ .kind = TRC_GDB_STOP_INTERRUPT,
+			                               .signal = TRC_GDB_SIGINT };
+			return;
+		}
 		if (n) {
 			/* Replay to the n-th hit: the very state it stopped in. */
 			trc_hist_seek(d->hist, from, NULL, NULL);
