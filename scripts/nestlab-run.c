@@ -80,6 +80,7 @@ struct opts {
 	gchar *restore;
 	gint gdb;
 	gboolean no_history;
+	gint history_mib;
 	gchar *record;
 	gchar *replay;
 };
@@ -154,6 +155,9 @@ static const GOptionEntry entries[] = {
 	 "the port is printed); see docs/gdb.md", "PORT"},
 	{"no-history", 0, 0, G_OPTION_ARG_NONE, &o.no_history,
 	 "With --gdb, keep no history (no reverse execution, no checkpoints)", NULL},
+	{"history-mib", 0, 0, G_OPTION_ARG_INT, &o.history_mib,
+	 "With --gdb, the memory the history's checkpoints may take, in MiB (default 256); "
+	 "past it the oldest thin out, so far-back steps take longer", "MIB"},
 	{"record", 0, 0, G_OPTION_ARG_FILENAME, &o.record,
 	 "Record the run to FILE: the arguments, the machine at the start, a checkpoint every "
 	 "20 million instructions and how it ended (replay it with --replay)", "FILE"},
@@ -947,7 +951,7 @@ static char **guest_args(int argc, char **argv)
 	/* The options that are about this run, not the machine (with their
 	 * value when it is the next argument). */
 	static const char *const own[] = { "--snapshot-at", "--restore", "--gdb", "--record",
-	                                   "--replay" };
+	                                   "--replay", "--history-mib" };
 	GPtrArray *a = g_ptr_array_new();
 	for (int i = 1; i < argc; i++) {
 		bool skip = strcmp(argv[i], "--no-history") == 0;
@@ -1077,7 +1081,7 @@ static enum machine_stop serve_gdb(struct machine *m, int *code)
 		*code = EXIT_CANTCREAT;
 		return MACHINE_STOPPED;
 	}
-	struct trc_dbg *d = trc_dbg_new(m, !o.no_history);
+	struct trc_dbg *d = trc_dbg_new(m, !o.no_history, (size_t)o.history_mib << 20);
 	enum machine_stop st = MACHINE_LIMIT;
 	for (;;) {
 		fprintf(stderr, "nestlab-run: waiting for gdb on 127.0.0.1:%u\n", trc_gdb_port(stub));
@@ -1413,6 +1417,11 @@ int main(int argc, char **argv)
 				                   "input with --input instead of --serial %s", *p);
 	if (gdb_given && (o.gdb < 0 || o.gdb > 65535))
 		return usage_error(ctx, "--gdb wants a TCP port from 0 to 65535%s", "");
+	if (o.history_mib && (!gdb_given || o.no_history))
+		return usage_error(ctx, "--history-mib sizes the history of a --gdb session%s: give "
+		                   "--gdb PORT too, and not --no-history", "");
+	if (o.history_mib < 0 || o.history_mib > 65536)
+		return usage_error(ctx, "--history-mib wants MiB from 1 to 65536%s", "");
 	if (o.snapshot_at && !parse_snapshot_at(o.snapshot_at))
 		return usage_error(ctx, "--snapshot-at wants N:FILE or N FILE with N > 0, not '%s'",
 		                   o.snapshot_at);

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 
 	/* Debugged: to END with history, no points; then back hit by hit. */
 	struct machine *m = boot(argv[1], argv[2]);
-	struct trc_dbg *d = trc_dbg_new(m, true);
+	struct trc_dbg *d = trc_dbg_new(m, true, 0);
 	trc_dbg_seek(d, end);
 	add_points(m);
 	unsigned bad = 0, chain = hits->len < 40 ? hits->len : 40;

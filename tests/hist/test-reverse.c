@@ -2,7 +2,7 @@
  * test-reverse.c - reverse execution against a forward run (acceptance 2
  * of the time-travel issue).
  *
- * Usage: test-reverse KERNEL DISK [POINTS] [END] [INTERVAL]
+ * Usage: test-reverse KERNEL DISK [POINTS] [END] [INTERVAL] [BUDGET-KIB] [shuffle]
  *
  * Boots miniOS (KERNEL, with DISK as the slave disk and its shell session
  * typed in) twice. The reference machine runs forward only and records
@@ -12,6 +12,11 @@
  * one instruction (reverse-stepi: the nearest checkpoint before p-1,
  * restored, and run forward to p-1) and must have the reference's state
  * at p-1; steps forward one and must have its state at p.
+ *
+ * With a small BUDGET-KIB the history must thin its checkpoints (each
+ * dropped one's pages merge into the next); with `shuffle` the points are
+ * visited in random order, so restores go back and forth across the
+ * incremental checkpoints, not mostly forward.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +78,9 @@ int main(int argc, char **argv)
 	/* With history: to the end, then back to each point. */
 	struct machine *m = boot(argv[1], argv[2]);
 	uint64_t interval = argc > 5 ? g_ascii_strtoull(argv[5], NULL, 10) : 0;
-	struct trc_hist *h = trc_hist_new(m, 0, interval);
+	size_t budget = argc > 6 ? (size_t)g_ascii_strtoull(argv[6], NULL, 10) << 10 : 0;
+	bool shuffle = argc > 7 && strcmp(argv[7], "shuffle") == 0;
+	struct trc_hist *h = trc_hist_new(m, budget, interval);
 	trc_hist_run(h, end);
 	unsigned cps;
 	size_t bytes;
@@ -81,7 +88,16 @@ int main(int argc, char **argv)
 	printf("# ran to %" G_GUINT64_FORMAT " with history: %u checkpoints, %zu KiB\n",
 	       trc_hist_end(h), cps, bytes / 1024);
 	unsigned bad = 0;
-	for (unsigned i = 0; i < n; i++) {
+	unsigned *order = g_new(unsigned, n);
+	for (unsigned i = 0; i < n; i++)
+		order[i] = i;
+	for (unsigned i = n; shuffle && i > 1; i--) {
+		unsigned j = (unsigned)g_rand_int_range(rng, 0, (gint32)i), t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = order[k];
 		GError *error = NULL;
 		char hb[65], ha[65];
 		/* At p (forward from the previous point, or back from the end for
@@ -103,9 +119,13 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
+	trc_hist_usage(h, &cps, &bytes);
 	if (!bad)
-		printf("ok - reverse-stepi at %u random points gave the forward run's state at "
-		       "icount-1, and stepi after it the state at icount\n", n);
+		printf("ok - reverse-stepi at %u random points%s gave the forward run's state at "
+		       "icount-1, and stepi after it the state at icount (%u checkpoints, %zu KiB "
+		       "kept%s)\n", n, shuffle ? " in random order" : "", cps, bytes / 1024,
+		       budget ? " within the budget" : "");
+	g_free(order);
 	trc_hist_free(h);
 	machine_free(m);
 	g_free(p), g_free(before), g_free(at);

@@ -365,12 +365,12 @@ const struct trc_gdb_target_ops *trc_dbg_ops(void)
 	return &ops;
 }
 
-struct trc_dbg *trc_dbg_new(struct machine *m, bool history)
+struct trc_dbg *trc_dbg_new(struct machine *m, bool history, size_t budget)
 {
 	struct trc_dbg *d = g_new0(struct trc_dbg, 1);
 	d->m = m;
 	if (history)
-		d->hist = trc_hist_new(m, 0, 0);
+		d->hist = trc_hist_new(m, budget, 0);
 	return d;
 }
 

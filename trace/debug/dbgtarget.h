@@ -23,8 +23,9 @@
 struct trc_dbg;
 
 /* A target for `m`; with `history`, reverse execution is possible from
- * this point on. */
-struct trc_dbg *trc_dbg_new(struct machine *m, bool history);
+ * this point on, its checkpoints within `budget` bytes (0: the default,
+ * TRC_HIST_DEFAULT_BUDGET). */
+struct trc_dbg *trc_dbg_new(struct machine *m, bool history, size_t budget);
 void trc_dbg_free(struct trc_dbg *d);
 const struct trc_gdb_target_ops *trc_dbg_ops(void);
 /* What the stub's resume does, without a connection (for tests). */
