@@ -361,12 +361,144 @@ static void free_input(gpointer p)
 	g_free(in);
 }
 
-/* Host keyboard input for a serial port on stdio (interactive use only:
- * it is the one input not under the machine's control). */
+/* Host keyboard input for a serial port on stdio: the one input not under
+ * the machine's control (logged, when a recording asks, by stdin_read). */
 static void poll_stdin(struct machine *m)
 {
 	if (m->stdin_open)
 		m->stdin_open = chardev_poll_stdin(m->serial[m->stdin_port]);
+}
+
+/* }====================================================================== */
+
+/* {====== logged host input (recordings) ======
+ *
+ * A recorder sets a log; stdin is then read only at moments a replay can
+ * find again (see nestlab.h): the first pass of the run loop of a
+ * machine_run() and the halt that only host input can end. Each input is
+ * stamped with the instruction count and the clock. A replay queues the
+ * logged inputs; a timer at the next one's clock makes the run stop at
+ * that moment (as a device's timer would), and the run loop injects it
+ * where the recorder read it: at the top of the loop, before the due
+ * timers fire. The timer itself does nothing and saves nothing: it is not
+ * guest state, and a recording's checkpoints never hold one. */
+
+struct replay_input {
+	struct machine_input_event ev; /* ev.data points into bytes */
+	GBytes *bytes;
+};
+
+static void log_input(struct machine *m, unsigned port, const uint8_t *buf, size_t len)
+{
+	if (!m->input_log || len == 0)
+		return;
+	const struct machine_input_event ev = {
+		.icount = m->cpu->icount, .cycles = m->cpu->cycles, .kind = MACHINE_EVENT_SERIAL,
+		.unit = port, .data = buf, .len = len,
+	};
+	m->input_log(m->input_log_opaque, &ev);
+}
+
+static void stdin_read(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct machine *m = opaque;
+	log_input(m, (unsigned)m->stdin_port, buf, len);
+}
+
+void machine_set_input_log(struct machine *m, machine_input_log_fn fn, void *opaque)
+{
+	m->input_log = fn;
+	m->input_log_opaque = opaque;
+}
+
+bool machine_inject_serial(struct machine *m, unsigned port, const uint8_t *buf, size_t len)
+{
+	if (port >= MACHINE_SERIAL_PORTS)
+		return false;
+	chardev_push_input(m->serial[port], buf, len);
+	log_input(m, port, buf, len);
+	return true;
+}
+
+static struct replay_input *replay_head(const struct machine *m)
+{
+	return m->replay && m->replay_next < m->replay->len
+	       ? g_ptr_array_index(m->replay, m->replay_next) : NULL;
+}
+
+static void arm_replay(struct machine *m)
+{
+	const struct replay_input *r = replay_head(m);
+	if (r)
+		clock_timer_arm(&m->replay_timer, r->ev.cycles);
+	else
+		clock_timer_cancel(&m->replay_timer);
+}
+
+/* Only stops the run at the input's moment: the run loop injects it. */
+static void replay_timer_fired(void *opaque, uint64_t now)
+{
+}
+
+/* Injects the queued inputs whose moment has come. */
+static void replay_due(struct machine *m)
+{
+	const struct replay_input *r;
+	bool any = false;
+	while ((r = replay_head(m)) && r->ev.cycles <= m->cpu->cycles) {
+		m->replay_next++;
+		machine_inject_serial(m, r->ev.unit, r->ev.data, r->ev.len);
+		any = true;
+	}
+	if (any)
+		arm_replay(m);
+}
+
+static void free_replay_input(gpointer p)
+{
+	struct replay_input *r = p;
+	g_bytes_unref(r->bytes);
+	g_free(r);
+}
+
+bool machine_replay_input(struct machine *m, const struct machine_input_event *ev,
+                          GError **error)
+{
+	if (ev->kind != MACHINE_EVENT_SERIAL || ev->unit >= MACHINE_SERIAL_PORTS) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_STATE,
+		            "an input of kind %u for unit %u: this build replays only serial input "
+		            "(kind %u) to COM1 or COM2", (unsigned)ev->kind, ev->unit,
+		            (unsigned)MACHINE_EVENT_SERIAL);
+		return false;
+	}
+	const struct replay_input *last =
+		m->replay && m->replay->len ? g_ptr_array_index(m->replay, m->replay->len - 1) : NULL;
+	uint64_t icount = last ? last->ev.icount : m->cpu->icount;
+	uint64_t cycles = last ? last->ev.cycles : m->cpu->cycles;
+	if (ev->icount < icount || ev->cycles < cycles) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_STATE,
+		            "an input at instruction %" G_GUINT64_FORMAT " (cycle %" G_GUINT64_FORMAT
+		            ") comes before %s at instruction %" G_GUINT64_FORMAT " (cycle %"
+		            G_GUINT64_FORMAT "): inputs must come in the order they took effect",
+		            ev->icount, ev->cycles, last ? "the input before it" : "the machine's present",
+		            icount, cycles);
+		return false;
+	}
+	if (!m->replay)
+		m->replay = g_ptr_array_new_with_free_func(free_replay_input);
+	struct replay_input *r = g_new0(struct replay_input, 1);
+	r->bytes = g_bytes_new(ev->data, ev->len);
+	r->ev = *ev;
+	r->ev.data = g_bytes_get_data(r->bytes, NULL);
+	g_ptr_array_add(m->replay, r);
+	if (replay_head(m) == r)
+		arm_replay(m);
+	return true;
+}
+
+unsigned machine_replay_pending(const struct machine *m)
+{
+	return m->replay ? m->replay->len - m->replay_next : 0;
 }
 
 /* }====================================================================== */
@@ -479,8 +611,10 @@ static bool build_serial(struct machine *m, const struct machine_config *cfg, GE
 		m->serial[i] = open_serial(&cfg->serial[i], &uses_stdin, error);
 		if (!m->serial[i])
 			return false;
-		if (uses_stdin && !before)
+		if (uses_stdin && !before) {
 			m->stdin_port = i;
+			chardev_set_stdin_log(m->serial[i], stdin_read, m);
+		}
 		chardev_set_tee(m->serial[i], serial_tee, m);
 		m->uart[i] = dev_uart_new(&m->board, uart_base[i], uart_irq[i], uart_name[i],
 		                          m->serial[i], error);
@@ -725,6 +859,7 @@ static bool build(struct machine *m, const struct machine_config *cfg, GError **
 	m->console_quiet = cfg->console_quiet;
 	m->clock = clock_new(&m->cpu->cycles, &m->cpu->cycle_limit);
 	clock_timer_init(&m->input_timer, m->clock, "input", input_timer_fired, m);
+	clock_timer_init(&m->replay_timer, m->clock, "replay", replay_timer_fired, m);
 	clock_timer_init(&m->slice_timer, m->clock, "slice", vm_slice_fired, m);
 	m->board = (struct dev_board){
 		.io = m->io, .pmem = m->pmem, .clock = m->clock, .irq = board_irq, .opaque = m,
@@ -883,6 +1018,7 @@ void machine_free_parts(struct machine *m)
 	if (m->clock) {
 		clock_timer_cancel(&m->input_timer);
 		clock_timer_cancel(&m->slice_timer);
+		clock_timer_cancel(&m->replay_timer);
 	}
 	clock_free(m->clock);
 	l0_free(m->l0);
@@ -896,6 +1032,8 @@ void machine_free_parts(struct machine *m)
 		pmem_free(m->cpu_pmem);
 	if (m->inputs)
 		g_ptr_array_free(m->inputs, TRUE);
+	if (m->replay)
+		g_ptr_array_free(m->replay, TRUE);
 	if (m->console_log)
 		g_byte_array_free(m->console_log, TRUE);
 	g_free(m->ctx);
@@ -1004,6 +1142,7 @@ static enum machine_stop run_slice(struct machine *m, uint64_t budget)
 
 enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 {
+	m->run_entry = true;
 	if (m->vms)
 		return vm_run_all(m, max_insns);
 	return machine_run_one(m, max_insns);
@@ -1056,8 +1195,14 @@ enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns)
 				return MACHINE_LIMIT;
 			chunk = MIN(chunk, max_insns - done);
 		}
-		if (m->stdin_open)
+		/* Host input comes here, before the due timers fire: a replay's
+		 * at its moment; stdin's between slices, or with a log only on
+		 * the first pass, where machine_run() began. */
+		if (m->replay)
+			replay_due(m);
+		if (m->stdin_open && (!m->input_log || m->run_entry))
 			poll_stdin(m);
+		m->run_entry = false;
 		st = run_slice(m, chunk);
 		if (st != MACHINE_LIMIT)
 			return st;
@@ -1073,7 +1218,11 @@ enum machine_stop machine_step(struct machine *m)
 	 * instruction or takes an interrupt, so that one step is one event. */
 	const uint64_t ic = m->cpu->icount;
 	cpu_point_step_over(m->cpu); /* a debugger's step runs a breakpoint's instruction */
+	if (m->stdin_open && m->input_log)
+		poll_stdin(m);
 	for (int i = 0; i < 1024; i++) {
+		if (m->replay)
+			replay_due(m);
 		st = run_slice(m, 1);
 		if (st != MACHINE_LIMIT || m->cpu->icount != ic || !m->cpu->halted)
 			return st;

@@ -96,6 +96,11 @@ struct machine {
 	bool slice_over;
 	uint64_t slice_end;
 	struct clock_timer slice_timer;
+	/* The root's: whose turn it is, and whether that turn has begun (its
+	 * slice_end set) and goes on when the next machine_run() begins, so
+	 * that a run cut in pieces schedules exactly as one run. */
+	uint32_t turn_vm;
+	bool turn_open;
 	/* }====== */
 
 	GByteArray *console_log;
@@ -103,6 +108,15 @@ struct machine {
 	guint next_input;
 	size_t match_from;      /* console offset the next wait_for searches from */
 	struct clock_timer input_timer;
+
+	/* {====== logged host input (recordings) ====== */
+	machine_input_log_fn input_log;
+	void *input_log_opaque;
+	bool run_entry;         /* machine_run() or machine_step() just began: stdin may be read */
+	GPtrArray *replay;      /* struct replay_input, in order; or NULL */
+	guint replay_next;      /* the next to inject */
+	struct clock_timer replay_timer; /* at the next one's moment */
+	/* }====== */
 };
 
 

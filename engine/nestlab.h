@@ -191,6 +191,35 @@ struct machine_regs {
 
 void machine_get_regs(struct machine *m, struct machine_regs *r);
 
+/* {====== the instruction observer (engine/insn_observer.c) ======
+ *
+ * What a full instruction trace (trace/itrace) needs: every memory write
+ * the CPU makes and the registers after every step (docs/cpu.md,
+ * "Instruction observer"). Attached, the machine runs the same instructions
+ * to the same states, only slower; detached, it costs nothing. */
+struct machine_insn_observer {
+	/* A write the CPU made, as it made it: `size` (1, 2, 4) bytes of `val`
+	 * at linear `addr`, or physical with `phys` (page-table A/D bits). */
+	void (*write)(void *opaque, uint32_t addr, uint32_t val, unsigned size, bool phys);
+	/* A step ended: an instruction retired, or (`event`) an exception or
+	 * interrupt was delivered. `regs` is the state after it (as
+	 * machine_get_regs gives it); `level` is 0 for the machine itself, 1
+	 * for a VM of its monitor. The writes reported since the last step
+	 * are this step's. */
+	void (*step)(void *opaque, const struct machine_regs *regs, int level, bool event);
+	void *opaque;
+};
+
+/* Attaches `obs` (copied), or detaches with NULL; detach before
+ * machine_free(). Between runs. Fails (NESTLAB_ERROR_CONFIG) with more VMs
+ * than one, whose instruction counts are their own. */
+bool machine_set_insn_observer(struct machine *m, const struct machine_insn_observer *obs,
+                               GError **error);
+/* machine_get_regs without its one side effect (it materializes the lazy
+ * arithmetic flags, which changes the bytes of a saved state): what an
+ * observer starts from. Returns the level, as the observer's step gets it. */
+int machine_peek_regs(struct machine *m, struct machine_regs *r);
+
 /* {====== consoles and input ====== */
 
 /* All the output of one serial port so far (0: COM1, 1: COM2). */
@@ -221,11 +250,68 @@ bool machine_input_delivered(const struct machine *m, unsigned i, uint64_t *icou
 /* Inputs not delivered yet. */
 unsigned machine_inputs_pending(const struct machine *m);
 
+/* {====== logged host input (recordings) ======
+ *
+ * Input from outside the machine - bytes typed or piped on stdin for a
+ * serial port on 'stdio', bytes a script injects - is the one thing a run
+ * does not decide itself. For a recording each such input is logged with
+ * the moment it took effect: the machine's instruction count and its
+ * clock (cycles; several moments share an instruction count while the CPU
+ * is halted). A replay hands the same inputs back and the machine injects
+ * each at that moment, so the run goes the same way in another process.
+ *
+ * With a log set, stdin is read only where that moment can be found
+ * again: when machine_run() or machine_step() begins (before the first
+ * instruction), and when the CPU is halted with nothing but host input to
+ * wake it. A recorder that wants the guest to see stdin soon calls
+ * machine_run() with small budgets. Without a log, stdin is read between
+ * every few million instructions, as an interactive run wants. */
+
+/* What an input is; the numbers are stored in recordings. Later kinds
+ * (keyboard, debugger register and memory writes, fault injections) get
+ * the next numbers. */
+enum machine_event_kind {
+	MACHINE_EVENT_SERIAL = 1, /* bytes received by serial port `unit` (0: COM1) */
+};
+
+struct machine_input_event {
+	uint64_t icount; /* the machine's instruction count when it took effect */
+	uint64_t cycles; /* ... and its clock (cycles since power-on) */
+	enum machine_event_kind kind;
+	uint32_t unit;   /* the serial port */
+	const uint8_t *data;
+	size_t len;
+};
+
+typedef void (*machine_input_log_fn)(void *opaque, const struct machine_input_event *ev);
+
+/* Calls `fn` (NULL: none) with every host input at the moment it takes
+ * effect: stdin's bytes, machine_inject_serial()'s, and a replay's. */
+void machine_set_input_log(struct machine *m, machine_input_log_fn fn, void *opaque);
+
+/* Hands `len` bytes to serial port `port`'s receive side now, as if they
+ * came down the line (the UART takes them at the line's speed, as it does
+ * stdin's); logged. False if there is no such port. Between runs. */
+bool machine_inject_serial(struct machine *m, unsigned port, const uint8_t *buf, size_t len);
+
+/* A replay: queues a logged input, to be injected when the machine's
+ * clock reaches ev->cycles (the run stops there for it, as for a timer).
+ * Inputs must come in the order they were logged, none before the
+ * machine's present; returns false with a NESTLAB_ERROR_STATE message
+ * otherwise, or for a kind or port this build does not have. The bytes are
+ * copied. */
+bool machine_replay_input(struct machine *m, const struct machine_input_event *ev,
+                          GError **error);
+/* Queued replay inputs not injected yet. */
+unsigned machine_replay_pending(const struct machine *m);
+/* }====== */
+
 /* Writes the VGA text screen as UTF-8 lines (trailing blanks trimmed). */
 void machine_vga_text(struct machine *m, GString *out);
 
-/* A SHA-256 over the whole guest-visible state (CPU, RAM, devices, disk
- * overlays), as 64 hex digits; and one over the console log. */
+/* A 256-bit hash (engine/machine.c: fast, not cryptographic) over the
+ * whole guest-visible state (CPU, RAM, devices, disk overlays), as 64 hex
+ * digits; and one over the console log. */
 void machine_state_hash(struct machine *m, char out[65]);
 
 /* The guest's registers as the guest sees them (under a monitor: its
@@ -362,6 +448,31 @@ bool machine_put_page(struct machine *m, uint32_t n, const uint8_t *data);
  * unreported.
  */
 void machine_take_dirty(struct machine *m, uint64_t *map);
+
+/* }====================================================================== */
+
+/* {====== VM snapshots (engine/vmsnap.c) ======
+ *
+ * One VM of a machine as a thing of its own: saved from one machine and
+ * loaded into a VM slot of another (built from another configuration:
+ * another first guest, other VMs after it), where it continues exactly as
+ * it would have in the first. The slot is an ordinary --vm of the target
+ * (its kernel is loaded and then replaced). It must have the VM's RAM
+ * size, devices, disks and monitor mode; it may lie elsewhere in host
+ * memory (another --mem, other VMs before it): the VM's monitor tables and
+ * the CPU's host-physical registers are then moved with it. */
+
+/* Appends VM `i`'s whole state (its RAM share and monitor pages, CPU,
+ * devices, disks' overlays, console, tree state, monitor) to `out`.
+ * False (nothing appended) if there is no such VM or it was destroyed. */
+bool machine_vm_save(struct machine *m, unsigned i, GByteArray *out);
+/* Loads what machine_vm_save() wrote into VM slot `i` of `m` (the other
+ * VMs untouched). On a mismatch (see above) false with a message saying
+ * what the slot needs, before anything changed; on bytes cut short or
+ * damaged false with a message, and `m` must be freed. Between two
+ * machine_run() calls. */
+bool machine_vm_load(struct machine *m, unsigned i, const uint8_t *buf, size_t len,
+                     GError **error);
 
 /* }====================================================================== */
 

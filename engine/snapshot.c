@@ -16,64 +16,28 @@
  * message, never a read out of bounds. What is saved is this build's view
  * of the machine (raw CPU and device structs): a snapshot is read by the
  * same nestlab version that wrote it (checked by size and version).
+ * The byte helpers and one machine's part (snap_save_one, snap_load_one)
+ * are shared with VM snapshots (vmsnap.c) through snapshot_int.h.
  *
  *   "NLMS" version  cpu-image-size  vm-count  current  root-has-monitor
  *   has-memory (0 for machine_save_state)
  *   host memory size (RAM and monitor pages), then its non-zero pages:
  *   (page number, 4096 bytes)* until 0xffffffff   (if has-memory)
  *   per machine (root, then each VM in order):
- *     cpu image, cpu_guest, devices, disks, console, inputs, tree state,
+ *     cpu image, cpu_guest, devices, disks, console, inputs, tree state
+ *     (with the root's place in the VMs' round of turns),
  *     A20, the debug port (exit status, POST code), shutdown reason,
  *     monitor (flag, bytes)
  */
 #include <string.h>
 
-#include "machine_int.h"
+#include "snapshot_int.h"
 
 #define SNAP_MAGIC 0x534d4c4eu /* "NLMS" */
-#define SNAP_VERSION 2u
-#define PAGE_END 0xffffffffu
+#define SNAP_VERSION 3u
 #define CURRENT_NONE 0xffffffffu
 
 /* {====== writing ====== */
-
-static void put(GByteArray *o, const void *p, size_t n)
-{
-	g_byte_array_append(o, p, (guint)n);
-}
-
-static void put32(GByteArray *o, uint32_t v)
-{
-	put(o, &v, 4);
-}
-
-static void put64(GByteArray *o, uint64_t v)
-{
-	put(o, &v, 8);
-}
-
-/* A blob with its length. */
-static void put_blob(GByteArray *o, const void *p, size_t n)
-{
-	put32(o, (uint32_t)n);
-	put(o, p, n);
-}
-
-static void put_str(GByteArray *o, const char *s)
-{
-	put_blob(o, s ? s : "", s ? strlen(s) : 0);
-}
-
-static bool page_zero(const uint8_t *p)
-{
-	for (size_t i = 0; i < PMEM_PAGE_SIZE; i += 8) {
-		uint64_t v;
-		memcpy(&v, p + i, 8);
-		if (v)
-			return false;
-	}
-	return true;
-}
 
 static void save_ram(struct machine *root, GByteArray *o)
 {
@@ -86,7 +50,7 @@ static void save_ram(struct machine *root, GByteArray *o)
 		put32(o, a / PMEM_PAGE_SIZE);
 		put(o, p, PMEM_PAGE_SIZE);
 	}
-	put32(o, PAGE_END);
+	put32(o, SNAP_PAGE_END);
 }
 
 /* The parts of cpu_guest that are state (the hooks are the host's). */
@@ -102,7 +66,7 @@ static uint64_t deadline_of(const struct clock_timer *t)
 	return t->clock ? clock_timer_deadline(t) : CLOCK_NEVER;
 }
 
-static void save_one(struct machine *m, GByteArray *o)
+void snap_save_one(struct machine *m, GByteArray *o)
 {
 	put_blob(o, m->ctx, cpu_save_size());
 	const struct cpu_guest *g = &m->ctx_guest;
@@ -140,6 +104,8 @@ static void save_one(struct machine *m, GByteArray *o)
 	put32(o, m->slice_over);
 	put64(o, m->slice_end);
 	put64(o, deadline_of(&m->slice_timer));
+	put32(o, m->turn_vm);
+	put32(o, m->turn_open);
 	put32(o, (uint32_t)m->a20_kbd | (uint32_t)m->a20_sysctl << 1);
 	bool exited = false;
 	int status = 0;
@@ -189,7 +155,7 @@ static void save(struct machine *m, GByteArray *out, bool with_ram)
 	if (with_ram)
 		save_ram(root, out);
 	for (guint i = 0; i < vm_total(root); i++)
-		save_one(vm_nth(root, i), out);
+		snap_save_one(vm_nth(root, i), out);
 	vm_switch_to(root, cur);
 }
 
@@ -207,56 +173,6 @@ void machine_save_state(struct machine *m, GByteArray *out)
 
 /* {====== reading ====== */
 
-struct rd {
-	const uint8_t *p;
-	size_t left;
-	const char *bad; /* the first problem, or NULL */
-};
-
-static const void *take(struct rd *r, size_t n, const char *what)
-{
-	if (r->bad)
-		return NULL;
-	if (n > r->left) {
-		r->bad = what;
-		return NULL;
-	}
-	const void *p = r->p;
-	r->p += n;
-	r->left -= n;
-	return p;
-}
-
-static uint32_t get32(struct rd *r, const char *what)
-{
-	uint32_t v = 0;
-	const void *p = take(r, 4, what);
-	if (p)
-		memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(struct rd *r, const char *what)
-{
-	uint64_t v = 0;
-	const void *p = take(r, 8, what);
-	if (p)
-		memcpy(&v, p, 8);
-	return v;
-}
-
-static const uint8_t *get_blob(struct rd *r, uint32_t *len, const char *what)
-{
-	*len = get32(r, what);
-	return take(r, *len, what);
-}
-
-static bool fail(GError **error, const char *fmt, const char *what)
-{
-	g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG, fmt, what);
-	return false;
-}
-
 static void rearm(struct clock_timer *t, uint64_t deadline)
 {
 	if (!t->clock)
@@ -267,7 +183,7 @@ static void rearm(struct clock_timer *t, uint64_t deadline)
 		clock_timer_arm(t, deadline);
 }
 
-static bool load_ram(struct machine *root, struct rd *r, GError **error)
+static bool load_ram(struct machine *root, struct snap_rd *r, GError **error)
 {
 	uint32_t ram = get32(r, "the RAM size");
 	if (!r->bad && ram != pmem_total_size(root->cpu_pmem)) {
@@ -281,7 +197,7 @@ static bool load_ram(struct machine *root, struct rd *r, GError **error)
 	uint8_t *seen = g_malloc0(pages / 8 + 1);
 	for (;;) {
 		uint32_t n = get32(r, "the RAM pages");
-		if (r->bad || n == PAGE_END)
+		if (r->bad || n == SNAP_PAGE_END)
 			break;
 		const uint8_t *p = take(r, PMEM_PAGE_SIZE, "a RAM page");
 		if (!p)
@@ -303,7 +219,7 @@ static bool load_ram(struct machine *root, struct rd *r, GError **error)
 	return !r->bad;
 }
 
-static bool load_devices(struct machine *m, struct rd *r, GError **error)
+static bool load_devices(struct machine *m, struct snap_rd *r, GError **error)
 {
 	if (get32(r, "the device count") != (uint32_t)m->n_dev && !r->bad)
 		return fail(error, "the snapshot's %s differs from this machine's: it was made with "
@@ -326,7 +242,7 @@ static bool load_devices(struct machine *m, struct rd *r, GError **error)
 	return true;
 }
 
-static bool load_inputs(struct machine *m, struct rd *r, GError **error)
+static bool load_inputs(struct machine *m, struct snap_rd *r, GError **error)
 {
 	uint32_t n = get32(r, "the input count");
 	if (!r->bad && n != (m->inputs ? m->inputs->len : 0))
@@ -348,7 +264,7 @@ static bool load_inputs(struct machine *m, struct rd *r, GError **error)
 	return true;
 }
 
-static bool load_one(struct machine *m, struct rd *r, GError **error)
+bool snap_load_one(struct machine *m, struct snap_rd *r, GError **error)
 {
 	uint32_t n;
 	const uint8_t *cpu = get_blob(r, &n, "a CPU state");
@@ -359,13 +275,15 @@ static bool load_one(struct machine *m, struct rd *r, GError **error)
 	if (!m->ctx)
 		m->ctx = g_malloc0(cpu_save_size());
 	memcpy(m->ctx, cpu, n);
-	const struct guest_image *gi = take(r, sizeof *gi, "a CPU's guest mode");
-	if (!gi)
+	struct guest_image gi; /* copied: the bytes need not be aligned */
+	const void *gp = take(r, sizeof gi, "a CPU's guest mode");
+	if (!gp)
 		return true;
+	memcpy(&gi, gp, sizeof gi);
 	m->ctx_guest = (struct cpu_guest){
-		.on = gi->on, .dt_phys = gi->dt_phys, .nested = gi->nested, .vcpl = gi->vcpl,
-		.stop_on_pe = gi->stop_on_pe, .npt_root = gi->npt_root, .npf_gpa = gi->npf_gpa,
-		.walk_refs = gi->walk_refs, .nested_refs = gi->nested_refs,
+		.on = gi.on, .dt_phys = gi.dt_phys, .nested = gi.nested, .vcpl = gi.vcpl,
+		.stop_on_pe = gi.stop_on_pe, .npt_root = gi.npt_root, .npf_gpa = gi.npf_gpa,
+		.walk_refs = gi.walk_refs, .nested_refs = gi.nested_refs,
 	};
 	if (!load_devices(m, r, error))
 		return false;
@@ -384,6 +302,10 @@ static bool load_one(struct machine *m, struct rd *r, GError **error)
 	m->slice_over = get32(r, "the VM state") != 0;
 	m->slice_end = get64(r, "the VM state");
 	uint64_t slice = get64(r, "the VM state");
+	m->turn_vm = get32(r, "the VM turn");
+	m->turn_open = get32(r, "the VM turn") != 0;
+	if (m->turn_vm > MACHINE_MAX_VMS + 1 && !r->bad)
+		r->bad = "the VM turn";
 	uint32_t a20 = get32(r, "the A20 state");
 	m->a20_kbd = a20 & 1;
 	m->a20_sysctl = (a20 >> 1) & 1;
@@ -420,7 +342,7 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
                     GError **error)
 {
 	struct machine *root = m->root ? m->root : m;
-	struct rd r = { buf, len, NULL };
+	struct snap_rd r = { buf, len, NULL };
 	if (get32(&r, "the header") != SNAP_MAGIC)
 		return fail(error, "not a nestlab machine state (%s)", "bad magic");
 	if (get32(&r, "the header") != SNAP_VERSION)
@@ -446,7 +368,7 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 		return r.bad ? fail(error, "the machine state is cut short or damaged (in %s)", r.bad)
 		             : false;
 	for (guint i = 0; i < n && !r.bad; i++)
-		if (!load_one(vm_nth(root, i), &r, error))
+		if (!snap_load_one(vm_nth(root, i), &r, error))
 			return false;
 	if (r.bad)
 		return fail(error, "the machine state is cut short or damaged (in %s)", r.bad);

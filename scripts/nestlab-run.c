@@ -18,6 +18,7 @@
 #include "multiboot.h"
 #include "nestlab.h"
 #include "dbgtarget.h"
+#include "itrace.h"
 #include "snapfile.h"
 #include "trcfile.h"
 #include "vecrun.h"
@@ -76,6 +77,8 @@ struct opts {
 	gboolean faithful;
 	gchar **vms;
 	gchar **vm_at;
+	gchar **vm_save_at;
+	gchar **vm_load;
 	gchar *snapshot_at;
 	gchar *restore;
 	gint gdb;
@@ -83,6 +86,7 @@ struct opts {
 	gint history_mib;
 	gchar *record;
 	gchar *replay;
+	gchar *itrace;
 };
 
 static struct opts o;
@@ -124,6 +128,9 @@ static const GOptionEntry entries[] = {
 	{"trace-cpu", 0, 0, G_OPTION_ARG_FILENAME, &o.trace,
 	 "Before each instruction, write a line with icount and all registers to FILE "
 	 "(- for stdout); slow", "FILE"},
+	{"itrace", 0, 0, G_OPTION_ARG_FILENAME, &o.itrace,
+	 "Write the full instruction trace (every instruction's EIP, register changes and "
+	 "memory writes, zstd blocks with an index) to FILE, for nestlab-itrace; slower", "FILE"},
 	{"stats", 0, 0, G_OPTION_ARG_NONE, &o.stats,
 	 "At the end, print instructions, cycles, host seconds, MIPS, virtual seconds and when "
 	 "each --input took effect to stderr", NULL},
@@ -160,10 +167,12 @@ static const GOptionEntry entries[] = {
 	 "past it the oldest thin out, so far-back steps take longer", "MIB"},
 	{"record", 0, 0, G_OPTION_ARG_FILENAME, &o.record,
 	 "Record the run to FILE: the arguments, the machine at the start, a checkpoint every "
-	 "20 million instructions and how it ended (replay it with --replay)", "FILE"},
+	 "20 million instructions, what stdin gave a serial port on 'stdio' and when, and how it "
+	 "ended (replay it with --replay)", "FILE"},
 	{"replay", 0, 0, G_OPTION_ARG_FILENAME, &o.replay,
-	 "Replay a recording: build the machine from its arguments, restore its start, run, and "
-	 "check every checkpoint and the end against it (status 90 if they differ)", "FILE"},
+	 "Replay a recording: build the machine from its arguments, restore its start, run (its "
+	 "logged input at its moments; stdin unused), and check every checkpoint and the end "
+	 "against it (status 90 if they differ)", "FILE"},
 	{"snapshot-at", 0, 0, G_OPTION_ARG_STRING, &o.snapshot_at,
 	 "When N instructions have retired, save the whole machine to FILE (a snapshot: "
 	 "--restore FILE continues from there, in any process) and go on; also written "
@@ -174,6 +183,14 @@ static const GOptionEntry entries[] = {
 	{"vm-at", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vm_at,
 	 "When the machine has retired N instructions in all, pause, resume or destroy VM NAME "
 	 "(vm0 is KERNEL's); the others go on (repeatable)", "pause|resume|destroy:NAME@N"},
+	{"vm-save-at", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vm_save_at,
+	 "When the machine has retired N instructions in all, save VM NAME alone to FILE (a VM "
+	 "snapshot: --vm-load loads it into another machine) and go on (repeatable)",
+	 "NAME@N:FILE"},
+	{"vm-load", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vm_load,
+	 "Before running, replace VM NAME (a --vm of this machine, or vm0) with the VM saved in "
+	 "FILE, which continues there as it would have in its own machine; the slot needs the "
+	 "VM's memory size, disks and monitor mode (repeatable)", "NAME=FILE"},
 	{"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -302,9 +319,10 @@ struct guest_opts {
 
 /* A --vm-at event: at `at` instructions, `what` to VM `name`. */
 struct vm_event {
-	enum { EV_PAUSE, EV_RESUME, EV_DESTROY } what;
+	enum { EV_PAUSE, EV_RESUME, EV_DESTROY, EV_SAVE } what;
 	const char *name;
 	uint64_t at;
+	const char *file; /* EV_SAVE's (--vm-save-at) */
 };
 static GArray *g_vm_events;
 
@@ -430,10 +448,24 @@ static bool parse_vm_at(const char *spec, struct vm_event *ev)
 		guint64 n = g_ascii_strtoull(at + 1, &end, 10);
 		if (*end)
 			return false;
-		*ev = (struct vm_event){ w, keep(g_strndup(name, (gsize)(at - name))), n };
+		*ev = (struct vm_event){ w, keep(g_strndup(name, (gsize)(at - name))), n, NULL };
 		return true;
 	}
 	return false;
+}
+
+/* NAME@N:FILE (--vm-save-at) */
+static bool parse_vm_save_at(const char *spec, struct vm_event *ev)
+{
+	const char *at = strchr(spec, '@'), *colon = at ? strchr(at, ':') : NULL;
+	if (!colon || at == spec || colon == at + 1 || !colon[1])
+		return false;
+	char *num = g_strndup(at + 1, (gsize)(colon - at - 1)), *end;
+	guint64 n = g_ascii_strtoull(num, &end, 10);
+	bool ok = *end == 0 && g_ascii_isdigit(num[0]);
+	g_free(num);
+	*ev = (struct vm_event){ EV_SAVE, keep(g_strndup(spec, (gsize)(at - spec))), n, colon + 1 };
+	return ok;
 }
 
 /* [com1=|com2=]stdout|stdio|file:PATH|none; *port is the next free port. */
@@ -695,6 +727,18 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 			                   "destroy:NAME@N (N instructions)", o.vm_at[i]);
 		g_array_append_val(g_vm_events, ev);
 	}
+	for (int i = 0; o.vm_save_at && o.vm_save_at[i]; i++) {
+		struct vm_event ev;
+		if (!parse_vm_save_at(o.vm_save_at[i], &ev))
+			return usage_error(ctx, "--vm-save-at '%s' must be NAME@N:FILE (N instructions)",
+			                   o.vm_save_at[i]);
+		g_array_append_val(g_vm_events, ev);
+	}
+	for (int i = 0; o.vm_load && o.vm_load[i]; i++) {
+		const char *eq = strchr(o.vm_load[i], '=');
+		if (!eq || eq == o.vm_load[i] || !eq[1])
+			return usage_error(ctx, "--vm-load '%s' must be NAME=FILE", o.vm_load[i]);
+	}
 	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
 		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
 		                   "(--monitor=shadow or nested)%s", "");
@@ -806,7 +850,87 @@ static int cmp_events(const void *a, const void *b)
 	return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* machine_run, stopping at each --vm-at point to pause, resume or destroy. */
+/* {====== VM snapshots (--vm-save-at, --vm-load) ====== */
+
+static int g_vm_file_code; /* the exit status after a VM snapshot failed, or 0 */
+
+/* --vm-save-at's event: VM ev->name to ev->file (its name checked by
+ * load_vms). False, with g_vm_file_code set, if the file cannot be written. */
+static bool save_vm(struct machine *m, const struct vm_event *ev)
+{
+	int i = machine_vm_find(m, ev->name);
+	struct machine_vm_info info;
+	GError *error = NULL;
+	if (i < 0 || !machine_vm_info(m, (unsigned)i, &info) ||
+	    info.state == MACHINE_VM_DESTROYED) {
+		fprintf(stderr, "nestlab-run: at %" PRIu64 " instructions: VM %s was destroyed: no VM "
+		        "snapshot written to %s\n", ev->at, ev->name, ev->file);
+		return true;
+	}
+	if (!trc_snap_write_vm(ev->file, m, (unsigned)i, &error)) {
+		fprintf(stderr, "nestlab-run: cannot write the VM snapshot: %s\n", error->message);
+		g_error_free(error);
+		g_vm_file_code = EXIT_CANTCREAT;
+		return false;
+	}
+	fprintf(stderr, "nestlab-run: at %" PRIu64 " instructions: VM %s (at its instruction %"
+	        PRIu64 ") written to %s\n", ev->at, ev->name, info.regs.icount, ev->file);
+	return true;
+}
+
+/* Checks the VM names of --vm-save-at and loads each --vm-load. Returns 0,
+ * or an exit status after a message. */
+static int load_vms(struct machine *m)
+{
+	for (guint e = 0; e < g_vm_events->len; e++) {
+		const struct vm_event *ev = &g_array_index(g_vm_events, struct vm_event, e);
+		if (ev->what == EV_SAVE && machine_vm_find(m, ev->name) < 0) {
+			fprintf(stderr, "nestlab-run: --vm-save-at: there is no VM called '%s' (VMs are "
+			        "vm0 and the names --vm gives)\n", ev->name);
+			return EXIT_USAGE;
+		}
+	}
+	for (int k = 0; o.vm_load && o.vm_load[k]; k++) {
+		char *name = g_strndup(o.vm_load[k], (gsize)(strchr(o.vm_load[k], '=') - o.vm_load[k]));
+		const char *path = strchr(o.vm_load[k], '=') + 1;
+		int i = machine_vm_find(m, name), code = 0;
+		GBytes *state = NULL;
+		uint64_t icount = 0;
+		GError *error = NULL;
+		if (i < 0) {
+			fprintf(stderr, "nestlab-run: --vm-load: there is no VM called '%s' to load into "
+			        "(give it with --vm %s:KERNEL)\n", name, name);
+			code = EXIT_USAGE;
+		} else if (!trc_snap_read_vm(path, &state, &icount, &error)) {
+			code = error->domain == TRC_FILE_ERROR && error->code == TRC_FILE_ERROR_IO
+			       ? EXIT_NOINPUT : EXIT_BAD_SNAPSHOT;
+		} else {
+			gsize len;
+			const uint8_t *b = g_bytes_get_data(state, &len);
+			if (!machine_vm_load(m, (unsigned)i, b, len, &error))
+				code = EXIT_BAD_SNAPSHOT;
+			else
+				fprintf(stderr, "nestlab-run: VM %s loaded from %s (at its instruction %"
+				        PRIu64 ")\n", name, path, icount);
+		}
+		if (error) {
+			fprintf(stderr, "nestlab-run: cannot load VM %s from %s: %s\n", name, path,
+			        error->message);
+			g_error_free(error);
+		}
+		if (state)
+			g_bytes_unref(state);
+		g_free(name);
+		if (code)
+			return code;
+	}
+	return 0;
+}
+
+/* }====================================================================== */
+
+/* machine_run, stopping at each --vm-at point to pause, resume or destroy
+ * and each --vm-save-at point to save a VM. */
 static enum machine_stop run_with_vm_events(struct machine *m, uint64_t max)
 {
 	g_array_sort(g_vm_events, cmp_events);
@@ -817,8 +941,21 @@ static enum machine_stop run_with_vm_events(struct machine *m, uint64_t max)
 			break;
 		if (ev->at > done) {
 			enum machine_stop st = machine_run(m, ev->at - done);
-			if (st != MACHINE_LIMIT)
+			if (st != MACHINE_LIMIT) {
+				for (guint k = e; k < g_vm_events->len; k++) {
+					const struct vm_event *later = &g_array_index(g_vm_events, struct vm_event, k);
+					if (later->what == EV_SAVE)
+						fprintf(stderr, "nestlab-run: the machine stopped before instruction %"
+						        PRIu64 ": no VM snapshot written to %s\n", later->at,
+						        later->file);
+				}
 				return st;
+			}
+		}
+		if (ev->what == EV_SAVE) {
+			if (!save_vm(m, ev))
+				return MACHINE_STOPPED;
+			continue;
 		}
 		int i = machine_vm_find(m, ev->name);
 		static const char *const verb[] = { "pause", "resume", "destroy" };
@@ -951,7 +1088,7 @@ static char **guest_args(int argc, char **argv)
 	/* The options that are about this run, not the machine (with their
 	 * value when it is the next argument). */
 	static const char *const own[] = { "--snapshot-at", "--restore", "--gdb", "--record",
-	                                   "--replay", "--history-mib" };
+	                                   "--replay", "--vm-save-at", "--vm-load", "--history-mib" };
 	GPtrArray *a = g_ptr_array_new();
 	for (int i = 1; i < argc; i++) {
 		bool skip = strcmp(argv[i], "--no-history") == 0;
@@ -1126,6 +1263,35 @@ static void end_of(struct machine *m, int code, struct trc_rec_end *e)
 	machine_console_hash(m, e->console_hash);
 }
 
+#define RECORD_INPUT_EVERY 100000u /* instructions between two reads of stdin while recording */
+
+static GError *g_rec_error; /* the first error writing an input record */
+
+/* The recording's input log: each input goes to the file as it comes. */
+static void record_input(void *opaque, const struct machine_input_event *ev)
+{
+	if (!g_rec_error && !trc_rec_input(opaque, ev, &g_rec_error))
+		machine_request_stop(g_machine);
+}
+
+/* Runs `n` instructions as short runs when a serial port reads stdin: the
+ * machine reads it where a run begins (a moment a replay finds again). */
+static enum machine_stop run_reading_stdin(struct machine *m, uint64_t n)
+{
+	bool stdio = g.serial[0].kind == MACHINE_SERIAL_STDIO ||
+	             g.serial[1].kind == MACHINE_SERIAL_STDIO;
+	const uint64_t start = total_icount(m);
+	for (;;) {
+		uint64_t done = total_icount(m) - start;
+		if (done >= n)
+			return MACHINE_LIMIT;
+		uint64_t step = stdio ? MIN(RECORD_INPUT_EVERY, n - done) : n - done;
+		enum machine_stop st = machine_run(m, step);
+		if (st != MACHINE_LIMIT || total_icount(m) - start == done)
+			return st;
+	}
+}
+
 /* Runs while recording to o.record; *code is set on a write error. */
 static enum machine_stop run_recorded(struct machine *m, struct trc_rec_writer **w, int *code)
 {
@@ -1144,7 +1310,15 @@ static enum machine_stop run_recorded(struct machine *m, struct trc_rec_writer *
 			return MACHINE_LIMIT;
 		if (max && max - done < n)
 			n = max - done;
-		enum machine_stop st = machine_run(m, n);
+		machine_set_input_log(m, record_input, *w);
+		enum machine_stop st = run_reading_stdin(m, n);
+		machine_set_input_log(m, NULL, NULL);
+		if (g_rec_error) {
+			fprintf(stderr, "nestlab-run: recording failed: %s\n", g_rec_error->message);
+			g_clear_error(&g_rec_error);
+			*code = EXIT_IOERR;
+			return MACHINE_STOPPED;
+		}
 		if (st != MACHINE_LIMIT || (max && total_icount(m) >= max))
 			return st;
 		struct trc_rec_end mark;
@@ -1173,11 +1347,68 @@ static bool meets(struct machine *m, const struct trc_rec_end *want, const char 
 	return false;
 }
 
+static GArray *g_replay_moments; /* struct machine_input_event (no bytes), as recorded */
+static guint g_replayed;         /* inputs injected so far */
+static char g_replay_wrong[256]; /* the first input injected at another moment */
+
+/* The replay's input log: each input must take effect at its recorded moment. */
+static void replayed_input(void *opaque, const struct machine_input_event *ev)
+{
+	const struct machine_input_event *want =
+		g_replayed < g_replay_moments->len
+		? &g_array_index(g_replay_moments, struct machine_input_event, g_replayed) : NULL;
+	g_replayed++;
+	if (g_replay_wrong[0] || (want && want->icount == ev->icount && want->cycles == ev->cycles))
+		return;
+	g_snprintf(g_replay_wrong, sizeof g_replay_wrong,
+	           "its input %u took effect at instruction %" PRIu64 " (cycle %" PRIu64 "); the "
+	           "recording has %" PRIu64 " (cycle %" PRIu64 ")", g_replayed, ev->icount,
+	           ev->cycles, want ? want->icount : 0, want ? want->cycles : 0);
+}
+
+/* Hands the recording's input log to the machine; false (after a message)
+ * if an input record is damaged. */
+static bool queue_inputs(struct machine *m)
+{
+	g_replay_moments = g_array_new(FALSE, FALSE, sizeof(struct machine_input_event));
+	for (size_t i = 0; i < trc_rec_inputs(g_replay); i++) {
+		struct machine_input_event ev;
+		GBytes *data = NULL;
+		GError *error = NULL;
+		bool ok = trc_rec_input_at(g_replay, i, &ev, &data, &error) &&
+		          machine_replay_input(m, &ev, &error);
+		if (data)
+			g_bytes_unref(data);
+		if (!ok) {
+			fprintf(stderr, "nestlab-run: cannot replay: %s\n", error->message);
+			g_error_free(error);
+			return false;
+		}
+		ev.data = NULL;
+		g_array_append_val(g_replay_moments, ev);
+	}
+	machine_set_input_log(m, replayed_input, NULL);
+	return true;
+}
+
+/* False (after a message) once an input took effect at another moment. */
+static bool inputs_met(void)
+{
+	if (!g_replay_wrong[0])
+		return true;
+	fprintf(stderr, "nestlab-run: the replay differs from the recording: %s\n", g_replay_wrong);
+	return false;
+}
+
 /* Replays g_replay: each mark must be met exactly, then the end. */
 static enum machine_stop run_replayed(struct machine *m, int *code)
 {
 	enum machine_stop st = MACHINE_LIMIT;
 	size_t n = trc_rec_marks(g_replay);
+	if (!queue_inputs(m)) {
+		*code = EXIT_BAD_SNAPSHOT;
+		return MACHINE_STOPPED;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct trc_rec_end mark;
 		GError *error = NULL;
@@ -1192,7 +1423,7 @@ static enum machine_stop run_replayed(struct machine *m, int *code)
 			st = machine_run(m, mark.icount - now);
 		char what[64];
 		g_snprintf(what, sizeof what, "its checkpoint %zu", i + 1);
-		if (st != MACHINE_LIMIT || !meets(m, &mark, what)) {
+		if (st != MACHINE_LIMIT || !inputs_met() || !meets(m, &mark, what)) {
 			*code = EXIT_REPLAY_DIFFERS;
 			return MACHINE_STOPPED;
 		}
@@ -1207,16 +1438,51 @@ static enum machine_stop run_replayed(struct machine *m, int *code)
 	uint64_t now = total_icount(m);
 	if (end.icount > now)
 		st = machine_run(m, end.icount - now);
-	if (!meets(m, &end, "its end")) {
+	if (!inputs_met() || !meets(m, &end, "its end")) {
 		*code = EXIT_REPLAY_DIFFERS;
 		return MACHINE_STOPPED;
 	}
-	fprintf(stderr, "nestlab-run: replay identical to the recording: %zu checkpoints and the end "
-	        "(instruction %" PRIu64 ", state hash %s)\n", n, end.icount, end.state_hash);
+	fprintf(stderr, "nestlab-run: replay identical to the recording: %zu checkpoints, %u inputs "
+	        "and the end (instruction %" PRIu64 ", state hash %s)\n", n, g_replay_moments->len,
+	        end.icount, end.state_hash);
 	return st;
 }
 
 /* }====================================================================== */
+
+/* --itrace: the full instruction trace of the run (trace/itrace). */
+static struct trc_itrace_writer *start_itrace(struct machine *m)
+{
+	struct trc_itrace_state start;
+	trc_itrace_state_of(m, &start);
+	GError *error = NULL;
+	struct trc_itrace_writer *w = trc_itrace_create(o.itrace, 0, &start, &error);
+	if (w && !trc_itrace_attach(w, m, &error)) {
+		trc_itrace_finish(w, NULL);
+		w = NULL;
+	}
+	if (!w) {
+		fprintf(stderr, "nestlab-run: cannot write the instruction trace: %s\n", error->message);
+		g_error_free(error);
+	}
+	return w;
+}
+
+static bool finish_itrace(struct machine *m, struct trc_itrace_writer *w)
+{
+	trc_itrace_detach(m);
+	uint64_t steps = trc_itrace_steps(w);
+	GError *error = NULL;
+	if (!trc_itrace_finish(w, &error)) {
+		fprintf(stderr, "nestlab-run: writing the instruction trace %s failed: %s\n", o.itrace,
+		        error->message);
+		g_error_free(error);
+		return false;
+	}
+	fprintf(stderr, "nestlab-run: wrote %" PRIu64 " steps to the instruction trace %s\n", steps,
+	        o.itrace);
+	return true;
+}
 
 static int run_guest(uint16_t post)
 {
@@ -1238,6 +1504,10 @@ static int run_guest(uint16_t post)
 		.vms = g.vms,
 		.n_vms = g.n_vms,
 	};
+	/* A replay's serial input comes from the recording, never from stdin. */
+	for (int i = 0; g_replay && i < MACHINE_SERIAL_PORTS; i++)
+		if (g.serial[i].kind == MACHINE_SERIAL_STDIO)
+			g.serial[i].kind = MACHINE_SERIAL_STDOUT;
 	memcpy(cfg.serial, g.serial, sizeof cfg.serial);
 	GError *error = NULL;
 	struct machine *m = machine_new(&cfg, &error);
@@ -1261,10 +1531,22 @@ static int run_guest(uint16_t post)
 			return EXIT_BAD_SNAPSHOT;
 		}
 	}
+	int vm_code = load_vms(m);
+	if (vm_code) {
+		machine_free(m);
+		return vm_code;
+	}
 	FILE *trace = NULL;
 	if (o.trace && !(trace = open_trace(o.trace))) {
 		fprintf(stderr, "nestlab-run: cannot create the trace file %s: %s\n", o.trace,
 		        g_strerror(errno));
+		machine_free(m);
+		return EXIT_CANTCREAT;
+	}
+	struct trc_itrace_writer *itrace = NULL;
+	if (o.itrace && !(itrace = start_itrace(m))) {
+		if (trace && trace != stdout)
+			fclose(trace);
 		machine_free(m);
 		return EXIT_CANTCREAT;
 	}
@@ -1294,7 +1576,9 @@ static int run_guest(uint16_t post)
 	g_machine = NULL;
 	fflush(stdout);
 	report_vms(m);
-	int code = snap_code ? snap_code : report_end(m, st);
+	int code = snap_code ? snap_code : g_vm_file_code ? g_vm_file_code : report_end(m, st);
+	if (itrace && !finish_itrace(m, itrace))
+		code = EXIT_IOERR;
 	if (rec) {
 		struct trc_rec_end end;
 		end_of(m, code, &end);
@@ -1311,6 +1595,8 @@ static int run_guest(uint16_t post)
 	if (g_replay) {
 		trc_rec_close(g_replay);
 		g_replay = NULL;
+		if (g_replay_moments)
+			g_array_free(g_replay_moments, TRUE);
 	}
 	if (machine_inputs_pending(m))
 		fprintf(stderr, "nestlab-run: %u --input item(s) were never delivered (the first waits "
@@ -1407,14 +1693,18 @@ int main(int argc, char **argv)
 		g_option_context_free(ctx);
 		return 0;
 	}
-	if (o.record && (o.vm_at || o.trace || gdb_given || o.snapshot_at || g_replaying))
-		return usage_error(ctx, "--record runs the guest alone: not with --vm-at, --trace-cpu, "
-		                   "--gdb, --snapshot-at or --replay%s", "");
-	if (o.record && o.serial)
-		for (gchar **p = o.serial; *p; p++)
-			if (strstr(*p, "stdio"))
-				return usage_error(ctx, "--record cannot log input typed on stdin yet: give the "
-				                   "input with --input instead of --serial %s", *p);
+	if (o.record && (o.vm_at || o.vm_save_at || o.trace || gdb_given || o.snapshot_at ||
+	                 g_replaying))
+		return usage_error(ctx, "--record runs the guest alone: not with --vm-at, --vm-save-at, "
+		                   "--trace-cpu, --gdb, --snapshot-at or --replay%s", "");
+	if (o.vm_load && (o.record || g_replaying))
+		return usage_error(ctx, "--vm-load is not recorded: take a snapshot of the machine "
+		                   "with the VM loaded (--snapshot-at) and record from --restore%s", "");
+	if (o.itrace && (o.vms || o.vm_at || o.vm_save_at || o.vm_load || gdb_given ||
+	                 o.snapshot_at || o.record || g_replaying))
+		return usage_error(ctx, "--itrace follows one guest from start to end: not with --vm, "
+		                   "--vm-at, --vm-save-at, --vm-load, --gdb, --snapshot-at, --record "
+		                   "or --replay%s", "");
 	if (gdb_given && (o.gdb < 0 || o.gdb > 65535))
 		return usage_error(ctx, "--gdb wants a TCP port from 0 to 65535%s", "");
 	if (o.history_mib && (!gdb_given || o.no_history))

@@ -220,6 +220,8 @@ struct cpu {
 			bool trap_after;   /* a #DB trap (data breakpoint, task T bit) is due */
 			bool points_due;   /* a debugger point was hit, or a REP it split
 			                    * must finish (points.c; never in a saved image) */
+			bool observed;     /* an instruction observer is attached (obs below;
+			                    * host-side: never in a saved image) */
 		};
 		uint64_t events;
 	};
@@ -278,6 +280,7 @@ struct cpu {
 	/* Last, not to move the hot fields above (the TLB's alignment). */
 	struct cpu_points *points; /* the debugger's points, NULL until the first */
 	bool points_data;    /* the debugger watches data (points.c) */
+	struct cpu_insn_obs *obs; /* the instruction observer, or NULL (see `observed`) */
 };
 
 /* {====== lifecycle ====== */
@@ -415,6 +418,40 @@ bool cpu_point_hit(const struct cpu *cpu, struct cpu_hit *hit);
  * (a debugger's step or continue from a breakpoint). The CPU arms this
  * itself when it stops at an execution point. */
 void cpu_point_step_over(struct cpu *cpu);
+
+/* {====== the instruction observer (docs/cpu.md "Instruction observer") ======
+ *
+ * For a full instruction trace. While one is attached, the CPU reports every
+ * memory write it makes, as it makes it, and the end of every step: an
+ * instruction retired, or an event (exception, interrupt, a fault's frame)
+ * delivered. The writes reported before a step's end are that step's, so
+ * those of an instruction that faults half way (a REP STOS) go with the
+ * delivery of its fault. Writes made outside the CPU (DMA, a loader, a
+ * debugger, the monitor's host code) are not reported.
+ *
+ * Attaching costs nothing on the fast path: `observed` is one of the
+ * `events` the run loop tests once per instruction anyway, and the TLB then
+ * keeps no fast write path (TLB_WATCHED in every write tag), so every write
+ * reaches lin_write() or phys_write() in mmu.c, which report it. Nothing
+ * guest-visible changes: same state, same icount and cycles. */
+struct cpu_insn_obs {
+	/* A write of `size` (1, 2 or 4) bytes of `val` at `addr`: a linear
+	 * address, or with `phys` a physical one (page-table A/D bits, the
+	 * monitor's physical descriptor tables, the nested map). */
+	void (*write)(void *opaque, uint32_t addr, uint32_t val, unsigned size, bool phys);
+	/* A step ended; the CPU holds the state after it. `event`: it was an
+	 * event delivery (icount unchanged), not an instruction. */
+	void (*step)(void *opaque, struct cpu *cpu, bool event);
+	void *opaque;
+};
+
+/* Attaches `obs` (kept by pointer, must outlive the attachment), or
+ * detaches with NULL. Between cpu_run() calls. */
+void cpu_set_insn_obs(struct cpu *cpu, struct cpu_insn_obs *obs);
+
+/* EFLAGS with the lazily computed arithmetic flags, without materializing
+ * them (an observer must not change the CPU's state). */
+uint32_t cpu_peek_eflags(const struct cpu *cpu);
 
 /* Serialized CPU state (architectural part). cpu_save_size() bytes. */
 size_t cpu_save_size(void);

@@ -240,6 +240,35 @@ static void fault_caught(struct cpu *cpu)
 
 /* }====================================================================== */
 
+/* {====== the instruction observer ====== */
+
+void cpu_set_insn_obs(struct cpu *cpu, struct cpu_insn_obs *obs)
+{
+	cpu->obs = obs;
+	cpu->observed = obs != NULL;
+	/* Attached: no fast write path may stay in the TLB (mmu_translate
+	 * adds none while observed), but the entries stay, so no walk (and
+	 * no mem_cycles) differs. Detached: the fast paths come back, but
+	 * where a watchpoint may want them kept (points.c knows which). */
+	for (int i = 0; i < TLB_SIZE; i++)
+		for (int u = 0; u < 2; u++) {
+			uint32_t *t = &cpu->tlb[i].tag_write[u];
+			if (*t && obs)
+				*t |= TLB_WATCHED;
+			else if (*t && !cpu->points_data)
+				*t &= ~TLB_WATCHED;
+		}
+}
+
+/* Tells the observer a step ended. Off the fast path: only when observed. */
+static void obs_step(struct cpu *cpu, bool event)
+{
+	if (unlikely(cpu->observed))
+		cpu->obs->step(cpu->obs->opaque, cpu, event);
+}
+
+/* }====================================================================== */
+
 /* {====== the run loop ====== */
 
 static bool can_take_irq(const struct cpu *cpu)
@@ -339,6 +368,7 @@ static inline bool execute_slow(struct cpu *cpu, bool resume)
 	execute(cpu);
 	if (unlikely(cpu->points_due) && point_rep_split(cpu))
 		return true; /* the step finishes later, and all of this then */
+	obs_step(cpu, false);
 	cpu->eflags &= ~EFLAGS_RF;
 	if (shadow)
 		cpu->intr_shadow = 0;
@@ -349,6 +379,7 @@ static inline bool execute_slow(struct cpu *cpu, bool resume)
 		cpu->start_eip = cpu->eip;
 		cpu->start_esp = cpu->r[ESP];
 		deliver_event(cpu, EXC_DB, ERR_NONE, true);
+		obs_step(cpu, true);
 	}
 	return true;
 }
@@ -372,6 +403,7 @@ static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
 			if (b == B_STOP || cpu->stop != CPU_STOP_NONE)
 				return cpu->stop;
 			if (b == B_DELIVERED) {
+				obs_step(cpu, true);
 				end = --cpu->run_end;
 				continue;
 			}
@@ -385,6 +417,7 @@ static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
 				return cpu->stop;
 		} else {
 			execute(cpu);
+			obs_step(cpu, false);
 		}
 	}
 	/* The last instruction hit a watchpoint: say so now, not next run. */
@@ -403,6 +436,7 @@ enum cpu_stop cpu_run(struct cpu *cpu, uint64_t max_insns)
 		point_run_begins(cpu);
 	if (setjmp(cpu->fault_jmp)) {
 		fault_caught(cpu);
+		obs_step(cpu, true);
 		if (cpu->stop != CPU_STOP_NONE)
 			return cpu->stop;
 		if (cpu->run_end > cpu->icount)
@@ -440,6 +474,7 @@ void cpu_save(const struct cpu *cpu, void *buf)
 	img->version = CPU_SAVE_VERSION;
 	memcpy(img->state, cpu, sizeof img->state);
 	point_save_fixup(cpu, img->state);
+	img->state[offsetof(struct cpu, observed)] = 0; /* host-side, as obs */
 }
 
 bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
@@ -449,6 +484,7 @@ bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
 		return false;
 	memcpy(cpu, img->state, sizeof img->state);
 	cpu->stop_request = false;
+	cpu->observed = cpu->obs != NULL;
 	point_restored(cpu);
 	cpu_state_changed(cpu);
 	dcache_flush(cpu->dcache);

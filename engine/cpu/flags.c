@@ -63,6 +63,13 @@ uint32_t flags_get(struct cpu *cpu)
 	return cpu->eflags;
 }
 
+uint32_t cpu_peek_eflags(const struct cpu *cpu)
+{
+	if (cpu->lf_op == LF_NONE)
+		return cpu->eflags;
+	return (cpu->eflags & ~EFLAGS_ARITH) | lazy_flags(cpu);
+}
+
 uint32_t flags_cf(struct cpu *cpu)
 {
 	switch (cpu->lf_op & 0xf) {

@@ -36,7 +36,16 @@ uint32_t phys_read(struct cpu *cpu, uint32_t pa, int sz)
 	return v;
 }
 
-void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
+/* Reports a write to the instruction observer (cpu.h). */
+static inline void obs_write(struct cpu *cpu, uint32_t addr, uint32_t v, int sz, bool phys)
+{
+	if (unlikely(cpu->observed))
+		cpu->obs->write(cpu->obs->opaque, addr, v & size_mask(sz), (unsigned)sz, phys);
+}
+
+/* phys_write without the report: the part of a linear write (lin_write
+ * reports it by its linear address). */
+static void phys_store(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
 {
 	bool w;
 	if (cpu->dcache && dcache_page_has_code(cpu->dcache, pa))
@@ -55,7 +64,13 @@ void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
 		return;
 	}
 	for (int i = 0; i < sz; i++)
-		phys_write(cpu, pa + i, v >> (8 * i), 1);
+		phys_store(cpu, pa + i, v >> (8 * i), 1);
+}
+
+void phys_write(struct cpu *cpu, uint32_t pa, uint32_t v, int sz)
+{
+	phys_store(cpu, pa, v, sz);
+	obs_write(cpu, pa, v, sz, true);
 }
 
 /* }====================================================================== */
@@ -146,7 +161,8 @@ uint32_t mmu_translate(struct cpu *cpu, uint32_t lin, enum acc acc, bool user)
 		e->host = host;
 		e->tag_read[user] = tag;
 		if (wr && w && !(cpu->dcache && dcache_page_has_code(cpu->dcache, pa))) {
-			e->tag_write[user] = tag;
+			/* Observed: only the slow paths, which report writes. */
+			e->tag_write[user] = tag | (cpu->observed ? TLB_WATCHED : 0);
 			mmu_mark_dirty(cpu, pa);
 		} else
 			e->tag_write[user] = 0;
@@ -255,7 +271,7 @@ static void write_in_page(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, boo
 		return;
 	}
 	cpu->mem_cycles += 1;
-	phys_write(cpu, mmu_translate(cpu, lin, ACC_WRITE, user), v, sz);
+	phys_store(cpu, mmu_translate(cpu, lin, ACC_WRITE, user), v, sz);
 }
 
 void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
@@ -267,10 +283,11 @@ void lin_write(struct cpu *cpu, uint32_t lin, uint32_t v, int sz, bool user)
 		uint32_t pa1 = mmu_translate(cpu, lin, ACC_WRITE, user);
 		uint32_t pa2 = mmu_translate(cpu, lin + n1, ACC_WRITE, user);
 		for (int i = 0; i < sz; i++)
-			phys_write(cpu, i < n1 ? pa1 + i : pa2 + (i - n1), v >> (8 * i), 1);
+			phys_store(cpu, i < n1 ? pa1 + i : pa2 + (i - n1), v >> (8 * i), 1);
 	} else {
 		write_in_page(cpu, lin, v, sz, user);
 	}
+	obs_write(cpu, lin, v, sz, false);
 	if (unlikely(cpu->points_data))
 		point_data_access(cpu, lin, sz, true);
 }

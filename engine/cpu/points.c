@@ -72,6 +72,8 @@ static void mark_tlb(struct cpu *cpu)
 			*tags[t] &= ~TLB_WATCHED;
 			if (cpu->points_data && point_page_watched(cpu, *tags[t]))
 				*tags[t] |= TLB_WATCHED;
+			if (t >= 2 && cpu->observed) /* the observer's slow writes (cpu.h) */
+				*tags[t] |= TLB_WATCHED;
 		}
 	}
 }

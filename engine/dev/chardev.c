@@ -26,6 +26,8 @@ struct chardev {
 	void *tee_opaque;
 	chardev_notify_fn notify;
 	void *notify_opaque;
+	chardev_tee_fn stdin_log; /* told of each chunk read from stdin */
+	void *stdin_log_opaque;
 };
 
 static struct chardev *chardev_alloc(enum chardev_kind kind, FILE *fp)
@@ -196,7 +198,15 @@ bool chardev_poll_stdin(struct chardev *c)
 	if (n == 0)
 		return false;
 	chardev_push_input(c, buf, (size_t)n);
+	if (c->stdin_log)
+		c->stdin_log(c->stdin_log_opaque, buf, (size_t)n);
 	return true;
+}
+
+void chardev_set_stdin_log(struct chardev *c, chardev_tee_fn fn, void *opaque)
+{
+	c->stdin_log = fn;
+	c->stdin_log_opaque = opaque;
 }
 
 /* }====== */

@@ -91,6 +91,10 @@ void chardev_set_input_notify(struct chardev *c, chardev_notify_fn fn, void *opa
  */
 bool chardev_poll_stdin(struct chardev *c);
 
+/* `fn` (if not NULL) is called with each chunk chardev_poll_stdin() read,
+ * after it was pushed: the machine logs host input for recordings. */
+void chardev_set_stdin_log(struct chardev *c, chardev_tee_fn fn, void *opaque);
+
 /* Writes buffered output through to stdout or the file. */
 void chardev_flush(struct chardev *c);
 

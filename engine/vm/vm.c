@@ -72,35 +72,63 @@ void vm_slice_fired(void *opaque, uint64_t now)
 }
 
 /* One turn of `vm`: until its slice ends, it stops, or `budget` of its
- * instructions retire (0: no limit). Returns how it ended. */
-static enum machine_stop turn(struct machine *root, struct machine *vm, uint64_t budget)
+ * instructions retire (0: no limit). A turn cut short by the budget or a
+ * stop request goes on (`resume`) with the same slice. Returns how it
+ * ended, and in *over whether the turn is over. */
+static enum machine_stop turn(struct machine *root, struct machine *vm, uint64_t budget,
+                              bool resume, bool *over)
 {
 	vm_switch_to(root, vm);
-	vm->slice_end = clock_now(vm->clock) + VM_SLICE_CYCLES;
+	if (!resume)
+		vm->slice_end = clock_now(vm->clock) + VM_SLICE_CYCLES;
 	vm->slice_over = false;
 	clock_timer_arm(&vm->slice_timer, vm->slice_end);
 	enum machine_stop st = machine_run_one(vm, budget);
 	clock_timer_cancel(&vm->slice_timer);
 	vm->slice_over = false;
+	*over = (st != MACHINE_LIMIT && st != MACHINE_STOPPED && st != MACHINE_BREAK) ||
+	        clock_now(vm->clock) >= vm->slice_end;
 	return st;
 }
 
+static bool any_running(struct machine *root, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (vm_at(root, i)->vm_state == VM_RUNNING)
+			return true;
+	return false;
+}
+
+/*
+ * The VMs take turns in index order, round after round. Where a call
+ * ends (the budget spent, a stop request, a debugger's break), root->
+ * turn_vm and turn_open keep the place, and the next call goes on from
+ * it: running N and then M instructions is the same as running N + M.
+ */
 enum machine_stop vm_run_all(struct machine *root, uint64_t max_insns)
 {
 	uint64_t done = 0;
 	unsigned n = machine_vm_count(root);
 	for (;;) {
-		bool any = false;
-		for (unsigned i = 0; i < n; i++) {
-			struct machine *vm = vm_at(root, i);
+		bool whole_round = root->turn_vm == 0 && !root->turn_open, any = false;
+		for (; root->turn_vm < n; root->turn_vm++, root->turn_open = false) {
+			struct machine *vm = vm_at(root, root->turn_vm);
 			if (vm->vm_state != VM_RUNNING)
 				continue;
 			any = true;
+			vm_switch_to(root, vm); /* the CPU's count is now this VM's */
 			uint64_t before = root->cpu->icount;
-			enum machine_stop st = turn(root, vm, max_insns ? max_insns - done : 0);
+			bool over;
+			enum machine_stop st = turn(root, vm, max_insns ? max_insns - done : 0,
+			                            root->turn_open, &over);
 			done += root->cpu->icount - before;
+			root->turn_open = true;
 			if (st == MACHINE_STOPPED || st == MACHINE_BREAK || root->stop_flag) {
 				root->stop_flag = 0;
+				if (over) {
+					root->turn_vm++;
+					root->turn_open = false;
+				}
 				vm_switch_to(root, root);
 				return st == MACHINE_BREAK ? st : MACHINE_STOPPED;
 			}
@@ -108,12 +136,22 @@ enum machine_stop vm_run_all(struct machine *root, uint64_t max_insns)
 				vm->vm_state = VM_STOPPED;
 				vm->vm_stop = st;
 			}
-			if (max_insns && done >= max_insns) {
+			if (max_insns && done >= max_insns && any_running(root, n)) {
+				if (over) {
+					root->turn_vm++;
+					root->turn_open = false;
+				}
 				vm_switch_to(root, root);
 				return MACHINE_LIMIT;
 			}
+			if (!over) /* cannot happen: neither budget nor slice nor end */
+				break;
 		}
-		if (!any)
+		if (root->turn_vm >= n) {
+			root->turn_vm = 0;
+			root->turn_open = false;
+		}
+		if (whole_round && !any)
 			break;
 	}
 	vm_switch_to(root, root);

@@ -204,6 +204,41 @@ static void test_poll_stdin_reads_then_eof(void)
 	close(saved);
 }
 
+static void log_stdin(void *opaque, const uint8_t *buf, size_t len)
+{
+	g_byte_array_append(opaque, buf, (guint)len);
+}
+
+/* The stdin log sees exactly what was read, after it was queued; pushes
+ * from elsewhere are not stdin's. */
+static void test_poll_stdin_logs_what_it_read(void)
+{
+	int fds[2];
+	g_assert_cmpint(pipe(fds), ==, 0);
+	int saved = dup(STDIN_FILENO);
+	g_assert_cmpint(dup2(fds[0], STDIN_FILENO), ==, STDIN_FILENO);
+	close(fds[0]);
+
+	struct chardev *c = chardev_new_stdio();
+	GByteArray *seen = g_byte_array_new();
+	chardev_set_stdin_log(c, log_stdin, seen);
+	chardev_push_input(c, (const uint8_t *)"x", 1);
+	g_assert_true(chardev_poll_stdin(c));
+	g_assert_cmpuint(seen->len, ==, 0);
+	g_assert_cmpint(write(fds[1], "ls\n", 3), ==, 3);
+	g_assert_true(chardev_poll_stdin(c));
+	g_assert_cmpmem(seen->data, seen->len, "ls\n", 3);
+	g_assert_cmpuint(chardev_input_pending(c), ==, 4);
+	close(fds[1]);
+	g_assert_false(chardev_poll_stdin(c));
+	g_assert_cmpuint(seen->len, ==, 3);
+	g_byte_array_unref(seen);
+	chardev_free(c);
+
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -217,5 +252,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/chardev/input/save-restore", test_save_restore_input);
 	g_test_add_func("/chardev/stdin/only-for-stdio", test_poll_stdin_only_for_stdio);
 	g_test_add_func("/chardev/stdin/reads-then-eof", test_poll_stdin_reads_then_eof);
+	g_test_add_func("/chardev/stdin/logs-what-it-read", test_poll_stdin_logs_what_it_read);
 	return g_test_run();
 }

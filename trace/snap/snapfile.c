@@ -37,7 +37,8 @@ bool trc_snap_write(const char *path, struct machine *m, uint64_t icount, char *
 static GByteArray *record(struct trc_file_reader *r, const char *path, uint32_t type,
                           uint64_t *key, GError **error)
 {
-	const char *what = type == TRC_SNAP_ARGS ? "arguments" : "machine state";
+	const char *what = type == TRC_SNAP_ARGS ? "arguments"
+	                   : type == TRC_SNAP_VM ? "VM state" : "machine state";
 	int64_t i = trc_file_find(r, type, UINT64_MAX);
 	if (i < 0) {
 		const char *w = trc_file_complete(r) ? NULL : trc_file_warning(r);
@@ -85,6 +86,13 @@ bool trc_snap_read(const char *path, char ***args, GBytes **state, uint64_t *ico
 		trc_file_close(r);
 		return false;
 	}
+	if (trc_file_find(r, TRC_SNAP_VM, UINT64_MAX) >= 0) {
+		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_NOT_TRACE,
+		            "%s is one VM's snapshot, not a whole machine's: load it into a VM of a "
+		            "machine with --vm-load NAME=%s", path, path);
+		trc_file_close(r);
+		return false;
+	}
 	uint64_t k;
 	GByteArray *a = record(r, path, TRC_SNAP_ARGS, &k, error);
 	GByteArray *s = a ? record(r, path, TRC_SNAP_STATE, icount, error) : NULL;
@@ -98,6 +106,54 @@ bool trc_snap_read(const char *path, char ***args, GBytes **state, uint64_t *ico
 	*state = g_byte_array_free_to_bytes(s);
 	return true;
 }
+
+/* {====== VM snapshots ====== */
+
+bool trc_snap_write_vm(const char *path, struct machine *m, unsigned i, GError **error)
+{
+	GByteArray *st = g_byte_array_new();
+	struct machine_vm_info info;
+	if (!machine_vm_info(m, i, &info) || !machine_vm_save(m, i, st)) {
+		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_INVALID,
+		            "%s: not written: there is no VM %u to save (or it was destroyed)", path, i);
+		g_byte_array_unref(st);
+		return false;
+	}
+	struct trc_file_writer *w = trc_file_create(path, TRC_FILE_SNAPSHOT, error);
+	bool ok = w && trc_file_append(w, TRC_SNAP_VM, info.regs.icount, st->data, st->len, true,
+	                               error) &&
+	          trc_file_finish(w, error);
+	if (w && !ok)
+		trc_file_abandon(w);
+	g_byte_array_unref(st);
+	return ok;
+}
+
+bool trc_snap_read_vm(const char *path, GBytes **state, uint64_t *icount, GError **error)
+{
+	struct trc_file_reader *r = trc_file_open(path, error);
+	if (!r)
+		return false;
+	const char *other = NULL;
+	if (trc_file_kind(r) != TRC_FILE_SNAPSHOT)
+		other = "a nestlab recording, not a VM snapshot (use --replay)";
+	else if (trc_file_find(r, TRC_SNAP_VM, UINT64_MAX) < 0 &&
+	         trc_file_find(r, TRC_SNAP_STATE, UINT64_MAX) >= 0)
+		other = "a whole machine's snapshot, not one VM's (continue it with --restore)";
+	if (other) {
+		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_NOT_TRACE, "%s is %s", path, other);
+		trc_file_close(r);
+		return false;
+	}
+	GByteArray *s = record(r, path, TRC_SNAP_VM, icount, error);
+	trc_file_close(r);
+	if (!s)
+		return false;
+	*state = g_byte_array_free_to_bytes(s);
+	return true;
+}
+
+/* }====================================================================== */
 
 /* {====== recordings ====== */
 
@@ -143,6 +199,33 @@ bool trc_rec_checkpoint(struct trc_rec_writer *w, struct machine *m, const struc
 	       trc_file_flush(w->w, false, error);
 }
 
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+bool trc_rec_input(struct trc_rec_writer *w, const struct machine_input_event *ev, GError **error)
+{
+	g_byte_array_set_size(w->st, TRC_REC_INPUT_HEADER);
+	put_le(w->st->data, ev->icount, 8);
+	put_le(w->st->data + 8, ev->cycles, 8);
+	put_le(w->st->data + 16, (uint32_t)ev->kind, 4);
+	put_le(w->st->data + 20, ev->unit, 4);
+	g_byte_array_append(w->st, ev->data, (guint)ev->len);
+	return trc_file_append(w->w, TRC_REC_INPUT, ev->icount, w->st->data, w->st->len, false,
+	                       error) &&
+	       trc_file_flush(w->w, false, error);
+}
+
 bool trc_rec_finish(struct trc_rec_writer *w, const struct trc_rec_end *end, GError **error)
 {
 	bool ok = trc_file_append(w->w, TRC_REC_END, end->icount, end, sizeof *end, false, error) &&
@@ -157,7 +240,11 @@ bool trc_rec_finish(struct trc_rec_writer *w, const struct trc_rec_end *end, GEr
 struct trc_rec_reader {
 	struct trc_file_reader *r;
 	GArray *cps; /* record index of each checkpoint */
+	GArray *inputs; /* record index of each input */
 	int64_t end;
+	uint64_t last_icount, last_cycles; /* of the last input read, to check the order */
+	size_t last_input; /* its number + 1, or 0 */
+	char *path;
 };
 
 struct trc_rec_reader *trc_rec_open(const char *path, char ***args, GBytes **state,
@@ -186,6 +273,8 @@ struct trc_rec_reader *trc_rec_open(const char *path, char ***args, GBytes **sta
 	struct trc_rec_reader *r = g_new0(struct trc_rec_reader, 1);
 	r->r = fr;
 	r->cps = g_array_new(FALSE, FALSE, sizeof(size_t));
+	r->inputs = g_array_new(FALSE, FALSE, sizeof(size_t));
+	r->path = g_strdup(path);
 	r->end = -1;
 	for (size_t i = 0; i < trc_file_count(fr); i++) {
 		uint32_t t;
@@ -193,6 +282,8 @@ struct trc_rec_reader *trc_rec_open(const char *path, char ***args, GBytes **sta
 		trc_file_record_info(fr, i, &t, &key, &len);
 		if (t == TRC_REC_MARK)
 			g_array_append_val(r->cps, i);
+		else if (t == TRC_REC_INPUT)
+			g_array_append_val(r->inputs, i);
 		else if (t == TRC_REC_END)
 			r->end = (int64_t)i;
 	}
@@ -244,6 +335,53 @@ bool trc_rec_mark(struct trc_rec_reader *r, size_t i, struct trc_rec_end *mark, 
 	return read_end(r->r, at, mark, error);
 }
 
+size_t trc_rec_inputs(const struct trc_rec_reader *r)
+{
+	return r->inputs->len;
+}
+
+bool trc_rec_input_at(struct trc_rec_reader *r, size_t i, struct machine_input_event *ev,
+                      GBytes **data, GError **error)
+{
+	size_t at = g_array_index(r->inputs, size_t, i);
+	uint64_t key;
+	trc_file_record_info(r->r, at, NULL, &key, NULL);
+	GByteArray *b = g_byte_array_new();
+	if (!trc_file_read(r->r, at, b, error)) {
+		g_byte_array_unref(b);
+		return false;
+	}
+	const char *bad = NULL;
+	if (b->len < TRC_REC_INPUT_HEADER) {
+		bad = "is shorter than its header";
+	} else {
+		*ev = (struct machine_input_event){
+			.icount = get_le(b->data, 8), .cycles = get_le(b->data + 8, 8),
+			.kind = (enum machine_event_kind)get_le(b->data + 16, 4),
+			.unit = (uint32_t)get_le(b->data + 20, 4), .len = b->len - TRC_REC_INPUT_HEADER,
+		};
+		if (ev->icount != key)
+			bad = "says another instruction than its key";
+		else if (i > 0 && r->last_input == i &&
+		         (ev->icount < r->last_icount || ev->cycles < r->last_cycles))
+			bad = "comes before the input before it";
+	}
+	if (bad) {
+		g_set_error(error, TRC_FILE_ERROR, TRC_FILE_ERROR_DAMAGED,
+		            "%s: input record %zu (record %zu) %s: the recording is damaged", r->path,
+		            i + 1, at, bad);
+		g_byte_array_unref(b);
+		return false;
+	}
+	r->last_icount = ev->icount;
+	r->last_cycles = ev->cycles;
+	r->last_input = i + 1;
+	g_byte_array_remove_range(b, 0, TRC_REC_INPUT_HEADER);
+	*data = g_byte_array_free_to_bytes(b);
+	ev->data = g_bytes_get_data(*data, NULL);
+	return true;
+}
+
 bool trc_rec_end(struct trc_rec_reader *r, struct trc_rec_end *end)
 {
 	return r->end >= 0 && read_end(r->r, (size_t)r->end, end, NULL);
@@ -255,6 +393,8 @@ void trc_rec_close(struct trc_rec_reader *r)
 		return;
 	trc_file_close(r->r);
 	g_array_free(r->cps, TRUE);
+	g_array_free(r->inputs, TRUE);
+	g_free(r->path);
 	g_free(r);
 }
 
