@@ -141,8 +141,11 @@ static int cmd_query(struct trc_itrace_reader *r, bool write, int argc, char **a
 	if (n < 0)
 		return file_error(error);
 	if (n == 0) {
-		printf("no %s at %08" PRIx64 " before instruction %" PRIu64 "\n",
-		       write ? "write" : "instruction", addr, before);
+		if (before == UINT64_MAX)
+			printf("no %s at %08" PRIx64 " in the trace\n", write ? "write" : "instruction", addr);
+		else
+			printf("no %s at %08" PRIx64 " before instruction %" PRIu64 "\n",
+			       write ? "write" : "instruction", addr, before);
 		return EXIT_NONE;
 	}
 	printf("instruction %" PRIu64 " at L%u %08x%s", h.icount, h.level, h.eip,
