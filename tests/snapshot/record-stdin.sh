@@ -82,7 +82,7 @@ fi
 # A guest with no timer waits in HLT for COM1 alone: stdin is read in that
 # halt (where only host input can wake it), at instructions that are not
 # where a run begins.
-(wait_for '>' "$tmp/e.out"; sleep 0.2; printf 'ab'; sleep 0.2; printf 'cq') |
+(wait_for '>' "$tmp/e.out"; sleep 0.5; printf 'ab'; sleep 0.5; printf 'cq') |
 	"$run" --flat "$echo_guest@0x100000" --serial stdio --record "$tmp/e.rec" >"$tmp/e.out" 2>&1
 st=$?
 e=$(recfile inputs "$tmp/e.rec" | tr '\n' ' ')
