@@ -365,7 +365,7 @@ static void free_input(gpointer p)
  * the machine's control (logged, when a recording asks, by stdin_read). */
 static void poll_stdin(struct machine *m)
 {
-	if (m->stdin_open)
+	if (m->stdin_open && !m->stdin_paused)
 		m->stdin_open = chardev_poll_stdin(m->serial[m->stdin_port]);
 }
 
@@ -494,6 +494,25 @@ bool machine_replay_input(struct machine *m, const struct machine_input_event *e
 	if (replay_head(m) == r)
 		arm_replay(m);
 	return true;
+}
+
+void machine_replay_now(struct machine *m)
+{
+	if (m->replay)
+		replay_due(m);
+}
+
+void machine_replay_clear(struct machine *m)
+{
+	if (m->replay)
+		g_ptr_array_set_size(m->replay, 0);
+	m->replay_next = 0;
+	clock_timer_cancel(&m->replay_timer);
+}
+
+void machine_pause_stdin(struct machine *m, bool paused)
+{
+	m->stdin_paused = paused;
 }
 
 unsigned machine_replay_pending(const struct machine *m)
@@ -1117,7 +1136,7 @@ static enum machine_stop idle(struct machine *m)
 		clock_advance_to(m->clock, &m->cpu->cycles, turn ? MIN(next, m->slice_end) : next);
 		return MACHINE_LIMIT;
 	}
-	if (can_wake && m->stdin_open) {
+	if (can_wake && m->stdin_open && !m->stdin_paused) {
 		/* Interactive: wait for the user (the one place host time enters,
 		 * and only as the moment an input arrives). */
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };

@@ -56,6 +56,7 @@ struct machine {
 	struct dev_uart *uart[MACHINE_SERIAL_PORTS];
 	struct chardev *serial[MACHINE_SERIAL_PORTS];
 	bool stdin_open; /* a serial port reads stdin, which is not at its end */
+	bool stdin_paused; /* machine_pause_stdin */
 	int stdin_port;  /* ... that port */
 	struct dev_cmos *cmos;
 	struct dev_kbd *kbd;

@@ -304,6 +304,15 @@ bool machine_replay_input(struct machine *m, const struct machine_input_event *e
                           GError **error);
 /* Queued replay inputs not injected yet. */
 unsigned machine_replay_pending(const struct machine *m);
+/* Injects now the queued inputs whose moment has come (as the run loop
+ * does when it starts), for a run that stopped just at their moment. */
+void machine_replay_now(struct machine *m);
+/* Drops the queued replay inputs not injected yet (history going back:
+ * it queues again those after the checkpoint it restores). */
+void machine_replay_clear(struct machine *m);
+/* While paused, stdin is not read (history replaying the past: what is
+ * typed waits until the run is back at its present). */
+void machine_pause_stdin(struct machine *m, bool paused);
 /* }====== */
 
 /* Writes the VGA text screen as UTF-8 lines (trailing blanks trimmed). */

@@ -1712,13 +1712,6 @@ int main(int argc, char **argv)
 		                   "--gdb PORT too, and not --no-history", "");
 	if (o.history_mib < 0 || o.history_mib > 65536)
 		return usage_error(ctx, "--history-mib wants MiB from 1 to 65536%s", "");
-	/* Input typed during a debugging session would be seen once, by the
-	 * run going forward, and not again by a replay through history. */
-	for (int i = 0; gdb_given && !o.no_history && o.serial && o.serial[i]; i++)
-		if (g_str_has_suffix(o.serial[i], "stdio"))
-			return usage_error(ctx, "--gdb keeps history, which cannot replay input typed on "
-			                   "stdin yet: give the input with --input instead of --serial %s, "
-			                   "or add --no-history", o.serial[i]);
 	if (o.snapshot_at && !parse_snapshot_at(o.snapshot_at))
 		return usage_error(ctx, "--snapshot-at wants N:FILE or N FILE with N > 0, not '%s'",
 		                   o.snapshot_at);

@@ -39,8 +39,6 @@ expect_status "--mem out of range" 64 "$run" --rom x --mem 99999
 expect_status "--history-mib without --gdb" 64 "$run" --rom x --history-mib 16
 grep -q "give --gdb PORT too" "$tmp/err"; check "--history-mib message says what to add" $?
 expect_status "--history-mib out of range" 64 "$run" --rom x --gdb 0 --history-mib 99999
-expect_status "--gdb with history and --serial stdio" 64 "$run" --rom x --gdb 0 --serial stdio
-grep -q "cannot replay input typed on stdin" "$tmp/err"; check "--gdb --serial stdio says why" $?
 expect_status "missing ROM" 66 "$run" --rom "$tmp/none.rom"
 grep -q "none.rom" "$tmp/err"; check "missing ROM message names the file" $?
 head -c 1000 /dev/zero >"$tmp/small.rom"

@@ -34,6 +34,7 @@
 struct checkpoint {
 	uint64_t icount;
 	guint writes;       /* logged writes applied when it was taken */
+	guint inputs;       /* host inputs in its state */
 	GByteArray *state;  /* machine_save_state(), zstd */
 	GArray *pages;      /* uint32_t page numbers held here, ascending */
 	GPtrArray *frames;  /* GByteArray: FRAME_PAGES of those pages each, zstd */
@@ -52,6 +53,15 @@ struct trc_hist {
 	GByteArray *scratch; /* unpacked state or frame, kept allocated between uses */
 	GArray *writes;      /* struct write, by icount: a debugger's, logged */
 	guint applied;       /* writes[0 .. applied) are in the machine's state */
+	GArray *inputs;      /* struct hinput: host input (stdin), as it came */
+	guint in_state;      /* inputs[0 .. in_state) are in the machine's state */
+};
+
+/* Host input (typed on stdin) as the machine logged it: a replay through
+ * its moment injects it again there (machine_replay_input). */
+struct hinput {
+	struct machine_input_event ev; /* ev.data: bytes' */
+	GBytes *bytes;
 };
 
 /* A debugger's write, to apply again at `icount` in every replay. */
@@ -196,7 +206,8 @@ static void checkpoint(struct trc_hist *h, uint64_t ic)
 	guint n = h->cps->len;
 	if (n && cp_at(h, n - 1)->icount >= ic)
 		return;
-	struct checkpoint c = { .icount = ic, .writes = h->applied, .state = g_byte_array_new() };
+	struct checkpoint c = { .icount = ic, .writes = h->applied, .inputs = h->in_state,
+	                        .state = g_byte_array_new() };
 	g_byte_array_set_size(h->scratch, 0);
 	machine_save_state(h->m, h->scratch);
 	if (!trc_file_pack(h->scratch->data, h->scratch->len, PACK_LEVEL, c.state, NULL)) {
@@ -278,7 +289,7 @@ static void drop(struct trc_hist *h, guint i)
 		g_array_append_val(pages, p);
 	}
 	g_array_sort(pages, cmp_u32);
-	struct checkpoint nb = { .icount = b->icount, .writes = b->writes,
+	struct checkpoint nb = { .icount = b->icount, .writes = b->writes, .inputs = b->inputs,
 	                         .state = g_byte_array_ref(b->state) };
 	bool ok = pack_pages(&nb, pages, table_page, copy);
 	g_hash_table_unref(copy);
@@ -299,6 +310,68 @@ static void drop(struct trc_hist *h, guint i)
 	*b = nb;
 	cp_free(a);
 	g_array_remove_index(h->cps, i);
+}
+
+/* }====================================================================== */
+
+/* {====== host input ======
+ *
+ * Input typed on stdin reaches the machine at moments the host decides;
+ * the machine logs each (machine_set_input_log) with its instruction
+ * count and clock. History keeps them, and a restore queues again those
+ * after the checkpoint (machine_replay_input), so a replay injects each
+ * at its moment. Stdin itself is read only at the present: in the past it
+ * is paused, and what is typed meanwhile waits until the run is back. */
+
+/* At the furthest point, with every input in the state. */
+static bool at_present(const struct trc_hist *h)
+{
+	return h->in_state == h->inputs->len && trc_hist_icount(h) >= h->end;
+}
+
+static void update_stdin(struct trc_hist *h)
+{
+	machine_pause_stdin(h->m, !at_present(h));
+}
+
+static void cut_future(struct trc_hist *h);
+
+/* The machine took a host input: the next logged one, replayed; or a new
+ * one, at the present (or, from a script in the past, replacing the future). */
+static void input_logged(void *opaque, const struct machine_input_event *ev)
+{
+	struct trc_hist *h = opaque;
+	if (h->in_state < h->inputs->len) {
+		const struct machine_input_event *next =
+			&g_array_index(h->inputs, struct hinput, h->in_state).ev;
+		if (next->icount == ev->icount && next->cycles == ev->cycles && next->unit == ev->unit &&
+		    next->len == ev->len) {
+			h->in_state++;
+			return;
+		}
+		cut_future(h);
+	}
+	struct hinput in = { *ev, g_bytes_new(ev->data, ev->len) };
+	in.ev.data = g_bytes_get_data(in.bytes, NULL);
+	g_array_append_val(h->inputs, in);
+	h->in_state = h->inputs->len;
+}
+
+/* The state holds inputs[0 .. from): the later ones are queued again. */
+static void requeue_inputs(struct trc_hist *h, guint from)
+{
+	machine_replay_clear(h->m);
+	h->in_state = from;
+	for (guint i = from; i < h->inputs->len; i++)
+		machine_replay_input(h->m, &g_array_index(h->inputs, struct hinput, i).ev, NULL);
+	update_stdin(h);
+}
+
+static void free_inputs_from(struct trc_hist *h, guint from)
+{
+	for (guint i = from; i < h->inputs->len; i++)
+		g_bytes_unref(g_array_index(h->inputs, struct hinput, i).bytes);
+	g_array_set_size(h->inputs, MIN(from, h->inputs->len));
 }
 
 /* }====================================================================== */
@@ -355,6 +428,7 @@ static bool restore(struct trc_hist *h, guint k, GError **error)
 		}
 	h->base = k;
 	h->applied = c->writes;
+	requeue_inputs(h, c->inputs);
 	memset(h->dirty, 0, WORDS * sizeof *h->dirty);
 	uint64_t *junk = h->want;
 	memset(junk, 0, WORDS * sizeof *junk);
@@ -382,9 +456,11 @@ static bool apply(struct trc_hist *h, const struct write *w)
 	return false;
 }
 
-/* Applies the logged writes due at the instruction count now. */
+/* Applies the logged writes due at the instruction count now, and the
+ * host inputs whose moment has come. */
 static void apply_due(struct trc_hist *h)
 {
+	machine_replay_now(h->m);
 	uint64_t ic = trc_hist_icount(h);
 	while (h->applied < h->writes->len) {
 		const struct write *w = &g_array_index(h->writes, struct write, h->applied);
@@ -422,7 +498,10 @@ static void cut_future(struct trc_hist *h)
 			g_bytes_unref(w->bytes);
 		g_array_set_size(h->writes, h->writes->len - 1);
 	}
+	free_inputs_from(h, h->in_state);
+	machine_replay_clear(h->m);
 	h->end = ic;
+	update_stdin(h);
 }
 
 static bool log_write(struct trc_hist *h, struct write w)
@@ -479,6 +558,8 @@ struct trc_hist *trc_hist_new(struct machine *m, size_t budget, uint64_t interva
 	h->dirty = g_new0(uint64_t, WORDS);
 	h->want = g_new0(uint64_t, WORDS);
 	h->writes = g_array_new(FALSE, FALSE, sizeof(struct write));
+	h->inputs = g_array_new(FALSE, FALSE, sizeof(struct hinput));
+	machine_set_input_log(m, input_logged, h);
 	h->end = trc_hist_icount(h);
 	checkpoint(h, h->end);
 	if (!h->cps->len)
@@ -500,6 +581,11 @@ void trc_hist_free(struct trc_hist *h)
 		if (g_array_index(h->writes, struct write, i).bytes)
 			g_bytes_unref(g_array_index(h->writes, struct write, i).bytes);
 	g_array_free(h->writes, TRUE);
+	free_inputs_from(h, 0);
+	g_array_free(h->inputs, TRUE);
+	machine_set_input_log(h->m, NULL, NULL);
+	machine_replay_clear(h->m);
+	machine_pause_stdin(h->m, false);
 	g_free(h);
 }
 
@@ -519,6 +605,7 @@ void trc_hist_tick(struct trc_hist *h)
 	if (ic > h->end)
 		h->end = ic;
 	apply_due(h);
+	update_stdin(h);
 	const struct checkpoint *last = cp_at(h, h->cps->len - 1);
 	if (ic >= last->icount + h->interval)
 		checkpoint(h, ic);

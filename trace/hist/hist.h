@@ -18,7 +18,10 @@
  * Writes by a debugger are logged inputs (trc_hist_set_reg,
  * trc_hist_write_mem) that replays apply again at their instruction
  * count; runs in the past must therefore go through trc_hist_run() or
- * trc_hist_seek(), never machine_run() directly.
+ * trc_hist_seek(), never machine_run() directly. Host input (stdin's
+ * bytes, machine_inject_serial) is logged too, through the machine's
+ * input log, which the history takes over: a replay injects each input
+ * again at its moment, and stdin is read only at the present.
  */
 #ifndef NESTLAB_HIST_H
 #define NESTLAB_HIST_H
