@@ -3,7 +3,8 @@
 4 of the time-travel issue): break, continue, stepi, reverse-stepi,
 x/ memory, watch, reverse-continue, rwatch, set (memory and a register,
 which the history logs and replays apply again), info registers (with
-the control registers) and a monitor command, checked line by line.
+the control registers) and monitor commands (icount, seek), checked line
+by line.
 
 Usage: minios_gdb.py NESTLAB-RUN MINIOS-ELF FS-IMAGE
 """
@@ -46,7 +47,9 @@ def main():
             f'set var *(int *){nextpid:#x} = 100', 'set var $eax = 0x1234',
             'stepi', 'reverse-stepi',
             f'print *(int *){nextpid:#x}', 'print/x $eax',
-            'info registers cr0 cr3', 'monitor icount', 'kill']
+            'info registers cr0 cr3', 'monitor icount',
+            'monitor seek 1000000', 'maintenance flush register-cache', 'monitor icount',
+            'info registers eip', 'kill']
     args = ['gdb', '-nx', '-batch']
     for c in cmds:
         args += ['-ex', c]
@@ -75,6 +78,8 @@ def main():
         ('info registers shows cr0 with its flags', r'cr0\s+0x[0-9a-f]+\s+\[ PE .*PG \]'),
         ('info registers shows cr3', r'cr3\s+0x[0-9a-f]+'),
         ('monitor icount answers', r'icount \d+, history \d+ \.\. \d+'),
+        ('monitor seek goes back to instruction 1000000',
+         r'at instruction 1000000;[^\n]*\n(.*\n)*icount 1000000, history'),
     ]
     bad = 0
     for name, rx in checks:

@@ -340,7 +340,32 @@ static bool monitor(void *opaque, const char *cmd, GString *out)
 {
 	struct trc_dbg *d = opaque;
 	if (strcmp(cmd, "help") == 0) {
-		g_string_append(out, "icount -- the instruction count now, and the history's span\n");
+		g_string_append(out, "icount -- the instruction count now, and the history's span\n"
+		                     "seek N -- go to instruction count N, back through history or "
+		                     "forward (then: maintenance flush register-cache)\n");
+		return true;
+	}
+	if (g_str_has_prefix(cmd, "seek ")) {
+		char *end;
+		guint64 n = g_ascii_strtoull(cmd + 5, &end, 0);
+		if (end == cmd + 5 || *end) {
+			g_string_append(out, "seek wants an instruction count: monitor seek N\n");
+			return true;
+		}
+		if (!trc_dbg_seek(d, n)) {
+			g_string_append_printf(out, "cannot go to instruction %" G_GUINT64_FORMAT ": ", n);
+			if (d->hist && n < trc_hist_start(d->hist))
+				g_string_append_printf(out, "the history starts at %" G_GUINT64_FORMAT "\n",
+				                       trc_hist_start(d->hist));
+			else if (!d->hist && n < icount(d))
+				g_string_append(out, "there is no history (--no-history)\n");
+			else
+				g_string_append_printf(out, "the guest ended at %" G_GUINT64_FORMAT "\n", icount(d));
+			return true;
+		}
+		d->ended = false;
+		g_string_append_printf(out, "at instruction %" G_GUINT64_FORMAT "; gdb still shows the "
+		                       "old registers until: maintenance flush register-cache\n", icount(d));
 		return true;
 	}
 	if (strcmp(cmd, "icount") == 0) {
