@@ -112,7 +112,7 @@ def main():
                              ('empty', b'')):
             p = os.path.join(tmp, what + '.vmsnap')
             open(p, 'wb').write(bytes_)
-            cases.append((f'a {what} VM snapshot', b + ['--vm-load', 'dev=' + p], 89,
+            cases.append((f'{"an" if what[0] in "aeiou" else "a"} {what} VM snapshot', b + ['--vm-load', 'dev=' + p], 89,
                           'cannot load VM dev'))
         for name, cmd, status, text in cases:
             st, o, e = run(cmd)
