@@ -1442,9 +1442,10 @@ static enum machine_stop run_replayed(struct machine *m, int *code)
 		*code = EXIT_REPLAY_DIFFERS;
 		return MACHINE_STOPPED;
 	}
-	fprintf(stderr, "nestlab-run: replay identical to the recording: %zu checkpoints, %u inputs "
-	        "and the end (instruction %" PRIu64 ", state hash %s)\n", n, g_replay_moments->len,
-	        end.icount, end.state_hash);
+	fprintf(stderr, "nestlab-run: replay identical to the recording: %zu checkpoint%s, %u input%s "
+	        "and the end (instruction %" PRIu64 ", state hash %s)\n", n, n == 1 ? "" : "s",
+	        g_replay_moments->len, g_replay_moments->len == 1 ? "" : "s", end.icount,
+	        end.state_hash);
 	return st;
 }
 
