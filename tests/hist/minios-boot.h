@@ -37,4 +37,22 @@ static inline uint64_t minios_icount(struct machine *m)
 	return r.icount;
 }
 
+/* Runs forward, without history, to instruction count `to` (or the end). */
+static inline void minios_run_to(struct machine *m, uint64_t to)
+{
+	while (minios_icount(m) < to)
+		if (machine_run(m, to - minios_icount(m)) != MACHINE_LIMIT)
+			break;
+}
+
+/* A TAP line for `what`; tap_failures counts the "not ok" ones. */
+static int tap_failures;
+
+static inline void tap_check(bool ok, const char *what)
+{
+	printf("%s - %s\n", ok ? "ok" : "not ok", what);
+	if (!ok)
+		tap_failures++;
+}
+
 #endif

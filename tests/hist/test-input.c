@@ -25,30 +25,9 @@ enum { T1 = 8000000, T2 = 14000000, END = 24000000, CUT = 11000000, END2 = 18000
 static const char *const typed[] = { "ls\n", "cat hello.txt\n" };
 static const uint64_t at[] = { T1, T2 };
 
-static int failures;
-
-static void check(bool ok, const char *what)
-{
-	printf("%s - %s\n", ok ? "ok" : "not ok", what);
-	if (!ok)
-		failures++;
-}
-
 static struct machine *boot(const char *kernel, const char *disk)
 {
 	return minios_boot(kernel, disk, NULL, 0);
-}
-
-static uint64_t icount(struct machine *m)
-{
-	return minios_icount(m);
-}
-
-static void run_to(struct machine *m, uint64_t to)
-{
-	while (icount(m) < to)
-		if (machine_run(m, to - icount(m)) != MACHINE_LIMIT)
-			break;
 }
 
 static void type(struct machine *m, const char *s)
@@ -84,10 +63,10 @@ int main(int argc, char **argv)
 		unsigned next = 0;
 		for (unsigned i = 0; i < N; i++) {
 			while (with && next < G_N_ELEMENTS(at) && at[next] <= sample[i]) {
-				run_to(m, at[next]);
+				minios_run_to(m, at[next]);
 				type(m, typed[next++]);
 			}
-			run_to(m, sample[i]);
+			minios_run_to(m, sample[i]);
 			machine_state_hash(m, with ? ref[i] : plain[i]);
 		}
 		machine_free(m);
@@ -120,33 +99,33 @@ int main(int argc, char **argv)
 	char msg[200];
 	g_snprintf(msg, sizeof msg, "%u of %u seeks across the typed input have the reference's state",
 	           same, N);
-	check(same == N, msg);
+	tap_check(same == N, msg);
 	g_snprintf(msg, sizeof msg, "%u of %u states after the first input differ from a run without "
 	           "it", differ, after);
-	check(after > 0 && differ == after, msg);
+	tap_check(after > 0 && differ == after, msg);
 
 	/* Typed in the past: the future after it is another. */
 	struct machine *ref2 = boot(argv[1], argv[2]);
-	run_to(ref2, T1);
+	minios_run_to(ref2, T1);
 	type(ref2, typed[0]);
-	run_to(ref2, CUT);
+	minios_run_to(ref2, CUT);
 	type(ref2, "echo again\n");
-	run_to(ref2, END2);
+	minios_run_to(ref2, END2);
 	char want[65], now[65];
 	machine_state_hash(ref2, want);
 	machine_free(ref2);
 	trc_hist_seek(h, CUT, NULL, NULL);
 	type(m, "echo again\n");
-	check(trc_hist_end(h) == CUT, "typing in the past ends the history there");
+	tap_check(trc_hist_end(h) == CUT, "typing in the past ends the history there");
 	trc_hist_run(h, END2 - CUT);
 	machine_state_hash(m, now);
-	check(strcmp(now, want) == 0, "the new future is the one typed into");
+	tap_check(strcmp(now, want) == 0, "the new future is the one typed into");
 	trc_hist_seek(h, (CUT + END2) / 2, NULL, NULL);
 	trc_hist_seek(h, END2, NULL, NULL);
 	machine_state_hash(m, now);
-	check(strcmp(now, want) == 0, "back and forward in the new future: the same state");
+	tap_check(strcmp(now, want) == 0, "back and forward in the new future: the same state");
 	trc_hist_free(h);
 	machine_free(m);
 	g_rand_free(rng);
-	return failures ? 1 : 0;
+	return tap_failures ? 1 : 0;
 }

@@ -23,15 +23,6 @@
 
 #define END 30000000u
 
-static int failures;
-
-static void check(bool ok, const char *what)
-{
-	printf("%s - %s\n", ok ? "ok" : "not ok", what);
-	if (!ok)
-		failures++;
-}
-
 struct serve {
 	int fd;
 	struct trc_dbg *d;
@@ -98,7 +89,7 @@ int main(int argc, char **argv)
 	/* A breakpoint never hit: the search would go back to the start. */
 	send_packet(sv[0], "Z0,fffffff0,1");
 	char *reply = read_packet(sv[0]);
-	check(reply && strcmp(reply, "OK") == 0, "breakpoint set where the guest never goes");
+	tap_check(reply && strcmp(reply, "OK") == 0, "breakpoint set where the guest never goes");
 	g_free(reply);
 	/* The search replays windows back from now (1, 4, 16 ... million
 	 * instructions) and looks for the byte between chunks of each. Sent a
@@ -125,7 +116,7 @@ int main(int argc, char **argv)
 		bool sigint = reply && g_str_has_prefix(reply, "T02") && !strstr(reply, "replaylog");
 		inside = sigint && !edge && r.icount < END;
 		if (inside || a + 1 == G_N_ELEMENTS(delays_ms))
-			check(inside, msg);
+			tap_check(inside, msg);
 		else
 			printf("# %s: again with a longer delay\n", msg);
 		g_free(reply);
@@ -136,10 +127,10 @@ int main(int argc, char **argv)
 	close(sv[0]);
 
 	char again[65];
-	check(trc_dbg_seek(d, END), "forward to the end again after the interrupted searches");
+	tap_check(trc_dbg_seek(d, END), "forward to the end again after the interrupted searches");
 	machine_state_hash(m, again);
-	check(strcmp(again, at_end) == 0, "the same state at the end as before the search");
+	tap_check(strcmp(again, at_end) == 0, "the same state at the end as before the search");
 	trc_dbg_free(d);
 	machine_free(m);
-	return failures ? 1 : 0;
+	return tap_failures ? 1 : 0;
 }

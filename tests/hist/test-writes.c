@@ -24,31 +24,10 @@
 
 #define SCRATCH 0x01e00000u /* guest-physical RAM miniOS leaves alone */
 
-static int failures;
-
-static void check(bool ok, const char *what)
-{
-	printf("%s - %s\n", ok ? "ok" : "not ok", what);
-	if (!ok)
-		failures++;
-}
-
 static struct machine *boot(const char *kernel, const char *disk)
 {
 	static const char *const typed[] = { "ls\n", "forktest\n" };
 	return minios_boot(kernel, disk, typed, G_N_ELEMENTS(typed));
-}
-
-static uint64_t icount(struct machine *m)
-{
-	return minios_icount(m);
-}
-
-static void run_to(struct machine *m, uint64_t to)
-{
-	while (icount(m) < to)
-		if (machine_run(m, to - icount(m)) != MACHINE_LIMIT)
-			break;
 }
 
 static const uint8_t pattern[16] = "debugger wrote!";
@@ -123,14 +102,14 @@ int main(int argc, char **argv)
 		int next = 0;
 		for (unsigned i = 0; i < G_N_ELEMENTS(order); i++) {
 			while (next < 3 && at[next] <= order[i]) {
-				run_to(m, at[next]);
+				minios_run_to(m, at[next]);
 				if (next == 2 && !virt)
 					virt = scratch_virt(m);
 				if (with)
 					write_direct(m, next + 1, virt);
 				next++;
 			}
-			run_to(m, order[i]);
+			minios_run_to(m, order[i]);
 			for (unsigned s = 0; s < G_N_ELEMENTS(sample); s++)
 				if (sample[s] == order[i])
 					machine_state_hash(m, with ? ref[s] : plain[s]);
@@ -146,24 +125,24 @@ int main(int argc, char **argv)
 	struct machine *m = boot(argv[1], argv[2]);
 	struct trc_hist *h = trc_hist_new(m, 0, 100000);
 	trc_hist_run(h, W1);
-	check(trc_hist_write_mem(h, SCRATCH, pattern, sizeof pattern, true), "physical write logged");
+	tap_check(trc_hist_write_mem(h, SCRATCH, pattern, sizeof pattern, true), "physical write logged");
 	trc_hist_run(h, W2 - W1);
 	struct machine_regs r;
 	machine_get_regs(m, &r);
-	check(trc_hist_set_reg(h, MACHINE_REG_EFLAGS, r.eflags ^ 0x10u), "EFLAGS write logged");
+	tap_check(trc_hist_set_reg(h, MACHINE_REG_EFLAGS, r.eflags ^ 0x10u), "EFLAGS write logged");
 	trc_hist_run(h, W3 - W2);
 	uint32_t virt = scratch_virt(m);
-	check(trc_hist_write_mem(h, virt, pattern, sizeof pattern, false), "virtual write logged");
+	tap_check(trc_hist_write_mem(h, virt, pattern, sizeof pattern, false), "virtual write logged");
 	uint32_t hole = 0x400000u, pa;
 	while (machine_translate(m, hole, &pa) && hole < 0xffc00000u)
 		hole += 0x400000u;
 	/* From the mapped page before the hole into it: all or nothing. */
-	check(!machine_translate(m, hole, &pa) &&
+	tap_check(!machine_translate(m, hole, &pa) &&
 	      !trc_hist_write_mem(h, hole - 8, pattern, sizeof pattern, false) &&
 	      trc_hist_writes(h) == 3,
 	      "a write reaching an unmapped virtual page is refused, nothing logged");
 	trc_hist_run(h, END - W3);
-	check(trc_hist_writes(h) == 3, "three writes in the log");
+	tap_check(trc_hist_writes(h) == 3, "three writes in the log");
 
 	unsigned same = 0, differ = 0, after_first = 0;
 	GError *error = NULL;
@@ -184,41 +163,41 @@ int main(int argc, char **argv)
 	char msg[200];
 	g_snprintf(msg, sizeof msg, "%u of %u seeks (back and forth across the writes) have the "
 	           "reference's state", same, (unsigned)G_N_ELEMENTS(sample));
-	check(same == G_N_ELEMENTS(sample), msg);
+	tap_check(same == G_N_ELEMENTS(sample), msg);
 	g_snprintf(msg, sizeof msg, "%u of %u states after the first write differ from a run "
 	           "without writes", differ, after_first);
-	check(differ == after_first && after_first > 0, msg);
+	tap_check(differ == after_first && after_first > 0, msg);
 
 	/* A write in the past: the future after it is replaced. */
 	struct machine *ref2 = boot(argv[1], argv[2]);
-	run_to(ref2, W1);
+	minios_run_to(ref2, W1);
 	write_direct(ref2, 1, 0);
-	run_to(ref2, CUT);
+	minios_run_to(ref2, CUT);
 	machine_phys_write(ref2, SCRATCH + 64, pattern2, sizeof pattern2);
 	char ref2_cut[65], ref2_mid[65], ref2_end[65];
 	machine_state_hash(ref2, ref2_cut);
-	run_to(ref2, (CUT + END2) / 2);
+	minios_run_to(ref2, (CUT + END2) / 2);
 	machine_state_hash(ref2, ref2_mid);
-	run_to(ref2, END2);
+	minios_run_to(ref2, END2);
 	machine_state_hash(ref2, ref2_end);
 	machine_free(ref2);
 
 	trc_hist_seek(h, CUT, NULL, NULL);
-	check(trc_hist_write_mem(h, SCRATCH + 64, pattern2, sizeof pattern2, true), "write in the past");
-	check(trc_hist_end(h) == CUT && trc_hist_writes(h) == 2,
+	tap_check(trc_hist_write_mem(h, SCRATCH + 64, pattern2, sizeof pattern2, true), "write in the past");
+	tap_check(trc_hist_end(h) == CUT && trc_hist_writes(h) == 2,
 	      "the history now ends at the write, with the writes before it");
 	trc_hist_run(h, END2 - CUT);
 	char now[65];
 	machine_state_hash(m, now);
-	check(strcmp(now, ref2_end) == 0, "the new future is the second reference's");
+	tap_check(strcmp(now, ref2_end) == 0, "the new future is the second reference's");
 	trc_hist_seek(h, (CUT + END2) / 2, NULL, NULL);
 	machine_state_hash(m, now);
-	check(strcmp(now, ref2_mid) == 0, "going back into the new future: the second reference's state");
+	tap_check(strcmp(now, ref2_mid) == 0, "going back into the new future: the second reference's state");
 	trc_hist_seek(h, CUT, NULL, NULL);
 	machine_state_hash(m, now);
-	check(strcmp(now, ref2_cut) == 0, "at the write's count: the state after the write");
+	tap_check(strcmp(now, ref2_cut) == 0, "at the write's count: the state after the write");
 	trc_hist_free(h);
 	machine_free(m);
 	g_rand_free(rng);
-	return failures ? 1 : 0;
+	return tap_failures ? 1 : 0;
 }
