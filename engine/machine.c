@@ -945,6 +945,7 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	m->bus = machine_bus(m);
 	m->cpu = cpu_new(&m->bus);
 	m->cpu->has_apic = true;
+	m->cpu->assist = cfg->assist;
 	m->current = m;
 	if (!build(m, cfg, error))
 		goto fail;

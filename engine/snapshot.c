@@ -335,6 +335,8 @@ bool snap_load_one(struct machine *m, struct snap_rd *r, GError **error)
 		return fail(error, "the snapshot's %s is from another nestlab build", "monitor state");
 	if (m->l0)
 		l0_bind_guest(m->l0, &m->ctx_guest);
+	else if (m->ctx_guest.on) /* bare: a guest of the assist (its run block says whose) */
+		cpu_assist_bind(&m->ctx_guest);
 	return true;
 }
 

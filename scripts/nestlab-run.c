@@ -75,6 +75,7 @@ struct opts {
 	gboolean version;
 	gchar *monitor;
 	gboolean faithful;
+	gboolean assist;
 	gchar **vms;
 	gchar **vm_at;
 	gchar **vm_save_at;
@@ -152,6 +153,9 @@ static const GOptionEntry entries[] = {
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
+	{"assist", 0, 0, G_OPTION_ARG_NONE, &o.assist,
+	 "Offer the assist, the CPU's run-guest operation, to a guest monitor such as "
+	 "tinyvmm (bare, --monitor=none; see docs/cpu.md)", NULL},
 	{"vm", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vms,
 	 "Under a monitor, run one more VM beside KERNEL: its own RAM share (default 32 MiB), "
 	 "devices and monitor; its COM1 is printed at the end, each line after '[NAME] ', unless "
@@ -742,6 +746,9 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
 		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
 		                   "(--monitor=shadow or nested)%s", "");
+	if (o.assist && g.monitor != MACHINE_MONITOR_NONE)
+		return usage_error(ctx, "--assist is offered on the bare PC only for now: add "
+		                   "--monitor=none (the engine's monitor does not virtualize it yet)%s", "");
 	if (o.post_port && !parse_port(o.post_port, post))
 		return usage_error(ctx, "--post-port '%s' is not a port number from 1 to 0xffff",
 		                   o.post_port);
@@ -1502,6 +1509,7 @@ static int run_guest(uint16_t post)
 		.post_port = post,
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
+		.assist = o.assist,
 		.vms = g.vms,
 		.n_vms = g.n_vms,
 	};

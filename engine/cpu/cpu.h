@@ -191,6 +191,10 @@ struct cpu_guest {
 	                      * stops after the instruction that sets CR0.PE */
 };
 
+/* Guest mode entered by the assist (assist.h): its exit hook in `g`
+ * (after a restore, when `assist_run` says its guest runs). */
+void cpu_assist_bind(struct cpu_guest *g);
+
 struct cpu {
 	/* {====== architectural state (saved by cpu_save) ====== */
 	uint32_t r[8];       /* EAX ECX EDX EBX ESP EBP ESI EDI */
@@ -204,6 +208,7 @@ struct cpu {
 	uint64_t tsc;        /* offset added to cycles by RDTSC */
 	uint64_t msr_apic_base;
 	uint32_t msr_nestlab_ctl;
+	uint32_t assist_run; /* the assist's run block | 1 while its guest runs (assist.h), else 0 */
 	uint64_t msr_sysenter[3];
 	uint8_t cpl;
 	bool a20;            /* A20 gate enabled */
@@ -245,6 +250,7 @@ struct cpu {
 	bool stack32;        /* SS.B */
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
 	bool has_apic;       /* the board has a local APIC: CPUID.1:EDX bit 9 */
+	bool assist;         /* the assist is offered (MSR_NESTLAB_RUN, assist.h) */
 	uint8_t user;        /* 1 when CPL == 3 (TLB index) */
 	uint8_t seg_ok[6];   /* fast-path permissions, see seg_lin() */
 	uint8_t bp_exec;     /* DR7-enabled instruction breakpoints (bit n = DRn) */

@@ -488,6 +488,7 @@ void ctrl_register(void);
 void string_register(void);
 void io_register(void);
 void sys_register(void);
+void assist_run(struct cpu *cpu, uint64_t pa); /* WRMSR MSR_NESTLAB_RUN (assist.c) */
 void misc_register(void);
 
 /* {====== debug registers (debug.c) ====== */

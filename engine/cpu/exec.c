@@ -76,6 +76,9 @@ void cpu_reset(struct cpu *cpu)
 	cpu->tsc = 0;
 	cpu->msr_apic_base = 0xfee00900ull; /* enabled, bootstrap processor */
 	cpu->msr_nestlab_ctl = 0;
+	if (cpu->assist_run) /* a guest of the assist ends with the machine's reset */
+		cpu->guest.on = false;
+	cpu->assist_run = 0;
 	memset(cpu->msr_sysenter, 0, sizeof cpu->msr_sysenter);
 	cpu->cpl = 0;
 	cpu->halted = false;
@@ -455,7 +458,7 @@ enum cpu_stop cpu_step(struct cpu *cpu)
 /* {====== save and restore ====== */
 
 #define CPU_SAVE_MAGIC 0x4e4c4350u /* "NLCP" */
-#define CPU_SAVE_VERSION 2u
+#define CPU_SAVE_VERSION 3u
 
 struct cpu_image {
 	uint32_t magic, version;

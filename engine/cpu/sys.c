@@ -7,6 +7,7 @@
  * ones (SGDT, SIDT, SLDT, STR, SMSW, LAR, LSL, VERR, VERW) raise #GP(0) at
  * CPL > 0 when MSR_NESTLAB_CTL.STRICT is set, so a monitor can emulate them.
  */
+#include "assist.h"
 #include "cpu_int.h"
 
 /* The vendor string CPUID reports: nestlab's own, 12 bytes. */
@@ -463,7 +464,7 @@ static void op_rdmsr(struct cpu *cpu, const struct insn *in)
 	case MSR_IA32_SYSENTER_CS: v = cpu->msr_sysenter[0]; break;
 	case MSR_IA32_SYSENTER_ESP: v = cpu->msr_sysenter[1]; break;
 	case MSR_IA32_SYSENTER_EIP: v = cpu->msr_sysenter[2]; break;
-	case MSR_NESTLAB_CTL: v = cpu->msr_nestlab_ctl; break;
+	case MSR_NESTLAB_CTL: v = cpu->msr_nestlab_ctl | (cpu->assist ? NESTLAB_CTL_ASSIST : 0); break;
 	default: cpu_gp0(cpu);
 	}
 	cpu->r[EAX] = (uint32_t)v;
@@ -491,6 +492,9 @@ static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 			cpu_gp0(cpu);
 		cpu->msr_nestlab_ctl = (uint32_t)v;
 		cpu->strict = (v & NESTLAB_CTL_STRICT) != 0;
+		break;
+	case MSR_NESTLAB_RUN: /* the assist: the guest runs now, the WRMSR ends at its exit */
+		assist_run(cpu, v);
 		break;
 	default: cpu_gp0(cpu);
 	}

@@ -103,6 +103,7 @@ void vdesc_shadow_gdt(struct vmm *vm)
 {
 	for (uint32_t i = 0; i < 8192; i++)
 		vm->dt_gpa[0][i] = 0;
+	vm->dt_top[0] = 0;
 	if (!alloc_tables(vm, &vm->gdt_k, &vm->gdt_u))
 		vm->stop_why = "the monitor ran out of pages for shadow descriptor tables";
 	else
@@ -113,6 +114,7 @@ void vdesc_shadow_ldt(struct vmm *vm)
 {
 	for (uint32_t i = 0; i < 8192; i++)
 		vm->dt_gpa[1][i] = 0;
+	vm->dt_top[1] = 0;
 	if (!alloc_tables(vm, &vm->ldt_k, &vm->ldt_u))
 		vm->stop_why = "the monitor ran out of pages for shadow descriptor tables";
 	else
@@ -205,6 +207,8 @@ static void track(struct vmm *vm, int t, uint32_t index, uint32_t gva)
 		}
 	}
 	vm->dt_gpa[t][index] = gpa[0] | 1;
+	if (index >= vm->dt_top[t])
+		vm->dt_top[t] = (uint16_t)(index + 1);
 }
 
 void vdesc_guest_wrote(struct vmm *vm, uint32_t gpa, int size)
@@ -212,7 +216,7 @@ void vdesc_guest_wrote(struct vmm *vm, uint32_t gpa, int size)
 	static const uint64_t none = 0;
 	for (int t = 0; t < 2; t++) {
 		uint32_t k = t ? vm->ldt_k : vm->gdt_k, u = t ? vm->ldt_u : vm->gdt_u;
-		for (uint32_t i = 0; i < 8192; i++) {
+		for (uint32_t i = 0; i < vm->dt_top[t]; i++) {
 			uint32_t at = vm->dt_gpa[t][i] & ~1u;
 			if (!vm->dt_gpa[t][i] || at + 8 <= gpa || gpa + (uint32_t)size <= at)
 				continue;

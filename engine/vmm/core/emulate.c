@@ -1095,24 +1095,41 @@ static vfault do_memory(struct op *o)
 
 /* {====== fetch and dispatch ====== */
 
+#define MIN_U32(a, b) ((uint32_t)(a) < (uint32_t)(b) ? (uint32_t)(a) : (uint32_t)(b))
+
 static vfault fetch(struct op *o)
 {
 	uint8_t b[VX_MAX_INSN_LEN];
 	unsigned n = 0;
 	vfault first = 0;
 	const struct vmm_seg *cs = &o->regs->seg[VMM_CS];
+	uint32_t page = 1, page_gpa = 0; /* the linear page walked last (1: none) */
 	for (; n < sizeof b; n++) {
-		uint32_t off = o->regs->eip + n, v;
+		uint32_t off = o->regs->eip + n, lin = cs->base + off;
 		if (off > cs->limit) {
 			first = VF(X_GP, 0);
 			break;
 		}
-		vfault f = vmem_rd_gva(o->vm, cs->base + off, 1, o->vm->vcpu.cpl == 3, &v);
-		if (f) {
-			first = f;
-			break;
+		if ((lin & PAGE_MASK) != page) { /* one walk per page, as the bytes' own would do */
+			vfault f = vmem_walk(o->vm, lin, VACC_READ, o->vm->vcpu.cpl == 3, &page_gpa);
+			if (f) {
+				first = f;
+				break;
+			}
+			page = lin & PAGE_MASK;
+			page_gpa &= PAGE_MASK;
 		}
-		b[n] = (uint8_t)v;
+		uint32_t hpa, gpa = page_gpa | (lin & (PAGE - 1));
+		if (vmem_gpa_ram(o->vm, gpa, &hpa)) {
+			/* RAM: the bytes up to the page's end (or the limit) at once */
+			uint32_t k = MIN_U32(sizeof b - n, PAGE - (lin & (PAGE - 1)));
+			if (cs->limit - off < k - 1)
+				k = cs->limit - off + 1;
+			o->vm->ops->read(o->vm->ops->opaque, hpa, b + n, k);
+			n += k - 1;
+		} else {
+			b[n] = (uint8_t)vmem_rd_gpa(o->vm, gpa, 1);
+		}
 	}
 	int len = vx_decode(b, n, (cs->attr & DESC_DB) != 0, &o->in);
 	for (unsigned i = 0; i < n && len > 0 && i < (unsigned)len; i++)

@@ -207,8 +207,12 @@ vfault vmem_rd_gva(struct vmm *vm, uint32_t gva, int size, bool user, uint32_t *
 		vfault f = vmem_walk(vm, a, VACC_READ, user, &gpa);
 		if (f)
 			return f;
-		for (int i = 0; i < n; i++)
-			v |= vmem_rd_gpa(vm, gpa + (uint32_t)i, 1) << (8 * (done + i));
+		uint32_t hpa;
+		if (n != 3 && vmem_gpa_ram(vm, gpa, &hpa)) /* RAM: one read (a device: byte by byte) */
+			v |= vmem_rd_gpa(vm, gpa, n) << (8 * done);
+		else
+			for (int i = 0; i < n; i++)
+				v |= vmem_rd_gpa(vm, gpa + (uint32_t)i, 1) << (8 * (done + i));
 		done += n;
 	}
 	*val = v;

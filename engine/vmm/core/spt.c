@@ -210,6 +210,21 @@ void spt_write_protect(struct vmm *vm, uint32_t gpa)
 		npt_set_writable(vm, gpa, false);
 		return;
 	}
+	/* Only a frame some shadow PTE made writable needs the search (fill()
+	 * marks them); after it, none maps the frame writable. Where fill()
+	 * knows the one PTE that does, that PTE is all there is to change. */
+	uint32_t f = gpa >> 12, slot = f & (VMM_W_TRACK - 1);
+	if (!(vm->w_map[f >> 3] & (1u << (f & 7))))
+		return;
+	vm->w_map[f >> 3] &= (uint8_t)~(1u << (f & 7));
+	if (vm->w_tag[slot] == f + 1 && vm->w_pte[slot]) {
+		uint32_t a = vm->w_pte[slot], e = vmem_rd_hpa(vm, a);
+		if ((e & PTE_W) && (e & PTE_FRAME) == target)
+			vmem_wr_hpa(vm, a, e & ~PTE_W);
+		vm->w_tag[slot] = 0;
+		vm->tlb_stale = true;
+		return;
+	}
 	for (int i = 0; i < VMM_SPT_PAGES; i++) {
 		if (!vm->spt[i].hpa)
 			continue;
@@ -220,6 +235,22 @@ void spt_write_protect(struct vmm *vm, uint32_t gpa)
 		}
 	}
 	vm->tlb_stale = true;
+}
+
+/* A shadow PTE at host-physical `pte` maps guest frame `f` writable: noted
+ * for spt_write_protect (the frame's one such PTE, or 0 when there may be
+ * more, or another frame's slot: then it searches them all). */
+static void note_writable(struct vmm *vm, uint32_t f, uint32_t pte)
+{
+	uint32_t slot = f & (VMM_W_TRACK - 1);
+	uint8_t bit = (uint8_t)(1u << (f & 7));
+	if (!(vm->w_map[f >> 3] & bit)) {
+		vm->w_map[f >> 3] |= bit;
+		vm->w_tag[slot] = f + 1;
+		vm->w_pte[slot] = pte;
+	} else if (vm->w_tag[slot] == f + 1 && vm->w_pte[slot] != pte) {
+		vm->w_pte[slot] = 0;
+	}
 }
 
 /* Fills the shadow PTE for `gva` after a successful guest walk to `gpa`. */
@@ -251,9 +282,12 @@ static bool fill(struct vmm *vm, uint32_t gva, uint32_t gpa, bool user)
 		return false;
 	}
 	uint32_t e = hpa | PTE_P | PTE_U | PTE_A | PTE_D;
-	if (w && (dirty & PTE_D) && !spt_is_pt_frame(vm, gpa) && !vdesc_is_dt_frame(vm, gpa))
+	uint32_t at = spt + ((gva >> 12) & 1023) * 4;
+	if (w && (dirty & PTE_D) && !spt_is_pt_frame(vm, gpa) && !vdesc_is_dt_frame(vm, gpa)) {
 		e |= PTE_W;
-	vmem_wr_hpa(vm, spt + ((gva >> 12) & 1023) * 4, e);
+		note_writable(vm, gpa >> 12, at);
+	}
+	vmem_wr_hpa(vm, at, e);
 	vm->stats.spt_fills++;
 	return true;
 }

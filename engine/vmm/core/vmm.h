@@ -141,6 +141,7 @@ struct vmm_host_ops {
 #define VMM_SPT_ROOTS 8     /* shadow roots cached (per guest CR3 and view) */
 #define VMM_SPT_PAGES 1024  /* shadow page tables in the pool */
 #define VMM_PT_TRACK 1024   /* guest frames known to be page tables */
+#define VMM_W_TRACK 1024    /* guest frames whose one writable shadow PTE is known */
 
 /* One shadow page table: a host page, and the guest table it shadows. */
 struct vmm_spt_page {
@@ -191,7 +192,11 @@ struct vmm {
 	uint16_t pt_writes[VMM_PT_TRACK]; /* ... and its emulated writes since last used as a table */
 	bool tlb_stale;                   /* shadow entries dropped: flush the real TLB */
 	uint8_t dt_map[(1u << 20) / 8];   /* guest frames holding descriptors the shadows copy */
+	uint8_t w_map[(1u << 20) / 8];    /* guest frames a shadow PTE may map writable */
+	uint32_t w_tag[VMM_W_TRACK];      /* ... by frame: frame + 1, and the one shadow PTE */
+	uint32_t w_pte[VMM_W_TRACK];      /* ... that does (host-physical; 0: maybe several) */
 	uint32_t dt_gpa[2][8192];         /* shadow GDT/LDT entry -> guest-physical address | 1 */
+	uint16_t dt_top[2];               /* ... entries below this index may be set (the scan's end) */
 	struct vmm_stats stats;
 	uint32_t fault_cr2;     /* the address of the last #PF the core raised */
 	const char *stop_why;

@@ -5,22 +5,36 @@
  */
 #include "rt.h"
 
+/* The string instructions, a dword at a time, then the tail: a byte loop
+ * costs a guest monitor (guests/tinyvmm) a quarter million instructions for
+ * every 64 KiB table it clears. */
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
+	void *d = dst;
+	size_t words = n / 4, tail = n & 3;
+	uint32_t v = (uint8_t)c * 0x01010101u;
 
-	while (n--)
-		*d++ = (unsigned char)c;
+	__asm__ volatile("rep stosl\n\t"
+			 "mov %[tail], %%ecx\n\t"
+			 "rep stosb"
+			 : "+D"(d), "+c"(words)
+			 : "a"(v), [tail] "r"(tail)
+			 : "memory");
 	return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	void *d = dst;
+	const void *s = src;
+	size_t words = n / 4, tail = n & 3;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsl\n\t"
+			 "mov %[tail], %%ecx\n\t"
+			 "rep movsb"
+			 : "+D"(d), "+S"(s), "+c"(words)
+			 : [tail] "r"(tail)
+			 : "memory");
 	return dst;
 }
 

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""tinyvmm, the guest hypervisor, against the engine's own monitor.
+
+usage: test-tinyvmm.py NESTLAB_RUN TINYVMM_ELF [--minios MINIOS_ELF FS_IMG] KERNEL...
+
+Each KERNEL runs once under the engine's monitor (--monitor=shadow) and
+under tinyvmm on the bare PC with the assist, with shadow paging and with
+nested paging (tinyvmm's paging=). The test requires, for each, the same
+exit status and the same console output, leaving out tinyvmm's own lines
+and the guest's TIME: and FW: lines (which say what the timing and the
+firmware are: tinyvmm's guest sees the machine's firmware tables and its
+clock runs while tinyvmm works). With --minios, miniOS's shell session
+(ls, cat, forktest, halt) is compared the same way. Then tinyvmm's errors:
+each bad start must end with a message naming what is wrong.
+
+TAP output, one check per line.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 240
+checks = 0
+failed = 0
+
+
+def check(ok, what, detail=''):
+    global checks, failed
+    checks += 1
+    if not ok:
+        failed += 1
+    print(f"{'ok' if ok else 'not ok'} {checks} - {what}")
+    if not ok and detail:
+        for line in detail.splitlines()[:30]:
+            print('#   ' + line)
+
+
+def run(cmd):
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=TIMEOUT)
+        return p.returncode, p.stdout.decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b'').decode('utf-8', 'replace')
+        return 'timeout', out
+
+
+def guest_lines(out):
+    keep = []
+    for line in out.splitlines():
+        if line.startswith(('TIME:', 'FW:', 'tinyvmm:')):
+            continue
+        keep.append(line)
+    return keep
+
+
+def diff(a, b):
+    lines = []
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else '<end>'
+        y = b[i] if i < len(b) else '<end>'
+        if x != y:
+            lines.append(f'line {i + 1}: monitor {x!r}')
+            lines.append(f'line {i + 1}: tinyvmm {y!r}')
+        if len(lines) > 10:
+            break
+    return '\n'.join(lines)
+
+
+def compare(nestlab, tinyvmm, name, kernel, args):
+    code0, out0 = run([nestlab, '--monitor=shadow', kernel] + args)
+    for paging in ('shadow', 'nested'):
+        code1, out1 = run([nestlab, '--monitor=none', '--assist', '--mem', '128',
+                           '--cmdline', f'paging={paging}', tinyvmm, '--module', kernel] + args)
+        what = f'{name}: under tinyvmm ({paging} paging) as under the engine\'s monitor'
+        a, b = guest_lines(out0), guest_lines(out1)
+        ok = code0 == code1 and a == b and len(a) > 0
+        detail = f'exit status: monitor {code0}, tinyvmm {code1}\n' + diff(a, b)
+        if code1 == 'timeout':
+            detail += '\nlast lines under tinyvmm:\n' + '\n'.join(out1.splitlines()[-5:])
+        check(ok, what, detail)
+        banner = [l for l in out1.splitlines() if l.startswith('tinyvmm: guest')]
+        check(len(banner) == 1 and f'{paging} paging' in banner[0],
+              f'{name}: tinyvmm names its guest and its paging ({paging})', out1[:400])
+
+
+def errors(nestlab, tinyvmm, kernel, tmp):
+    notelf = os.path.join(tmp, 'notelf')
+    with open(notelf, 'wb') as f:
+        f.write(b'this is not a kernel\n' * 8)
+    cases = [
+        ('without the assist', [nestlab, '--monitor=none', '--mem', '128', tinyvmm,
+                                '--module', kernel], 'needs the assist'),
+        ('without a guest', [nestlab, '--monitor=none', '--assist', '--mem', '128', tinyvmm],
+         'has no guest'),
+        ('a guest that is not ELF', [nestlab, '--monitor=none', '--assist', '--mem', '128',
+                                     tinyvmm, '--module', notelf],
+         'is not a 32-bit x86 ELF file'),
+        ('a bad paging=', [nestlab, '--monitor=none', '--assist', '--mem', '128', '--cmdline',
+                           'paging=sideways', tinyvmm, '--module', kernel],
+         'paging=sideways: give paging=shadow or paging=nested'),
+        ('a bad mem=', [nestlab, '--monitor=none', '--assist', '--mem', '128', '--cmdline',
+                        'mem=lots', tinyvmm, '--module', kernel], 'mem=lots is not a RAM size'),
+        ('too little RAM', [nestlab, '--monitor=none', '--assist', '--mem', '32', '--cmdline',
+                            'mem=64', tinyvmm, '--module', kernel], 'has too little RAM'),
+        ('--assist under the engine\'s monitor', [nestlab, '--monitor=shadow', '--assist', kernel],
+         '--assist is offered on the bare PC only'),
+    ]
+    for what, cmd, want in cases:
+        code, out = run(cmd)
+        check(want in out and code not in (0, 1, 'timeout'),
+              f'tinyvmm error: {what}: "{want}"', f'exit {code}\n{out[-600:]}')
+
+
+def main():
+    argv = sys.argv[1:]
+    nestlab, tinyvmm = argv[0], argv[1]
+    rest = argv[2:]
+    minios = None
+    if rest[:1] == ['--minios']:
+        minios = (rest[1], rest[2])
+        rest = rest[3:]
+    for kernel in rest:
+        name = kernel.rsplit('/', 1)[-1].removesuffix('.elf')
+        compare(nestlab, tinyvmm, name, kernel, [])
+    if minios:
+        elf, fs = minios
+        session = ['--disk', fs + ',slave', '--input', 'com1~$ :ls\n',
+                   '--input', 'com1~$ :cat hello.txt\n', '--input', 'com1~$ :forktest\n',
+                   '--input', 'com1~$ :halt\n', '--max-insns', '4000000000']
+        compare(nestlab, tinyvmm, 'minios', elf, session)
+    with tempfile.TemporaryDirectory() as tmp:
+        errors(nestlab, tinyvmm, rest[0], tmp)
+    print(f'1..{checks}')
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
