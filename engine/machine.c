@@ -827,6 +827,7 @@ static struct l0_config monitor_config(struct machine *m, const struct machine_c
 		.mon_base = m->mon_base, .mon_pages = MONITOR_MIB * MIB / PMEM_PAGE_SIZE,
 		.io = m->io, .devmem = m->pmem, .hostmem = m->cpu_pmem,
 		.from_real_mode = m->has_rom,
+		.assist = cfg->assist,
 		.rom_base = m->has_rom ? (uint32_t)(0x100000000ull - m->rom_size) : 0,
 		.rom_size = m->has_rom ? m->rom_size : 0,
 	};
@@ -945,7 +946,7 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	m->bus = machine_bus(m);
 	m->cpu = cpu_new(&m->bus);
 	m->cpu->has_apic = true;
-	m->cpu->assist = cfg->assist;
+	m->cpu->assist = cfg->assist && cfg->monitor == MACHINE_MONITOR_NONE; /* else virtualized */
 	m->current = m;
 	if (!build(m, cfg, error))
 		goto fail;

@@ -122,8 +122,8 @@ struct machine_config {
 	bool console_quiet;         /* debug console bytes are only logged, not printed */
 	enum machine_monitor monitor; /* how the guest runs: bare (default) or under a monitor */
 	bool faithful_i386;         /* under a monitor: strict mode off, a real i386 */
-	bool assist;                /* the CPU offers the assist, its run-guest operation (docs/cpu.md);
-	                             * bare only for now */
+	bool assist;                /* the CPU offers the assist, its run-guest operation (docs/cpu.md):
+	                             * bare, or virtualized by the monitor (nested paging only) */
 	const struct machine_vm_config *vms; /* more VMs beside the first (needs a monitor) */
 	int n_vms;
 };

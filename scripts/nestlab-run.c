@@ -155,7 +155,8 @@ static const GOptionEntry entries[] = {
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
 	{"assist", 0, 0, G_OPTION_ARG_NONE, &o.assist,
 	 "Offer the assist, the CPU's run-guest operation, to a guest monitor such as "
-	 "tinyvmm (bare, --monitor=none; see docs/cpu.md)", NULL},
+	 "tinyvmm: the CPU's own (--monitor=none) or virtualized by the engine's monitor "
+	 "(--monitor=nested); see docs/cpu.md", NULL},
 	{"vm", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vms,
 	 "Under a monitor, run one more VM beside KERNEL: its own RAM share (default 32 MiB), "
 	 "devices and monitor; its COM1 is printed at the end, each line after '[NAME] ', unless "
@@ -746,9 +747,9 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
 		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
 		                   "(--monitor=shadow or nested)%s", "");
-	if (o.assist && g.monitor != MACHINE_MONITOR_NONE)
-		return usage_error(ctx, "--assist is offered on the bare PC only for now: add "
-		                   "--monitor=none (the engine's monitor does not virtualize it yet)%s", "");
+	if (o.assist && g.monitor == MACHINE_MONITOR_SHADOW)
+		return usage_error(ctx, "--assist under the engine's monitor needs --monitor=nested (its "
+		                   "shadow paging does not virtualize the assist yet), or --monitor=none%s", "");
 	if (o.post_port && !parse_port(o.post_port, post))
 		return usage_error(ctx, "--post-port '%s' is not a port number from 1 to 0xffff",
 		                   o.post_port);

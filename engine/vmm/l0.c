@@ -36,7 +36,7 @@ static const uint32_t exit_work[VMM_EXIT_COUNT] = {
 	[VMM_EXIT_PRIV] = 60, [VMM_EXIT_IO] = 60, [VMM_EXIT_MMIO] = 120,
 	[VMM_EXIT_PF_HIDDEN] = 150, [VMM_EXIT_PF_TRUE] = 120, [VMM_EXIT_PT_WRITE] = 200,
 	[VMM_EXIT_EXCEPTION] = 100, [VMM_EXIT_INTR] = 80, [VMM_EXIT_HLT] = 40,
-	[VMM_EXIT_NPF] = 120, [VMM_EXIT_DT_WRITE] = 200,
+	[VMM_EXIT_NPF] = 120, [VMM_EXIT_DT_WRITE] = 200, [VMM_EXIT_NEST] = 120,
 };
 
 struct l0 {
@@ -180,13 +180,16 @@ static void regs_out(struct l0 *l, const struct vmm_regs *r)
 	for (int s = 0; s < VMM_NSEG; s++)
 		if (r->dirty & VMM_DIRTY_SEG(s))
 			seg_out(&c->seg[s], &r->seg[s]);
-	c->guest.vcpl = r->vcpl;
-	/* Ring compression: in the kernel view the guest's data-segment loads
-	 * trap, to be checked against its own CPL and the descriptor's own DPL
-	 * (the shadow's DPL is 3). In the user view the shadow is exact. */
-	if (!l->cfg.faithful)
-		c->msr_nestlab_ctl = NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT |
-		                     (r->vcpl < 3 ? NESTLAB_CTL_SEGLOAD_TRAP : 0);
+	/* The guest mode the core chose: its guest's (ring compression: in the
+	 * kernel view the guest's data-segment loads trap, to be checked
+	 * against its own CPL and the descriptor's own DPL; in the user view
+	 * the shadow is exact), or its guest's guest's (nest.c). */
+	bool mode_changed = c->guest.nested != r->mode.nested ||
+	                    c->guest.npt_root != r->mode.npt_root;
+	c->guest.vcpl = r->mode.vcpl;
+	c->guest.nested = r->mode.nested;
+	c->guest.npt_root = r->mode.npt_root;
+	c->msr_nestlab_ctl = r->mode.ctl;
 	if (r->dirty & VMM_DIRTY_CTL) {
 		c->cr0 = r->cr0;
 		c->cr3 = r->cr3;
@@ -194,7 +197,7 @@ static void regs_out(struct l0 *l, const struct vmm_regs *r)
 		c->gdtr = (struct dtr){ r->gdtr.base, r->gdtr.limit };
 		seg_out(&c->ldtr, &r->ldtr);
 	}
-	if (r->dirty & (VMM_DIRTY_CTL | VMM_DIRTY_SEG(VMM_CS) | VMM_DIRTY_SEG(VMM_SS)))
+	if (mode_changed || (r->dirty & (VMM_DIRTY_CTL | VMM_DIRTY_SEG(VMM_CS) | VMM_DIRTY_SEG(VMM_SS))))
 		cpu_state_changed(c); /* also flushes the TLB */
 	else if (r->dirty & (VMM_DIRTY_TLB | VMM_DIRTY_INVLPG))
 		cpu_tlb_flush(c);
@@ -370,6 +373,7 @@ struct l0 *l0_start(struct cpu *cpu, const struct l0_config *cfg, const char **w
 		g_free(l);
 		return NULL;
 	}
+	l->vm.assist = cfg->assist && cfg->paging == VMM_NESTED;
 	if (cfg->rom_size && !vmm_map_rom(&l->vm, cfg->rom_base, cfg->rom_size)) {
 		*why = "the monitor has too few pages to map the ROM";
 		g_free(l);

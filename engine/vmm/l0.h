@@ -27,6 +27,7 @@ struct l0_config {
 	struct pmem *hostmem;    /* host-physical memory (shares, monitor pages) */
 	bool from_real_mode;     /* the guest has just set CR0.PE (a ROM's start) */
 	uint32_t rom_base, rom_size; /* a ROM the guest may run, host-physical = guest-physical */
+	bool assist;             /* offer the guest the assist (nested paging only; core/nest.c) */
 };
 
 /*

@@ -369,9 +369,11 @@ static void regs_to_run(const struct vmm_regs *r, bool faithful)
 	run.cr0 = r->cr0;
 	run.cr3 = r->cr3;
 	run.cr4 = r->cr4;
-	run.vcpl = r->vcpl;
-	run.nestlab_ctl = faithful ? 0 : 1u /* STRICT */ | 2u /* CPUID_FAULT */ |
-	                                 (r->vcpl < 3 ? 4u /* SEGLOAD_TRAP */ : 0);
+	run.ctl = r->mode.nested ? NL_RUN_NESTED : 0;
+	run.npt_root = r->mode.npt_root;
+	run.vcpl = r->mode.vcpl;
+	run.nestlab_ctl = r->mode.ctl;
+	(void)faithful;
 }
 
 static void regs_from_run(struct vmm_regs *r)
@@ -507,7 +509,8 @@ int main(void)
 	              &entry, sel, false, &r))
 		die("cannot start the guest: %s", vm.stop_why);
 	run.version = NL_RUN_VERSION;
-	run.ctl = o.paging == VMM_NESTED ? NL_RUN_NESTED : 0;
-	run.npt_root = vm.npt_root;
+	/* tinyvmm offers its guest the assist in turn (the core virtualizes it
+	 * with nested paging): a tinyvmm under it can run a guest of its own. */
+	vm.assist = o.paging == VMM_NESTED;
 	run_guest(&o, &r);
 }

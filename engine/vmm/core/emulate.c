@@ -627,12 +627,20 @@ static vfault do_msr(struct op *o, bool write)
 	case MSR_IA32_SYSENTER_ESP: slot = &v->msr_sysenter[1]; break;
 	case MSR_IA32_SYSENTER_EIP: slot = &v->msr_sysenter[2]; break;
 	case 0x4e4c0000u: /* MSR_NESTLAB_CTL: the guest's own, for its guests */
-		if (write && (val & ~3ull))
+		if (write && (val & ~7ull))
 			return VF(X_GP, 0);
 		if (write)
 			v->msr_ctl = (uint32_t)val;
-		val = v->msr_ctl;
+		val = v->msr_ctl | (vm->assist ? 0x80000000u : 0); /* NESTLAB_CTL_ASSIST */
 		break;
+	case 0x4e4c0001u: { /* MSR_NESTLAB_RUN: the assist, virtualized (nest.c) */
+		if (!write)
+			return VF(X_GP, 0);
+		vfault f = vnest_request(vm, val);
+		if (f)
+			return f;
+		break;
+	}
 	default:
 		return VF(X_GP, 0);
 	}

@@ -24,7 +24,7 @@
 static const char *const exit_names[VMM_EXIT_COUNT] = {
 	"privileged instruction", "port I/O", "device memory (MMIO)", "hidden page fault",
 	"true page fault", "page-table write", "exception reflected", "interrupt delivered",
-	"HLT", "nested page fault", "descriptor-table write",
+	"HLT", "nested page fault", "descriptor-table write", "nested guest exit",
 };
 
 const char *vmm_exit_name(enum vmm_exit e)
@@ -72,6 +72,7 @@ bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging pa
 	regs->cr0 = CR0_PE | CR0_ET | (paging == VMM_NESTED ? (v->cr0 & (CR0_PG | CR0_WP))
 	                                                     : CR0_PG | CR0_WP);
 	ev_cpl_changed(vm, regs);
+	vnest_mode(vm, regs);
 	return vm->stop_why == NULL;
 }
 
@@ -176,7 +177,21 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 	vm->ev_cycles = 0;
 	bool refaulting = vm->refaulting;
 	vm->refaulting = false;
-	if (flags & CPU_EV_EXT_) {
+	if (vm->nest.active) {
+		/* The guest's guest: its nested-map miss on a frame this core
+		 * protects is the core's own; every other event is the guest's. */
+		uint32_t hpa;
+		if (vec == NPF_VEC && vmem_gpa_ram(vm, gpa, &hpa) && vdesc_is_dt_frame(vm, gpa)) {
+			vdesc_release_frame(vm, gpa);
+			res.reason = VMM_EXIT_DT_WRITE;
+		} else if (vec == NPF_VEC) {
+			vm->stop_why = "the guest monitor's own guest reached memory outside the guest "
+			               "monitor's RAM (device memory is not virtualized for it yet)";
+		} else {
+			vnest_exit(vm, regs, vec, err, flags, cr2);
+			res.reason = VMM_EXIT_NEST;
+		}
+	} else if (flags & CPU_EV_EXT_) {
 		res.reason = VMM_EXIT_INTR;
 		ev_deliver(vm, regs, vec, -1, false, true);
 	} else if (refaulting && !(flags & CPU_EV_SOFT_)) {
@@ -238,8 +253,11 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 			vm->fault_cr2 = cr2;
 		reflect(vm, regs, err >= 0 ? VF(vec, err) : VF_N(vec), &res);
 	}
+	if (vm->nest.pending && !vm->stop_why)
+		vnest_enter(vm, regs, &regs->halt, &res.intr_shadow);
 	if (vm->tlb_stale)
 		regs->dirty |= VMM_DIRTY_TLB;
+	vnest_mode(vm, regs);
 	vm->stats.exits[res.reason]++;
 	res.charged_cycles += (int32_t)vm->ev_cycles;
 	if (vm->stop_why) {

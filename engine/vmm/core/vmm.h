@@ -61,6 +61,15 @@ struct vmm_regs {
 	unsigned dirty;               /* out: VMM_DIRTY_* */
 	uint32_t invlpg;              /* out: with VMM_DIRTY_INVLPG, the page */
 	uint8_t vcpl;                 /* out: the guest's CPL now (nested paging) */
+	/* out: the guest mode the real CPU runs the guest with (the core's
+	 * choice: its guest, or, while that guest's own guest runs through the
+	 * assist the core virtualizes, that one) */
+	struct vmm_mode {
+		bool nested;          /* nested paging, with npt_root as the map */
+		uint8_t vcpl;         /* the privilege U/S checks use (nested paging) */
+		uint32_t npt_root;    /* host-physical */
+		uint32_t ctl;         /* MSR_NESTLAB_CTL: strict mode, CPUID faulting, ... */
+	} mode;
 };
 
 #define VMM_DIRTY_SEG(n) (1u << (n)) /* reload seg[n] (selector and cache) */
@@ -96,6 +105,7 @@ enum vmm_exit {
 	VMM_EXIT_HLT,        /* HLT */
 	VMM_EXIT_NPF,        /* nested paging: a guest-physical miss */
 	VMM_EXIT_DT_WRITE,   /* a write to a guest descriptor table in use, emulated */
+	VMM_EXIT_NEST,       /* the guest's own guest (the assist, virtualized) left for it */
 	VMM_EXIT_COUNT
 };
 
@@ -167,6 +177,19 @@ struct vmm_stats {
 	uint64_t spt_fills, spt_evictions, spt_zaps, pt_unprotects;
 };
 
+/* The assist as the core offers it to its guest (docs/monitor.md,
+ * "Nesting"): the guest's WRMSR MSR_NESTLAB_RUN runs the guest's guest on
+ * the real CPU, and that guest's every event comes back as the guest's exit. */
+struct vmm_nest {
+	bool active;            /* the guest's guest runs */
+	bool pending;           /* a WRMSR MSR_NESTLAB_RUN retired: enter at the trap's end */
+	uint32_t block;         /* its run block (guest-physical) */
+	uint32_t ctl;           /* its nestlab_ctl */
+	uint64_t cycles;        /* the clock at entry */
+	struct vmm_regs outer;  /* the guest's real state, after its WRMSR */
+	uint64_t entries;       /* statistics: runs of the guest's guest */
+};
+
 struct vmm {
 	const struct vmm_host_ops *ops;
 	enum vmm_paging paging;
@@ -203,6 +226,9 @@ struct vmm {
 	bool refaulting;        /* the next exception is one the core asked the host to raise */
 	uint32_t ev_cycles;     /* cycles a bare CPU charges for delivery attempts beyond the first
 	                         * (faults while delivering), for this trap */
+	bool assist;            /* the core offers its guest the assist (set by the host; nested
+	                         * paging only) */
+	struct vmm_nest nest;
 };
 
 /*

@@ -180,4 +180,17 @@ vfault vtask_gate(struct vmm *vm, struct vmm_regs *regs, uint64_t gate, enum vta
 vfault vtask_iret(struct vmm *vm, struct vmm_regs *regs, uint32_t eip);
 /* }====================================================================== */
 
+/* {====== nest.c: the assist virtualized ====== */
+/* WRMSR MSR_NESTLAB_RUN: checks the run block at guest-physical `pa` as the
+ * CPU would; #GP(0) if it cannot be used, else the entry is pending. */
+vfault vnest_request(struct vmm *vm, uint64_t pa);
+/* At the end of the trap whose WRMSR retired: the guest's guest gets the CPU. */
+void vnest_enter(struct vmm *vm, struct vmm_regs *regs, bool *halt, bool *shadow);
+/* An event of the guest's guest: into its run block; the guest goes on. */
+void vnest_exit(struct vmm *vm, struct vmm_regs *regs, int vec, int err, unsigned flags,
+                uint32_t cr2);
+/* regs->mode: the real guest mode for what runs now. */
+void vnest_mode(const struct vmm *vm, struct vmm_regs *regs);
+/* }====================================================================== */
+
 #endif
