@@ -122,11 +122,18 @@ struct machine_config {
 	bool console_quiet;         /* debug console bytes are only logged, not printed */
 	enum machine_monitor monitor; /* how the guest runs: bare (default) or under a monitor */
 	bool faithful_i386;         /* under a monitor: strict mode off, a real i386 */
+	const char *cpu;            /* CPU model "MODEL[,+flag|-flag]..." (docs/cpu.md); NULL: the default */
 	const struct machine_vm_config *vms; /* more VMs beside the first (needs a monitor) */
 	int n_vms;
 };
 
 struct machine;
+
+/* CPU models (docs/cpu.md): `--cpu help`'s text, and whether a model
+ * spec "MODEL[,+flag|-flag]..." names one (false: a GError naming the
+ * models or flags there are). */
+void machine_cpu_help(FILE *out);
+bool machine_cpu_check(const char *spec, GError **error);
 
 /*
  * Builds a powered-on machine (CPU at its reset vector). Returns NULL and

@@ -75,6 +75,7 @@ struct opts {
 	gboolean version;
 	gchar *monitor;
 	gboolean faithful;
+	gchar *cpu;
 	gchar **vms;
 	gchar **vm_at;
 	gchar **vm_save_at;
@@ -149,6 +150,10 @@ static const GOptionEntry entries[] = {
 	 "(trap-and-emulate with nested paging) or none (bare, on the PC itself); default "
 	 "shadow for a kernel or flat binary, none for a ROM (see docs/monitor.md)",
 	 "shadow|nested|none"},
+	{"cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
+	 "The CPU model: which real part CPUID and the MSRs say the CPU is, with features "
+	 "added (+FLAG) or removed (-FLAG); default pentium2; 'help' lists the models "
+	 "(see docs/cpu.md)", "MODEL[,+FLAG|-FLAG]...|help"},
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
@@ -698,6 +703,17 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
+	if (o.cpu && !strcmp(o.cpu, "help")) {
+		machine_cpu_help(stdout);
+		g_option_context_free(ctx);
+		exit(0);
+	}
+	GError *cpu_err = NULL;
+	if (o.cpu && !machine_cpu_check(o.cpu, &cpu_err)) {
+		int st = usage_error(ctx, "%s", cpu_err->message);
+		g_error_free(cpu_err);
+		return st;
+	}
 	/* The default: a kernel or flat binary runs under the shadow-paging
 	 * monitor; a ROM runs bare (under a monitor only from its switch to
 	 * protected mode, and some CPU test ROMs need what the monitor does not
@@ -1502,6 +1518,7 @@ static int run_guest(uint16_t post)
 		.post_port = post,
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
+		.cpu = o.cpu,
 		.vms = g.vms,
 		.n_vms = g.n_vms,
 	};

@@ -134,6 +134,24 @@ static void op_cpuid(void *opaque, uint32_t leaf, uint32_t out[4])
 	cpu_cpuid(l->cpu, leaf, out);
 }
 
+/* The VM's MSRs are the machine's CPU model's (every VM has the machine's
+ * model); the kinds of model.h and of the core are the same list. */
+static bool op_msr(void *opaque, uint32_t index, struct vmm_msr *out)
+{
+	struct l0 *l = opaque;
+	int slot;
+	const struct cpu_msr_def *d = cpu_model_msr(l->cpu->model, l->cpu->cpuid_edx, index, &slot);
+	if (!d)
+		return false;
+	*out = (struct vmm_msr){ .slot = (uint16_t)slot, .kind = d->kind, .wmask = d->wmask, .rsvd = d->rsvd };
+	return true;
+}
+
+_Static_assert(VMM_MSR_SLOTS == CPU_MSR_SLOTS, "the monitor keeps every MSR the CPU has");
+_Static_assert((int)VMM_MSR_STORE == (int)MSR_KIND_STORE && (int)VMM_MSR_TSC == (int)MSR_KIND_TSC &&
+               (int)VMM_MSR_APIC_BASE == (int)MSR_KIND_APIC_BASE &&
+               (int)VMM_MSR_NESTLAB == (int)MSR_KIND_NESTLAB, "one list of MSR kinds");
+
 static void op_apic_base(void *opaque, uint64_t value)
 {
 	struct l0 *l = opaque;
@@ -322,6 +340,7 @@ static void vcpu_from(const struct cpu *c, struct vmm_vcpu *v)
 	seg_in(&v->ldtr, &c->ldtr);
 	seg_in(&v->tr, &c->tr);
 	memcpy(v->dr, c->dr, sizeof v->dr);
+	memcpy(v->msr, c->msr, sizeof v->msr); /* the MSRs as the guest left them bare */
 }
 
 /* The monitor object without a guest yet: its host operations. */
@@ -336,7 +355,7 @@ static struct l0 *l0_new(struct cpu *cpu, const struct l0_config *cfg)
 	l->ops = (struct vmm_host_ops){
 		.opaque = l, .read = op_read, .write = op_write, .io_in = op_io_in,
 		.io_out = op_io_out, .mmio_read = op_mmio_read, .mmio_write = op_mmio_write,
-		.cycles = op_cycles, .cpuid = op_cpuid, .apic_base = op_apic_base,
+		.cycles = op_cycles, .cpuid = op_cpuid, .apic_base = op_apic_base, .msr = op_msr,
 	};
 	return l;
 }

@@ -606,6 +606,8 @@ static vfault do_mov_dr(struct op *o, bool to)
 	return 0;
 }
 
+/* RDMSR and WRMSR against the VM's own MSRs, as its CPU model has them
+ * (ops->msr): an MSR the model lacks, or a reserved bit written, is #GP(0). */
 static vfault do_msr(struct op *o, bool write)
 {
 	struct vmm *vm = o->vm;
@@ -614,19 +616,28 @@ static vfault do_msr(struct op *o, bool write)
 		return VF(X_GP, 0);
 	uint32_t idx = o->regs->r[VMM_ECX];
 	uint64_t val = ((uint64_t)o->regs->r[VMM_EDX] << 32) | o->regs->r[VMM_EAX];
+	struct vmm_msr d;
+	if (!ops(o)->msr || !ops(o)->msr(ops(o)->opaque, idx, &d) ||
+	    (d.kind == VMM_MSR_STORE && d.slot >= VMM_MSR_SLOTS))
+		return VF(X_GP, 0);
+	if (write && (val & d.rsvd))
+		return VF(X_GP, 0);
 	uint64_t now = ops(o)->cycles(ops(o)->opaque);
-	uint64_t *slot = NULL;
-	switch (idx) {
-	case MSR_TSC:
+	switch (d.kind) {
+	case VMM_MSR_TSC:
 		if (write)
-			v->tsc_offset = val - now;
+			v->tsc_offset = (val & d.wmask) - now;
 		val = now + v->tsc_offset;
 		break;
-	case MSR_IA32_APIC_BASE: slot = &v->msr_apic_base; break;
-	case MSR_IA32_SYSENTER_CS: slot = &v->msr_sysenter[0]; break;
-	case MSR_IA32_SYSENTER_ESP: slot = &v->msr_sysenter[1]; break;
-	case MSR_IA32_SYSENTER_EIP: slot = &v->msr_sysenter[2]; break;
-	case 0x4e4c0000u: /* MSR_NESTLAB_CTL: the guest's own, for its guests */
+	case VMM_MSR_APIC_BASE:
+		if (write) {
+			v->msr_apic_base = (v->msr_apic_base & ~d.wmask) | (val & d.wmask);
+			if (ops(o)->apic_base)
+				ops(o)->apic_base(ops(o)->opaque, v->msr_apic_base);
+		}
+		val = v->msr_apic_base;
+		break;
+	case VMM_MSR_NESTLAB: /* the guest's own, for its guests */
 		if (write && (val & ~3ull))
 			return VF(X_GP, 0);
 		if (write)
@@ -634,17 +645,11 @@ static vfault do_msr(struct op *o, bool write)
 		val = v->msr_ctl;
 		break;
 	default:
-		return VF(X_GP, 0);
+		if (write)
+			v->msr[d.slot] = (v->msr[d.slot] & ~d.wmask) | (val & d.wmask);
+		val = v->msr[d.slot];
+		break;
 	}
-	if (slot && write) {
-		if (idx >= MSR_IA32_SYSENTER_CS)
-			val &= idx == MSR_IA32_SYSENTER_CS ? 0xffff : 0xffffffffu;
-		*slot = val;
-		if (idx == MSR_IA32_APIC_BASE && ops(o)->apic_base)
-			ops(o)->apic_base(ops(o)->opaque, val);
-	}
-	if (slot)
-		val = *slot;
 	if (!write) {
 		o->regs->r[VMM_EAX] = (uint32_t)val;
 		o->regs->r[VMM_EDX] = (uint32_t)(val >> 32);
