@@ -53,6 +53,14 @@ static const struct cpu_msr_def pentium_msrs[] = {
 	MSR_NESTLAB_ROW,
 };
 
+/* Variable-range MTRR pair n: PhysBase (type 7:0, base 35:12), PhysMask
+ * (valid 11, mask 35:12); the other bits are reserved. */
+#define MTRR_VAR(n) \
+	{0x200 + 2 * (n), 0, MSR_KIND_STORE, CPUID_EDX_MTRR, "MTRRphysBase" #n, 0, 0xffffff0ffull, \
+	 ~0xffffff0ffull}, \
+	{0x201 + 2 * (n), 0, MSR_KIND_STORE, CPUID_EDX_MTRR, "MTRRphysMask" #n, 0, 0xffffff800ull, \
+	 ~0xffffff800ull}
+
 /* P6 family, as the Pentium II has them (SDM Vol. 4, "MSRs in the P6
  * Family Processors"). Machine checks never happen (the status registers
  * stay 0 and take only 0); the MTRRs are kept but nothing is cached, so
@@ -63,7 +71,7 @@ static const struct cpu_msr_def p6_msrs[] = {
 	{0x1, 0, MSR_KIND_STORE, CPUID_EDX_MCE, "P5_MC_TYPE", 0, 0, 0},
 	/* P6: a write sets bits 31:0 and clears 63:32 */
 	{MSR_IA32_TSC, 0, MSR_KIND_TSC, CPUID_EDX_TSC, "TSC", 0, 0xffffffffull, 0},
-	{0x17, 0, MSR_KIND_STORE, 0, "IA32_PLATFORM_ID", 0, 0, ALL64},
+	{0x17, 0, MSR_KIND_RO, 0, "IA32_PLATFORM_ID", 0, 0, ALL64},
 	/* bit 8 BSP read-only; 11 global enable; 35:12 base */
 	{MSR_IA32_APIC_BASE, 0, MSR_KIND_APIC_BASE, CPUID_EDX_APIC, "APIC_BASE", 0xfee00900ull,
 	 0xfffff800ull, 0xfffffff0000006ffull},
@@ -71,18 +79,24 @@ static const struct cpu_msr_def p6_msrs[] = {
 	{0x79, 0, MSR_KIND_STORE, 0, "BIOS_UPDT_TRIG", 0, 0, 0},
 	{0x8b, 0, MSR_KIND_STORE, 0, "BIOS_SIGN_ID", 0, ALL64, 0},
 	{0xc1, 2, MSR_KIND_STORE, 0, "PERFCTR0-1", 0, 0xffffffffffull, 0},
-	{0xfe, 0, MSR_KIND_STORE, CPUID_EDX_MTRR, "IA32_MTRRCAP", 0x508, 0, ALL64},
+	{0xfe, 0, MSR_KIND_RO, CPUID_EDX_MTRR, "IA32_MTRRCAP", 0x508, 0, ALL64},
 	{MSR_IA32_SYSENTER_CS, 0, MSR_KIND_STORE, 0, "SYSENTER_CS", 0, 0xffff, 0},
 	{MSR_IA32_SYSENTER_ESP, 0, MSR_KIND_STORE, 0, "SYSENTER_ESP", 0, 0xffffffffu, 0},
 	{MSR_IA32_SYSENTER_EIP, 0, MSR_KIND_STORE, 0, "SYSENTER_EIP", 0, 0xffffffffu, 0},
-	{0x179, 0, MSR_KIND_STORE, CPUID_EDX_MCA, "IA32_MCG_CAP", 0x105, 0, ALL64},
+	{0x179, 0, MSR_KIND_RO, CPUID_EDX_MCA, "IA32_MCG_CAP", 0x105, 0, ALL64},
 	{0x17a, 0, MSR_KIND_STORE, CPUID_EDX_MCA, "IA32_MCG_STATUS", 0, 0x7, ~0x7ull},
 	{0x17b, 0, MSR_KIND_STORE, CPUID_EDX_MCA, "IA32_MCG_CTL", 0, ALL64, 0},
 	{0x186, 2, MSR_KIND_STORE, 0, "EVNTSEL0-1", 0, 0xffffffffull, 0xffffffff00000000ull},
 	{0x1d9, 0, MSR_KIND_STORE, 0, "DEBUGCTLMSR", 0, 0x1, ~0x7full},
-	{0x1db, 4, MSR_KIND_STORE, 0, "LASTBRANCH/EXCEPTION FROM/TO", 0, 0, ALL64},
-	{0x200, 16, MSR_KIND_STORE, CPUID_EDX_MTRR, "MTRRphysBase/Mask0-7", 0, 0xffffff0ffull,
-	 0xfffffff000000000ull},
+	{0x1db, 4, MSR_KIND_RO, 0, "LASTBRANCH/EXCEPTION FROM/TO", 0, 0, ALL64},
+	MTRR_VAR(0),
+	MTRR_VAR(1),
+	MTRR_VAR(2),
+	MTRR_VAR(3),
+	MTRR_VAR(4),
+	MTRR_VAR(5),
+	MTRR_VAR(6),
+	MTRR_VAR(7),
 	{0x250, 0, MSR_KIND_STORE, CPUID_EDX_MTRR, "MTRRfix64K_00000", 0, ALL64, 0},
 	{0x258, 2, MSR_KIND_STORE, CPUID_EDX_MTRR, "MTRRfix16K_80000/A0000", 0, ALL64, 0},
 	{0x268, 8, MSR_KIND_STORE, CPUID_EDX_MTRR, "MTRRfix4K_C0000-F8000", 0, ALL64, 0},

@@ -44,13 +44,15 @@ enum cpu_msr_kind {
 	MSR_KIND_TSC,        /* the time-stamp counter: cycles + offset */
 	MSR_KIND_APIC_BASE,  /* the local APIC's base and global enable */
 	MSR_KIND_NESTLAB,    /* MSR_NESTLAB_CTL: strict mode and friends */
+	MSR_KIND_RO,         /* read-only: a write raises #GP(0) */
 };
 
 /*
  * One MSR, or `count` consecutive ones alike (MTRRs, machine-check banks).
  * A write of value V: bits in `rsvd` set in V raise #GP(0); the new value
  * is (old & ~wmask) | (V & wmask): bits outside both masks are read-only
- * (writes to them are ignored).
+ * (writes to them are ignored). A read-only MSR (MSR_KIND_RO) raises
+ * #GP(0) on every write.
  */
 struct cpu_msr_def {
 	uint32_t index;

@@ -456,7 +456,7 @@ int cpu_msr_write(struct cpu *cpu, uint32_t index, uint64_t v)
 	const struct cpu_msr_def *d = cpu_model_msr(cpu->model, cpu->cpuid_edx, index, &slot);
 	if (!d)
 		return (cpu->cpuid_edx & CPUID_EDX_MSR) ? EXC_GP : EXC_UD;
-	if (v & d->rsvd)
+	if ((v & d->rsvd) || d->kind == MSR_KIND_RO)
 		return EXC_GP;
 	switch (d->kind) {
 	case MSR_KIND_TSC:

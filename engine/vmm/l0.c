@@ -150,7 +150,8 @@ static bool op_msr(void *opaque, uint32_t index, struct vmm_msr *out)
 _Static_assert(VMM_MSR_SLOTS == CPU_MSR_SLOTS, "the monitor keeps every MSR the CPU has");
 _Static_assert((int)VMM_MSR_STORE == (int)MSR_KIND_STORE && (int)VMM_MSR_TSC == (int)MSR_KIND_TSC &&
                (int)VMM_MSR_APIC_BASE == (int)MSR_KIND_APIC_BASE &&
-               (int)VMM_MSR_NESTLAB == (int)MSR_KIND_NESTLAB, "one list of MSR kinds");
+               (int)VMM_MSR_NESTLAB == (int)MSR_KIND_NESTLAB && (int)VMM_MSR_RO == (int)MSR_KIND_RO,
+               "one list of MSR kinds");
 
 static void op_apic_base(void *opaque, uint64_t value)
 {

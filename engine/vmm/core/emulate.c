@@ -618,9 +618,9 @@ static vfault do_msr(struct op *o, bool write)
 	uint64_t val = ((uint64_t)o->regs->r[VMM_EDX] << 32) | o->regs->r[VMM_EAX];
 	struct vmm_msr d;
 	if (!ops(o)->msr || !ops(o)->msr(ops(o)->opaque, idx, &d) ||
-	    (d.kind == VMM_MSR_STORE && d.slot >= VMM_MSR_SLOTS))
+	    ((d.kind == VMM_MSR_STORE || d.kind == VMM_MSR_RO) && d.slot >= VMM_MSR_SLOTS))
 		return VF(X_GP, 0);
-	if (write && (val & d.rsvd))
+	if (write && ((val & d.rsvd) || d.kind == VMM_MSR_RO))
 		return VF(X_GP, 0);
 	uint64_t now = ops(o)->cycles(ops(o)->opaque);
 	switch (d.kind) {

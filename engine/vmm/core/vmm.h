@@ -80,6 +80,7 @@ enum vmm_msr_kind {
 	VMM_MSR_TSC,         /* the guest's TSC: the VM's clock + tsc_offset */
 	VMM_MSR_APIC_BASE,   /* vcpu.msr_apic_base, and the host is told (ops->apic_base) */
 	VMM_MSR_NESTLAB,     /* MSR_NESTLAB_CTL: vcpu.msr_ctl, for the guest's own guests */
+	VMM_MSR_RO,          /* read-only, in vcpu.msr[slot]: a write raises #GP(0) */
 };
 struct vmm_msr {
 	uint16_t slot;
