@@ -278,6 +278,10 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 		        vmm_exit_name(res.reason), res.retired ? " (retired)" : "", r.eip,
 		        l->vm.vcpu.cpl, res.stop ? " STOP: " : "", res.stop ? res.why : "");
 	regs_out(l, &r);
+	/* The guest's IRET, emulated, ends the NMI blocking the CPU began when
+	 * it delivered an NMI to the monitor for the guest (SDM Vol. 3A, 6.7.1). */
+	if (res.retired && res.op == 0xcf)
+		c->in_nmi = false;
 	/* An instruction that trapped and will run again (a hidden fault, one
 	 * element of a REP string) has not ended for the guest: no interrupt
 	 * may come between, as none would on a bare machine. One the monitor

@@ -1065,7 +1065,7 @@ static int vx_write(void *opaque, int seg, uint32_t off, uint32_t val, int size)
 
 static vfault do_memory(struct op *o)
 {
-	const struct vx_mem m = { o, vx_read, vx_write };
+	const struct vx_mem m = { o, vx_read, vx_write, true, o->regs->seg[VMM_CS].limit };
 	int rc = vx_emulate(&o->in, &o->vr, &m);
 	if (rc == VX_UNSUPPORTED) {
 		o->vm->stop_why = "the guest accessed a device or page table with an instruction the monitor cannot emulate";

@@ -430,6 +430,32 @@ static int op_push_i(struct vx_ctx *c)
 	return push(c, c->in->imm, vx_osz(c->in));
 }
 
+/* CALL Jz (E8) and CALL Ev (FF /2): the return address pushed, EIP at
+ * the target (16-bit operand size: truncated to 16 bits). A target beyond
+ * the CS limit, where the CPU raises #GP(0) before it pushes, is left to
+ * the caller (VX_UNSUPPORTED) when it gave the limit. */
+static int op_call(struct vx_ctx *c)
+{
+	int sz = vx_osz(c->in);
+	uint32_t target;
+	if (c->in->op == 0xe8) {
+		target = c->r.eip + c->in->imm;
+	} else {
+		int rc = rm_get(c, &target, sz);
+		if (rc)
+			return rc;
+	}
+	if (sz == 2)
+		target &= 0xffff;
+	if (c->m->check_cs && target > c->m->cs_limit)
+		return VX_UNSUPPORTED;
+	int rc = push(c, c->r.eip, sz);
+	if (rc)
+		return rc;
+	c->r.eip = target;
+	return VX_OK;
+}
+
 /* POP Ev (8F /0): ESP is incremented before the operand's address is
  * computed (SDM, POP); a register destination is written after it. */
 static int op_pop_ev(struct vx_ctx *c)
@@ -469,7 +495,9 @@ static vx_handler handler_of(const struct vx_insn *in)
 	case 0xa0: case 0xa1: case 0xa2: case 0xa3: return op_mov_moffs;
 	case 0xf6: case 0xf7: return in->reg <= 1 ? op_test : in->reg <= 3 ? op_not_neg_e : NULL;
 	case 0xfe: return in->reg <= 1 ? op_incdec_e : NULL;
-	case 0xff: return in->reg <= 1 ? op_incdec_e : in->reg == 6 ? op_push_ev : NULL;
+	case 0xff: return in->reg <= 1 ? op_incdec_e : in->reg == 6 ? op_push_ev
+	                : in->reg == 2 ? op_call : NULL;
+	case 0xe8: return op_call;
 	case 0x50: case 0x51: case 0x52: case 0x53:
 	case 0x54: case 0x55: case 0x56: case 0x57: return op_push_z;
 	case 0x68: case 0x6a: return op_push_i;

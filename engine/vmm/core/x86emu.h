@@ -20,10 +20,11 @@
  *   NOT NEG F6/F7 /2 /3, INC DEC FE/FF /0 /1, XCHG 86 87,
  *   CMPXCHG 0F B0 B1, CMPXCHG8B 0F C7 /1, XADD 0F C0 C1, BT BTS BTR BTC 0F A3 AB B3 BB BA /4-7,
  *   SETcc 0F 90-9F, PUSH Ev FF /6, PUSH r 50-57, PUSH Iz/Ib 68 6A, POP Ev 8F /0,
+ *   CALL Jz E8, CALL Ev FF /2 (near),
  *   MOVS CMPS STOS LODS SCAS A4-A7 AA-AF (REP/REPE/REPNE: one element per call).
  *
  * Flags (including the ones the manual leaves undefined) are those of the
- * engine's CPU. PUSH and POP Ev assume a 32-bit stack (SS.B =
+ * engine's CPU. PUSH, CALL and POP Ev assume a 32-bit stack (SS.B =
  * 1): ESP moves by the operand size and is never wrapped at 64 KiB.
  */
 #ifndef NESTLAB_X86EMU_H
@@ -110,6 +111,10 @@ struct vx_mem {
 	void *opaque;
 	int (*read)(void *opaque, int seg, uint32_t off, uint32_t *val, int size);
 	int (*write)(void *opaque, int seg, uint32_t off, uint32_t val, int size);
+	/* CALL: with check_cs, a target beyond cs_limit (where the CPU raises
+	 * #GP(0)) is VX_UNSUPPORTED; without, every target is in the limit. */
+	bool check_cs;
+	uint32_t cs_limit;
 };
 
 enum { VX_OK = 0, VX_UNSUPPORTED = -100 };
