@@ -46,7 +46,7 @@ KNOWN_PASS = {
     "eventinj": ALL,
     "setjmp": ALL,
     "taskswitch": ALL,
-    "taskswitch2": ("none",),
+    "taskswitch2": ALL,
     "umip": ALL,
     "vmexit_mov_from_cr8": ALL,
     "vmexit_mov_to_cr8": ALL,
