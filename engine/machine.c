@@ -28,6 +28,7 @@
 #include "chardev.h"
 #include "clock.h"
 #include "cmos.h"
+#include "pctestdev.h"
 #include "device.h"
 #include "disk.h"
 #include "flat.h"
@@ -728,6 +729,12 @@ static bool build_devices(struct machine *m, const struct machine_config *cfg, G
 	if (!m->vga)
 		return false;
 	add_device(m, &m->vga->dev);
+	if (cfg->pc_testdev) {
+		struct dev_pctestdev *t = dev_pctestdev_new(&m->board, error);
+		if (!t)
+			return false;
+		add_device(m, (struct device *)t);
+	}
 	return build_disks(m, cfg, error);
 }
 

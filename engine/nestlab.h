@@ -123,6 +123,7 @@ struct machine_config {
 	enum machine_monitor monitor; /* how the guest runs: bare (default) or under a monitor */
 	bool faithful_i386;         /* under a monitor: strict mode off, a real i386 */
 	const char *cpu;            /* CPU model "MODEL[,+flag|-flag]..." (docs/cpu.md); NULL: the default */
+	bool pc_testdev;            /* QEMU's pc-testdev, as kvm-unit-tests use it (engine/dev/pctestdev.h) */
 	const struct machine_vm_config *vms; /* more VMs beside the first (needs a monitor) */
 	int n_vms;
 };

@@ -76,6 +76,7 @@ struct opts {
 	gchar *monitor;
 	gboolean faithful;
 	gchar *cpu;
+	gchar **devices;
 	gchar **vms;
 	gchar **vm_at;
 	gchar **vm_save_at;
@@ -154,6 +155,10 @@ static const GOptionEntry entries[] = {
 	 "The CPU model: which real part CPUID and the MSRs say the CPU is, with features "
 	 "added (+FLAG) or removed (-FLAG); default pentium2; 'help' lists the models "
 	 "(see docs/cpu.md)", "MODEL[,+FLAG|-FLAG]...|help"},
+	{"device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.devices,
+	 "Add a device the board does not have by default: pc-testdev (QEMU's test device, "
+	 "ports 0xE0-0xE7 and 0x2000-0x2017, I/O memory at 0xFF000000, as kvm-unit-tests use it)",
+	 "pc-testdev"},
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
@@ -708,6 +713,9 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		g_option_context_free(ctx);
 		exit(0);
 	}
+	for (char **d = o.devices; d && *d; d++)
+		if (strcmp(*d, "pc-testdev") != 0)
+			return usage_error(ctx, "--device '%s': the only device to add is pc-testdev", *d);
 	GError *cpu_err = NULL;
 	if (o.cpu && !machine_cpu_check(o.cpu, &cpu_err)) {
 		int st = usage_error(ctx, "%s", cpu_err->message);
@@ -1519,6 +1527,7 @@ static int run_guest(uint16_t post)
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
 		.cpu = o.cpu,
+		.pc_testdev = o.devices && o.devices[0],
 		.vms = g.vms,
 		.n_vms = g.n_vms,
 	};

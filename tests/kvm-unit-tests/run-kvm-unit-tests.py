@@ -10,8 +10,8 @@ README), and nestlab's in each mode (docs/guests.md, "kvm-unit-tests").
 
 Each test runs as the suite's own x86/run gives it to QEMU, with the CPU
 count in an environ module (NR_CPUS=N, which the library reads without
-fw_cfg): nestlab-run --monitor=MODE --mem 256 --module ENV NAME.flat
-[--cmdline ARGS]. Exit status 1 is a pass (the test wrote 0 to port 0xF4;
+fw_cfg) and QEMU's test device: nestlab-run --monitor=MODE --mem 256
+--device pc-testdev --module ENV NAME.flat [--cmdline ARGS]. Exit status 1 is a pass (the test wrote 0 to port 0xF4;
 nestlab-run exits (code << 1) | 1 as QEMU's isa-debug-exit), 3 a failure,
 77 a skip, 127 an abort. A test is cut off at --max-insns instructions
 (CAP: not finished; deterministic, unlike a wall-clock limit). Tests for
@@ -101,7 +101,8 @@ def summarize(status, out):
 
 
 def run_one(nestlab_run, work, row, mode, max_insns):
-    cmd = [nestlab_run, f"--monitor={mode}", "--mem", "256", "--module", os.path.join(work, "env1"),
+    cmd = [nestlab_run, f"--monitor={mode}", "--mem", "256", "--device", "pc-testdev",
+           "--module", os.path.join(work, "env1"),
            os.path.join(work, row["file"]), "--max-insns", str(max_insns)]
     if row["append"]:
         cmd += ["--cmdline", row["append"]]
