@@ -518,6 +518,26 @@ uint32_t emu_real_cr0(const struct vmm *vm)
 	return CR0_PE | CR0_ET | keep | pg;
 }
 
+/* CPUID.1:EDX feature bits (SDM Vol. 2A, CPUID) that CR4 bits come with. */
+#define CPUID1_EDX_DE (1u << 2)
+#define CPUID1_EDX_PSE (1u << 3)
+#define CPUID1_EDX_TSC (1u << 4)
+#define CPUID1_EDX_MCE (1u << 7)
+#define CPUID1_EDX_PGE (1u << 13)
+
+/* The CR4 bits the VM's CPU accepts, by its CPUID.1:EDX as the bare CPU
+ * decides them (docs/cpu.md, "CPU models"): VME, PVI and PCE always, TSD
+ * with TSC, DE with DE, PSE with PSE, MCE with MCE, PGE with PGE. */
+static uint32_t cr4_valid(struct op *o)
+{
+	uint32_t id[4];
+	ops(o)->cpuid(ops(o)->opaque, 1, id);
+	uint32_t f = id[3];
+	return CR4_VME | CR4_PVI | CR4_PCE | (f & CPUID1_EDX_TSC ? CR4_TSD : 0) |
+	       (f & CPUID1_EDX_DE ? CR4_DE : 0) | (f & CPUID1_EDX_PSE ? CR4_PSE : 0) |
+	       (f & CPUID1_EDX_MCE ? CR4_MCE : 0) | (f & CPUID1_EDX_PGE ? CR4_PGE : 0);
+}
+
 static vfault do_mov_to_cr(struct op *o)
 {
 	struct vmm *vm = o->vm;
@@ -551,7 +571,7 @@ static vfault do_mov_to_cr(struct op *o)
 		spt_switch(vm, o->regs);
 		break;
 	case 4:
-		if (val & ~(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE))
+		if (val & ~cr4_valid(o))
 			return VF(X_GP, 0);
 		if ((val ^ v->cr4) & CR4_PSE) {
 			if (vm->paging == VMM_SHADOW)
