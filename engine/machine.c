@@ -28,6 +28,7 @@
 #include "chardev.h"
 #include "clock.h"
 #include "cmos.h"
+#include "pctestdev.h"
 #include "device.h"
 #include "disk.h"
 #include "flat.h"
@@ -524,8 +525,27 @@ unsigned machine_replay_pending(const struct machine *m)
 
 /* {====== building ====== */
 
+void machine_cpu_help(FILE *out)
+{
+	cpu_model_help(out);
+}
+
+bool machine_cpu_check(const char *spec, GError **error)
+{
+	int model;
+	uint32_t edx;
+	char why[512];
+	if (!cpu_model_parse(spec, &model, &edx, why, sizeof why)) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG, "%s", why);
+		return false;
+	}
+	return true;
+}
+
 static bool check_config(const struct machine_config *cfg, GError **error)
 {
+	if (cfg->cpu && !machine_cpu_check(cfg->cpu, error))
+		return false;
 	if (cfg->mem_mib > MACHINE_MEM_MAX_MIB) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "%u MiB of RAM is more than the board can map (at most %u MiB)",
@@ -709,6 +729,12 @@ static bool build_devices(struct machine *m, const struct machine_config *cfg, G
 	if (!m->vga)
 		return false;
 	add_device(m, &m->vga->dev);
+	if (cfg->pc_testdev) {
+		struct dev_pctestdev *t = dev_pctestdev_new(&m->board, error);
+		if (!t)
+			return false;
+		add_device(m, (struct device *)t);
+	}
 	return build_disks(m, cfg, error);
 }
 
@@ -752,9 +778,11 @@ static bool write_firmware_tables(struct machine *m, GError **error)
 {
 	const struct bda_config bc = { .com = { uart_base[0], uart_base[1] } };
 	bda_write(m->pmem, pmem_ram_size(m->pmem), &bc);
+	uint32_t id[4];
+	cpu_cpuid(m->cpu, 1, id);
 	const struct mptable_config mc = {
 		.lapic_addr = LAPIC_BASE, .cpu_apic_id = BSP_APIC_ID, .cpu_apic_version = 0x14,
-		.cpu_signature = 0x633, .cpu_features = 0x833c, /* CPUID.1:EDX */
+		.cpu_signature = id[0], .cpu_features = id[3], /* CPUID.1:EAX, EDX */
 		.ioapic_id = IOAPIC_ID, .ioapic_version = 0x11, .ioapic_addr = IOAPIC_BASE,
 	};
 	return mptable_write(m->pmem, &mc, error);
@@ -946,6 +974,13 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	m->bus = machine_bus(m);
 	m->cpu = cpu_new(&m->bus);
 	m->cpu->has_apic = true;
+	if (cfg->cpu) { /* checked by check_config */
+		int model;
+		uint32_t edx;
+		char why[512];
+		if (cpu_model_parse(cfg->cpu, &model, &edx, why, sizeof why))
+			cpu_set_model(m->cpu, model, edx);
+	}
 	m->cpu->assist = cfg->assist && cfg->monitor == MACHINE_MONITOR_NONE; /* else virtualized */
 	m->current = m;
 	if (!build(m, cfg, error))

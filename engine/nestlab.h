@@ -124,11 +124,19 @@ struct machine_config {
 	bool faithful_i386;         /* under a monitor: strict mode off, a real i386 */
 	bool assist;                /* the CPU offers the assist, its run-guest operation (docs/cpu.md):
 	                             * bare, or virtualized by the monitor (nested paging only) */
+	const char *cpu;            /* CPU model "MODEL[,+flag|-flag]..." (docs/cpu.md); NULL: the default */
+	bool pc_testdev;            /* QEMU's pc-testdev, as kvm-unit-tests use it (engine/dev/pctestdev.h) */
 	const struct machine_vm_config *vms; /* more VMs beside the first (needs a monitor) */
 	int n_vms;
 };
 
 struct machine;
+
+/* CPU models (docs/cpu.md): `--cpu help`'s text, and whether a model
+ * spec "MODEL[,+flag|-flag]..." names one (false: a GError naming the
+ * models or flags there are). */
+void machine_cpu_help(FILE *out);
+bool machine_cpu_check(const char *spec, GError **error);
 
 /*
  * Builds a powered-on machine (CPU at its reset vector). Returns NULL and

@@ -76,6 +76,8 @@ struct opts {
 	gchar *monitor;
 	gboolean faithful;
 	gboolean assist;
+	gchar *cpu;
+	gchar **devices;
 	gchar **vms;
 	gchar **vm_at;
 	gchar **vm_save_at;
@@ -150,6 +152,14 @@ static const GOptionEntry entries[] = {
 	 "(trap-and-emulate with nested paging) or none (bare, on the PC itself); default "
 	 "shadow for a kernel or flat binary, none for a ROM (see docs/monitor.md)",
 	 "shadow|nested|none"},
+	{"cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
+	 "The CPU model: which real part CPUID and the MSRs say the CPU is, with features "
+	 "added (+FLAG) or removed (-FLAG); default pentium2; 'help' lists the models "
+	 "(see docs/cpu.md)", "MODEL[,+FLAG|-FLAG]...|help"},
+	{"device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.devices,
+	 "Add a device the board does not have by default: pc-testdev (QEMU's test device, "
+	 "ports 0xE0-0xE7 and 0x2000-0x2017, I/O memory at 0xFF000000, as kvm-unit-tests use it)",
+	 "pc-testdev"},
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
@@ -703,6 +713,20 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
+	if (o.cpu && !strcmp(o.cpu, "help")) {
+		machine_cpu_help(stdout);
+		g_option_context_free(ctx);
+		exit(0);
+	}
+	for (char **d = o.devices; d && *d; d++)
+		if (strcmp(*d, "pc-testdev") != 0)
+			return usage_error(ctx, "--device '%s': the only device to add is pc-testdev", *d);
+	GError *cpu_err = NULL;
+	if (o.cpu && !machine_cpu_check(o.cpu, &cpu_err)) {
+		int st = usage_error(ctx, "%s", cpu_err->message);
+		g_error_free(cpu_err);
+		return st;
+	}
 	/* The default: a kernel or flat binary runs under the shadow-paging
 	 * monitor; a ROM runs bare (under a monitor only from its switch to
 	 * protected mode, and some CPU test ROMs need what the monitor does not
@@ -1511,6 +1535,8 @@ static int run_guest(uint16_t post)
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
 		.assist = o.assist,
+		.cpu = o.cpu,
+		.pc_testdev = o.devices && o.devices[0],
 		.vms = g.vms,
 		.n_vms = g.n_vms,
 	};

@@ -524,16 +524,17 @@ static bool place_modules(const struct image *im, const struct boot_module *mods
 
 /* {====== the boot information ====== */
 
-/* The information area, built in host memory: byte i goes to MB_INFO_ADDR + i. */
+/* The information area, built in host memory: byte i goes to base + i. */
 struct info {
 	GByteArray *b;
+	uint32_t base;
 };
 
 static uint32_t info_add(struct info *in, const void *p, size_t n, size_t align)
 {
 	while (in->b->len % align)
 		g_byte_array_append(in->b, (const guint8 *)"", 1);
-	uint32_t addr = MB_INFO_ADDR + in->b->len;
+	uint32_t addr = in->base + in->b->len;
 	g_byte_array_append(in->b, p, (guint)n);
 	return addr;
 }
@@ -545,7 +546,7 @@ static uint32_t info_add_string(struct info *in, const char *s)
 
 static void info_put32(struct info *in, uint32_t addr, uint32_t v)
 {
-	wr32(in->b->data + (addr - MB_INFO_ADDR), v);
+	wr32(in->b->data + (addr - in->base), v);
 }
 
 static void mmap_entry(uint8_t *e, uint64_t base, uint64_t len, uint32_t type)
@@ -622,27 +623,49 @@ static void build_info(struct info *in, uint32_t ram, const char *kernel_name,
 	info_put32(in, info + MBI_LOADER_NAME, info_add_string(in, MB_LOADER_NAME));
 }
 
-static bool check_info(const struct image *im, const struct info *in, GError **error)
+/* Whether the information at `base` (len bytes) is clear of every kernel
+ * segment and of the firmware area. */
+static bool info_fits_low(const struct image *im, uint32_t base, uint32_t len)
 {
-	uint64_t end = (uint64_t)MB_INFO_ADDR + in->b->len;
-	if (end > MB_INFO_LIMIT) {
-		g_set_error(error, BOOT_ERROR, BOOT_ERROR_TOO_BIG,
-		            "the boot information for %s (command line, module names) takes %u "
-		            "bytes, more than the %u bytes at 0x%x-0x%x; shorten the command line",
-		            im->name, in->b->len, MB_INFO_LIMIT - MB_INFO_ADDR, MB_INFO_ADDR,
-		            MB_INFO_LIMIT);
+	uint64_t end = (uint64_t)base + len;
+	if (end > MB_INFO_LIMIT)
 		return false;
-	}
-	for (int i = 0; i < im->n_seg; i++) {
-		const struct segment *s = &im->seg[i];
-		uint64_t send = (uint64_t)s->paddr + s->memsz;
-		if (!overlaps(s->paddr, send, MB_INFO_ADDR, end))
-			continue;
-		g_set_error(error, BOOT_ERROR, BOOT_ERROR_OVERLAP,
-		            "segment %d of the kernel %s (0x%x-0x%" G_GINT64_MODIFIER "x) overlaps "
-		            "the multiboot information at 0x%x-0x%" G_GINT64_MODIFIER "x; link the "
-		            "kernel at 1 MiB (0x%x) or above",
-		            s->index, im->name, s->paddr, send, MB_INFO_ADDR, end, BOOT_FIRMWARE_END);
+	for (int i = 0; i < im->n_seg; i++)
+		if (overlaps(im->seg[i].paddr, (uint64_t)im->seg[i].paddr + im->seg[i].memsz, base, end))
+			return false;
+	return true;
+}
+
+/*
+ * Builds the information area where no kernel segment or module lies: at
+ * MB_INFO_ADDR (0x9000) when it fits there below the EBDA, else (a kernel
+ * linked low, or a long command line) on the first page after the kernel
+ * and its modules, as QEMU puts its command lines and module list after
+ * the kernel. Refused only if it would end beyond RAM.
+ */
+static bool place_info(const struct image *im, struct info *in, uint32_t ram, const char *kernel_name,
+                       const char *cmdline, const struct boot_module *mods, int n_mods,
+                       const uint32_t *mod_start, GError **error)
+{
+	in->base = MB_INFO_ADDR;
+	build_info(in, ram, kernel_name, cmdline, mods, n_mods, mod_start);
+	if (info_fits_low(im, in->base, in->b->len))
+		return true;
+	uint64_t top = MAX(im->end, (uint64_t)BOOT_FIRMWARE_END);
+	for (int i = 0; i < n_mods; i++)
+		top = MAX(top, (uint64_t)mod_start[i] + g_bytes_get_size(mods[i].data));
+	top = page_up(top);
+	g_byte_array_set_size(in->b, 0);
+	in->base = (uint32_t)MIN(top, (uint64_t)UINT32_MAX);
+	build_info(in, ram, kernel_name, cmdline, mods, n_mods, mod_start);
+	uint64_t end = top + in->b->len;
+	if (end > ram) {
+		g_set_error(error, BOOT_ERROR, BOOT_ERROR_TOO_BIG,
+		            "the boot information for %s (command line, module names: %u bytes) does "
+		            "not fit below the EBDA beside the kernel, and after the kernel and its "
+		            "modules it would end at 0x%" G_GINT64_MODIFIER "x, beyond the end of RAM "
+		            "(%u MiB); give it at least %u MiB (--mem %u) or shorten the command line",
+		            im->name, in->b->len, end, ram / MIB, mib_for(end), mib_for(end));
 		return false;
 	}
 	return true;
@@ -687,7 +710,7 @@ bool boot_multiboot_load(struct pmem *pm, GBytes *kernel, const char *kernel_nam
 	im.data = g_bytes_get_data(kernel, &size);
 	im.size = size;
 	uint32_t *mod_start = g_new0(uint32_t, (gsize)MAX(n_mods, 1));
-	struct info in = { g_byte_array_new() };
+	struct info in = { g_byte_array_new(), MB_INFO_ADDR };
 	bool ok = parse_image(&im, error);
 	if (ok && ram < BOOT_FIRMWARE_END) {
 		g_set_error(error, BOOT_ERROR, BOOT_ERROR_TOO_BIG,
@@ -697,17 +720,14 @@ bool boot_multiboot_load(struct pmem *pm, GBytes *kernel, const char *kernel_nam
 	}
 	ok = ok && check_segments(&im, ram, error) &&
 	     place_modules(&im, mods, n_mods, ram, mod_start, error);
-	if (ok) {
-		build_info(&in, ram, kernel_name, cmdline, mods, n_mods, mod_start);
-		ok = check_info(&im, &in, error);
-	}
+	ok = ok && place_info(&im, &in, ram, kernel_name, cmdline, mods, n_mods, mod_start, error);
 	if (ok) {
 		write_segments(pm, &im);
 		for (int i = 0; i < n_mods; i++)
 			pmem_store(pm, mod_start[i], g_bytes_get_data(mods[i].data, NULL),
 			           g_bytes_get_size(mods[i].data));
-		pmem_store(pm, MB_INFO_ADDR, in.b->data, in.b->len);
-		*out = (struct boot_entry){ im.entry, MB_BOOTLOADER_MAGIC, MB_INFO_ADDR };
+		pmem_store(pm, in.base, in.b->data, in.b->len);
+		*out = (struct boot_entry){ im.entry, MB_BOOTLOADER_MAGIC, in.base };
 	}
 	g_byte_array_unref(in.b);
 	g_free(mod_start);

@@ -95,7 +95,9 @@ bool boot_check_placement(uint32_t ram_bytes, uint64_t start, uint64_t end, cons
 #define MB_INFO_MEM_MAP (1u << 6)
 #define MB_INFO_LOADER_NAME (1u << 9)
 
-/* Where the boot information goes, and the most it may take. */
+/* Where the boot information goes when it fits there (below the EBDA,
+ * clear of the kernel); otherwise it goes on the first page after the
+ * kernel and its modules (docs/boot.md). */
 #define MB_INFO_ADDR 0x9000u
 #define MB_INFO_LIMIT BOOT_FIRMWARE_START
 #define MB_LOADER_NAME "nestlab"
@@ -133,8 +135,9 @@ struct boot_module {
 /*
  * Loads the multiboot kernel `kernel` (named `kernel_name` in messages and
  * in the command line) with `n_mods` modules into RAM, writes the boot
- * information at MB_INFO_ADDR, and fills `out` with the entry state
- * (EIP, EAX = MB_BOOTLOADER_MAGIC, EBX = MB_INFO_ADDR).
+ * information where no segment or module lies (MB_INFO_ADDR, or after
+ * the kernel and its modules), and fills `out` with the entry state
+ * (EIP, EAX = MB_BOOTLOADER_MAGIC, EBX = the information's address).
  *
  * ELF kernels are loaded segment by segment at their physical addresses
  * (p_paddr), BSS zeroed; an entry point given as a virtual address inside a

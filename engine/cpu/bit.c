@@ -107,9 +107,11 @@ static void op_setcc_eb(struct cpu *cpu, const struct insn *in)
 }
 
 /* CMOVcc Gv,Ev (0F 40-4F): the source is read (and may fault) whatever
- * the condition. */
+ * the condition. #UD on a model without CMOV (model.h). */
 static void op_cmovcc_gv_ev(struct cpu *cpu, const struct insn *in)
 {
+	if (!(cpu->cpuid_edx & CPUID_EDX_CMOV))
+		cpu_ud(cpu);
 	int sz = osz(in);
 	uint32_t v = rm_read(cpu, in, sz);
 	if (flags_cond(cpu, in->op & 0xf))
@@ -176,9 +178,12 @@ static void op_cmpxchg_e_g(struct cpu *cpu, const struct insn *in)
 /* CMPXCHG8B Mq (0F C7 /1): compare EDX:EAX with m64; equal: m64 =
  * ECX:EBX and ZF = 1; not equal: EDX:EAX = m64, m64 written back, ZF = 0.
  * Both halves are translated for writing before either is stored, so a
- * fault never leaves half a quadword written. */
+ * fault never leaves half a quadword written. #UD on a model without
+ * CX8 (model.h). */
 static void op_cmpxchg8b_mq(struct cpu *cpu, const struct insn *in)
 {
+	if (!(cpu->cpuid_edx & CPUID_EDX_CX8))
+		cpu_ud(cpu);
 	uint32_t lin = seg_lin(cpu, in->seg, ea(cpu, in), 8, ACC_WRITE);
 	uint32_t lo = lin_rd(cpu, lin, 4), hi = lin_rd(cpu, lin + 4, 4);
 	bool eq = lo == cpu->r[EAX] && hi == cpu->r[EDX];

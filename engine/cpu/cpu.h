@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "x86.h"
+#include "model.h"
 
 /* {====== the bus the CPU runs on ======================================== */
 
@@ -209,7 +210,9 @@ struct cpu {
 	uint64_t msr_apic_base;
 	uint32_t msr_nestlab_ctl;
 	uint32_t assist_run; /* the assist's run block | 1 while its guest runs (assist.h), else 0 */
-	uint64_t msr_sysenter[3];
+	uint64_t msr[CPU_MSR_SLOTS]; /* the model's other MSRs, by slot (model.h) */
+	uint8_t model_id;    /* index of the CPU model (cpu_model_get) */
+	uint32_t cpuid_edx;  /* CPUID.1:EDX of this CPU: the model's, with --cpu's +/- flags */
 	uint8_t cpl;
 	bool a20;            /* A20 gate enabled */
 	uint8_t intr_shadow; /* 1: the next instruction runs with interrupts held (MOV SS/POP SS/STI) */
@@ -251,6 +254,7 @@ struct cpu {
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
 	bool has_apic;       /* the board has a local APIC: CPUID.1:EDX bit 9 */
 	bool assist;         /* the assist is offered (MSR_NESTLAB_RUN, assist.h) */
+	const struct cpu_model *model; /* cpu_model_get(model_id) */
 	uint8_t user;        /* 1 when CPL == 3 (TLB index) */
 	uint8_t seg_ok[6];   /* fast-path permissions, see seg_lin() */
 	uint8_t bp_exec;     /* DR7-enabled instruction breakpoints (bit n = DRn) */
@@ -366,6 +370,18 @@ _Noreturn void cpu_fault(struct cpu *cpu, int vec, int err);
 
 /* What CPUID reports for `leaf` on this CPU: EAX, EBX, ECX, EDX. */
 void cpu_cpuid(const struct cpu *cpu, uint32_t leaf, uint32_t out[4]);
+
+/* Makes the CPU model `model_id` (model.h) with CPUID.1:EDX `edx`, and
+ * resets: the model's MSRs to their reset values, EDX to its signature.
+ * Returns false (nothing changed) for an unknown model. */
+bool cpu_set_model(struct cpu *cpu, int model_id, uint32_t edx);
+
+/* RDMSR/WRMSR as this CPU's model has them, for the CPU and for a front
+ * end (no privilege check). Return 0, or the exception the instruction
+ * raises: 13 (#GP: no such MSR, or a reserved bit written) or 6 (#UD: the
+ * model has no MSR instructions). */
+int cpu_msr_read(struct cpu *cpu, uint32_t index, uint64_t *value);
+int cpu_msr_write(struct cpu *cpu, uint32_t index, uint64_t value);
 
 /* Tells the CPU that physical memory at [paddr, paddr+len) changed behind its
  * back (DMA, loader, debugger): cached decodes there are dropped. */

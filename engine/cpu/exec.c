@@ -55,7 +55,12 @@ static void seg_reset(struct seg *s, uint16_t sel, uint32_t base, uint16_t attr)
 void cpu_reset(struct cpu *cpu)
 {
 	memset(cpu->r, 0, sizeof cpu->r);
-	cpu->r[EDX] = 0x0633; /* family 6, model 3, stepping 3 */
+	if (!cpu->model) { /* cpu_new: the default model until cpu_set_model */
+		cpu->model_id = CPU_MODEL_DEFAULT;
+		cpu->model = cpu_model_get(CPU_MODEL_DEFAULT);
+		cpu->cpuid_edx = cpu->model->edx;
+	}
+	cpu->r[EDX] = cpu->model->signature; /* family, model, stepping */
 	cpu->eip = 0xfff0;
 	cpu->eflags = EFLAGS_1;
 	cpu->lf_op = LF_NONE;
@@ -79,7 +84,7 @@ void cpu_reset(struct cpu *cpu)
 	if (cpu->assist_run) /* a guest of the assist ends with the machine's reset */
 		cpu->guest.on = false;
 	cpu->assist_run = 0;
-	memset(cpu->msr_sysenter, 0, sizeof cpu->msr_sysenter);
+	cpu_model_msr_reset(cpu->model, cpu->msr);
 	cpu->cpl = 0;
 	cpu->halted = false;
 	cpu->a20 = true;
@@ -458,7 +463,7 @@ enum cpu_stop cpu_step(struct cpu *cpu)
 /* {====== save and restore ====== */
 
 #define CPU_SAVE_MAGIC 0x4e4c4350u /* "NLCP" */
-#define CPU_SAVE_VERSION 3u
+#define CPU_SAVE_VERSION 4u /* 3: CPU models (model_id, cpuid_edx, msr[]); 4: assist_run */
 
 struct cpu_image {
 	uint32_t magic, version;
@@ -485,7 +490,10 @@ bool cpu_restore(struct cpu *cpu, const void *buf, size_t len)
 	const struct cpu_image *img = buf;
 	if (len != sizeof *img || img->magic != CPU_SAVE_MAGIC || img->version != CPU_SAVE_VERSION)
 		return false;
+	if (!cpu_model_get(img->state[offsetof(struct cpu, model_id)]))
+		return false;
 	memcpy(cpu, img->state, sizeof img->state);
+	cpu->model = cpu_model_get(cpu->model_id);
 	cpu->stop_request = false;
 	cpu->observed = cpu->obs != NULL;
 	point_restored(cpu);

@@ -588,15 +588,21 @@ void cpu_iret(struct cpu *cpu, int sz)
 {
 	if (cpu_strict_trap(cpu))
 		cpu_gp0(cpu);
+	/* IRET ends NMI blocking (SDM Vol. 3A, 6.7.1), even if it then faults
+	 * (as VMX's "NMI unblocking due to IRET" tells) */
 	if (cpu_v86(cpu)) {
 		if (cpu_iopl(cpu) < 3)
 			cpu_gp0(cpu);
+		cpu->in_nmi = false;
 		iret_real(cpu, sz);
 	} else if (!(cpu->cr0 & CR0_PE)) {
+		cpu->in_nmi = false;
 		iret_real(cpu, sz);
 	} else if (cpu->eflags & EFLAGS_NT) {
+		cpu->in_nmi = false;
 		iret_task(cpu);
 	} else {
+		cpu->in_nmi = false;
 		iret_pmode(cpu, sz);
 	}
 	cpu->block_end = true;

@@ -10,18 +10,6 @@
 #include "assist.h"
 #include "cpu_int.h"
 
-/* The vendor string CPUID reports: nestlab's own, 12 bytes. */
-static const char cpuid_vendor[12] = {'N', 'e', 's', 't', 'L', 'a', 'b', '-', 'i', '6', '8', '6'};
-
-#define CPUID_SIGNATURE 0x633u /* family 6, model 3, stepping 3 */
-#define CPUID_EDX_DE (1u << 2)
-#define CPUID_EDX_PSE (1u << 3)
-#define CPUID_EDX_TSC (1u << 4)
-#define CPUID_EDX_MSR (1u << 5)
-#define CPUID_EDX_CX8 (1u << 8)
-#define CPUID_EDX_APIC (1u << 9)
-#define CPUID_EDX_CMOV (1u << 15)
-
 static bool real_or_v86(const struct cpu *cpu)
 {
 	return !(cpu->cr0 & CR0_PE) || cpu_v86(cpu);
@@ -268,7 +256,15 @@ static void op_arpl(struct cpu *cpu, const struct insn *in)
 
 /* {====== control and debug registers ====== */
 
-#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PCE)
+/* The CR4 bits this CPU accepts: those of its model's features (TSD comes
+ * with TSC, DE with DE, PSE with PSE, MCE with MCE). */
+static uint32_t cr4_valid(const struct cpu *cpu)
+{
+	uint32_t f = cpu->cpuid_edx;
+	return CR4_VME | CR4_PVI | CR4_PCE | (f & CPUID_EDX_TSC ? CR4_TSD : 0) |
+	       (f & CPUID_EDX_DE ? CR4_DE : 0) | (f & CPUID_EDX_PSE ? CR4_PSE : 0) |
+	       (f & CPUID_EDX_MCE ? CR4_MCE : 0);
+}
 
 /* MOV Rd,Cd (0F 20) */
 static void op_mov_rd_cd(struct cpu *cpu, const struct insn *in)
@@ -313,7 +309,7 @@ static void op_mov_cd_rd(struct cpu *cpu, const struct insn *in)
 		cpu_tlb_flush(cpu);
 		break;
 	case 4:
-		if (v & ~CR4_VALID)
+		if (v & ~cr4_valid(cpu))
 			cpu_gp0(cpu);
 		if ((v ^ cpu->cr4) & CR4_PSE)
 			cpu_tlb_flush(cpu);
@@ -380,38 +376,22 @@ static void op_invd(struct cpu *cpu, const struct insn *in)
 
 /* {====== CPUID, TSC, MSRs ====== */
 
-static uint32_t vendor_word(int i)
-{
-	return (uint32_t)cpuid_vendor[i] | (uint32_t)cpuid_vendor[i + 1] << 8 |
-	       (uint32_t)cpuid_vendor[i + 2] << 16 | (uint32_t)cpuid_vendor[i + 3] << 24;
-}
-
-/* CPUID (0F A2): leaf 0 vendor and max leaf, leaf 1 signature and features.
- * Leaves above the maximum report the highest basic leaf, as Intel CPUs do. */
+/* CPUID (0F A2) as the CPU's model answers it (model.c). */
 void cpu_cpuid(const struct cpu *cpu, uint32_t leaf, uint32_t out[4])
 {
-	if (leaf >= 0x80000000u)
-		leaf = leaf == 0x80000000u ? 0x80000000u : 1;
-	else if (leaf > 1)
-		leaf = 1;
-	switch (leaf) {
-	case 0:
-		out[0] = 1;
-		out[1] = vendor_word(0);
-		out[3] = vendor_word(4);
-		out[2] = vendor_word(8);
-		break;
-	case 1:
-		out[0] = CPUID_SIGNATURE;
-		out[1] = 0;
-		out[2] = 0;
-		out[3] = CPUID_EDX_DE | CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_CX8 |
-		         CPUID_EDX_CMOV | (cpu->has_apic ? CPUID_EDX_APIC : 0);
-		break;
-	default: /* 0x80000000: no extended leaves */
-		out[0] = out[1] = out[2] = out[3] = 0;
-		break;
-	}
+	cpu_model_cpuid(cpu->model, cpu->cpuid_edx, cpu->has_apic, leaf, out);
+}
+
+bool cpu_set_model(struct cpu *cpu, int model_id, uint32_t edx)
+{
+	const struct cpu_model *m = cpu_model_get(model_id);
+	if (!m)
+		return false;
+	cpu->model_id = (uint8_t)model_id;
+	cpu->model = m;
+	cpu->cpuid_edx = edx;
+	cpu_reset(cpu);
+	return true;
 }
 
 /* CPUID (0F A2) */
@@ -433,9 +413,12 @@ static uint64_t tsc_now(const struct cpu *cpu)
 	return cpu->cycles + cpu->tsc;
 }
 
-/* RDTSC (0F 31): the cycle counter of the model, never host time. */
+/* RDTSC (0F 31): the cycle counter of the model, never host time; #UD on
+ * a model without a time-stamp counter. */
 static void op_rdtsc(struct cpu *cpu, const struct insn *in)
 {
+	if (!(cpu->cpuid_edx & CPUID_EDX_TSC))
+		cpu_ud(cpu);
 	if ((cpu->cr4 & CR4_TSD) && (cpu_v86(cpu) || ((cpu->cr0 & CR0_PE) && cpu->cpl != 0)))
 		cpu_gp0(cpu);
 	uint64_t t = tsc_now(cpu);
@@ -453,20 +436,60 @@ static void op_rdpmc(struct cpu *cpu, const struct insn *in)
 	cpu->r[EAX] = cpu->r[EDX] = 0;
 }
 
-/* RDMSR (0F 32) */
+int cpu_msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
+{
+	int slot;
+	const struct cpu_msr_def *d = cpu_model_msr(cpu->model, cpu->cpuid_edx, index, &slot);
+	if (!d)
+		return (cpu->cpuid_edx & CPUID_EDX_MSR) ? EXC_GP : EXC_UD;
+	switch (d->kind) {
+	case MSR_KIND_TSC: *value = tsc_now(cpu); break;
+	case MSR_KIND_APIC_BASE: *value = cpu->msr_apic_base; break;
+	case MSR_KIND_NESTLAB: *value = cpu->msr_nestlab_ctl | (cpu->assist ? NESTLAB_CTL_ASSIST : 0); break;
+	default: *value = cpu->msr[slot]; break;
+	}
+	return 0;
+}
+
+int cpu_msr_write(struct cpu *cpu, uint32_t index, uint64_t v)
+{
+	int slot;
+	const struct cpu_msr_def *d = cpu_model_msr(cpu->model, cpu->cpuid_edx, index, &slot);
+	if (!d)
+		return (cpu->cpuid_edx & CPUID_EDX_MSR) ? EXC_GP : EXC_UD;
+	if ((v & d->rsvd) || d->kind == MSR_KIND_RO)
+		return EXC_GP;
+	switch (d->kind) {
+	case MSR_KIND_TSC:
+		cpu->tsc = (v & d->wmask) - cpu->cycles;
+		break;
+	case MSR_KIND_APIC_BASE:
+		cpu->msr_apic_base = (cpu->msr_apic_base & ~d->wmask) | (v & d->wmask);
+		if (cpu->bus.apic_base_written)
+			cpu->bus.apic_base_written(cpu->bus.opaque, cpu->msr_apic_base);
+		break;
+	case MSR_KIND_NESTLAB:
+		cpu->msr_nestlab_ctl = (uint32_t)(v & d->wmask);
+		cpu->strict = (v & NESTLAB_CTL_STRICT) != 0;
+		break;
+	default:
+		cpu->msr[slot] = (cpu->msr[slot] & ~d->wmask) | (v & d->wmask);
+		break;
+	}
+	return 0;
+}
+
+/* RDMSR (0F 32): the MSRs of the CPU's model (model.c); #UD on a model
+ * without them (but for MSR_NESTLAB_CTL, nestlab's own). */
 static void op_rdmsr(struct cpu *cpu, const struct insn *in)
 {
+	if (!(cpu->cpuid_edx & CPUID_EDX_MSR) && cpu->r[ECX] != MSR_NESTLAB_CTL)
+		cpu_ud(cpu);
 	cpu_need_cpl0(cpu);
 	uint64_t v;
-	switch (cpu->r[ECX]) {
-	case MSR_IA32_TSC: v = tsc_now(cpu); break;
-	case MSR_IA32_APIC_BASE: v = cpu->msr_apic_base; break;
-	case MSR_IA32_SYSENTER_CS: v = cpu->msr_sysenter[0]; break;
-	case MSR_IA32_SYSENTER_ESP: v = cpu->msr_sysenter[1]; break;
-	case MSR_IA32_SYSENTER_EIP: v = cpu->msr_sysenter[2]; break;
-	case MSR_NESTLAB_CTL: v = cpu->msr_nestlab_ctl | (cpu->assist ? NESTLAB_CTL_ASSIST : 0); break;
-	default: cpu_gp0(cpu);
-	}
+	int exc = cpu_msr_read(cpu, cpu->r[ECX], &v);
+	if (exc)
+		cpu_raise(cpu, exc, exc == EXC_GP ? 0 : ERR_NONE);
 	cpu->r[EAX] = (uint32_t)v;
 	cpu->r[EDX] = (uint32_t)(v >> 32);
 	cpu->cycles += 20;
@@ -475,29 +498,19 @@ static void op_rdmsr(struct cpu *cpu, const struct insn *in)
 /* WRMSR (0F 30) */
 static void op_wrmsr(struct cpu *cpu, const struct insn *in)
 {
+	if (!(cpu->cpuid_edx & CPUID_EDX_MSR) && cpu->r[ECX] != MSR_NESTLAB_CTL &&
+	    cpu->r[ECX] != MSR_NESTLAB_RUN)
+		cpu_ud(cpu);
 	cpu_need_cpl0(cpu);
 	uint64_t v = cpu->r[EAX] | (uint64_t)cpu->r[EDX] << 32;
-	switch (cpu->r[ECX]) {
-	case MSR_IA32_TSC: cpu->tsc = v - cpu->cycles; break;
-	case MSR_IA32_APIC_BASE:
-		cpu->msr_apic_base = v & 0xfffff900ull;
-		if (cpu->bus.apic_base_written)
-			cpu->bus.apic_base_written(cpu->bus.opaque, cpu->msr_apic_base);
-		break;
-	case MSR_IA32_SYSENTER_CS: cpu->msr_sysenter[0] = v & 0xffff; break;
-	case MSR_IA32_SYSENTER_ESP: cpu->msr_sysenter[1] = v & 0xffffffffu; break;
-	case MSR_IA32_SYSENTER_EIP: cpu->msr_sysenter[2] = v & 0xffffffffu; break;
-	case MSR_NESTLAB_CTL:
-		if (v & ~(uint64_t)(NESTLAB_CTL_STRICT | NESTLAB_CTL_CPUID_FAULT | NESTLAB_CTL_SEGLOAD_TRAP))
-			cpu_gp0(cpu);
-		cpu->msr_nestlab_ctl = (uint32_t)v;
-		cpu->strict = (v & NESTLAB_CTL_STRICT) != 0;
-		break;
-	case MSR_NESTLAB_RUN: /* the assist: the guest runs now, the WRMSR ends at its exit */
-		assist_run(cpu, v);
-		break;
-	default: cpu_gp0(cpu);
+	if (cpu->r[ECX] == MSR_NESTLAB_RUN && cpu->assist) {
+		assist_run(cpu, v); /* the assist: the guest runs now, the WRMSR ends at its exit */
+		cpu->cycles += 20;
+		return;
 	}
+	int exc = cpu_msr_write(cpu, cpu->r[ECX], v);
+	if (exc)
+		cpu_raise(cpu, exc, exc == EXC_GP ? 0 : ERR_NONE);
 	cpu->cycles += 20;
 }
 

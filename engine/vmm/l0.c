@@ -134,6 +134,25 @@ static void op_cpuid(void *opaque, uint32_t leaf, uint32_t out[4])
 	cpu_cpuid(l->cpu, leaf, out);
 }
 
+/* The VM's MSRs are the machine's CPU model's (every VM has the machine's
+ * model); the kinds of model.h and of the core are the same list. */
+static bool op_msr(void *opaque, uint32_t index, struct vmm_msr *out)
+{
+	struct l0 *l = opaque;
+	int slot;
+	const struct cpu_msr_def *d = cpu_model_msr(l->cpu->model, l->cpu->cpuid_edx, index, &slot);
+	if (!d)
+		return false;
+	*out = (struct vmm_msr){ .slot = (uint16_t)slot, .kind = d->kind, .wmask = d->wmask, .rsvd = d->rsvd };
+	return true;
+}
+
+_Static_assert(VMM_MSR_SLOTS == CPU_MSR_SLOTS, "the monitor keeps every MSR the CPU has");
+_Static_assert((int)VMM_MSR_STORE == (int)MSR_KIND_STORE && (int)VMM_MSR_TSC == (int)MSR_KIND_TSC &&
+               (int)VMM_MSR_APIC_BASE == (int)MSR_KIND_APIC_BASE &&
+               (int)VMM_MSR_NESTLAB == (int)MSR_KIND_NESTLAB && (int)VMM_MSR_RO == (int)MSR_KIND_RO,
+               "one list of MSR kinds");
+
 static void op_apic_base(void *opaque, uint64_t value)
 {
 	struct l0 *l = opaque;
@@ -262,6 +281,10 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 		        vmm_exit_name(res.reason), res.retired ? " (retired)" : "", r.eip,
 		        l->vm.vcpu.cpl, res.stop ? " STOP: " : "", res.stop ? res.why : "");
 	regs_out(l, &r);
+	/* The guest's IRET, emulated, ends the NMI blocking the CPU began when
+	 * it delivered an NMI to the monitor for the guest (SDM Vol. 3A, 6.7.1). */
+	if (res.retired && res.op == 0xcf)
+		c->in_nmi = false;
 	/* An instruction that trapped and will run again (a hidden fault, one
 	 * element of a REP string) has not ended for the guest: no interrupt
 	 * may come between, as none would on a bare machine. One the monitor
@@ -325,6 +348,7 @@ static void vcpu_from(const struct cpu *c, struct vmm_vcpu *v)
 	seg_in(&v->ldtr, &c->ldtr);
 	seg_in(&v->tr, &c->tr);
 	memcpy(v->dr, c->dr, sizeof v->dr);
+	memcpy(v->msr, c->msr, sizeof v->msr); /* the MSRs as the guest left them bare */
 }
 
 /* The monitor object without a guest yet: its host operations. */
@@ -339,7 +363,7 @@ static struct l0 *l0_new(struct cpu *cpu, const struct l0_config *cfg)
 	l->ops = (struct vmm_host_ops){
 		.opaque = l, .read = op_read, .write = op_write, .io_in = op_io_in,
 		.io_out = op_io_out, .mmio_read = op_mmio_read, .mmio_write = op_mmio_write,
-		.cycles = op_cycles, .cpuid = op_cpuid, .apic_base = op_apic_base,
+		.cycles = op_cycles, .cpuid = op_cpuid, .apic_base = op_apic_base, .msr = op_msr,
 	};
 	return l;
 }

@@ -10,7 +10,7 @@ Kinds:
   badsum      i386 ELF whose multiboot header checksum is wrong
   badflags    i386 ELF whose header asks for an unknown required feature (bit 15)
   big         i386 ELF whose segment needs 64 MiB of RAM at 1 MiB
-  low         i386 ELF loaded over the low memory where the boot information goes
+  low         i386 ELF linked at 0x8000, over where the boot information goes first
   truncated   an i386 ELF header cut short
   overlap     i386 ELF with two segments that overlap each other
 """
@@ -85,7 +85,10 @@ def main():
     elif kind == "big":
         img = elf32(body, memsz=64 << 20)
     elif kind == "low":
-        img = elf32(body, vaddr=0x8000, memsz=0x10000)
+        # linked at 0x8000, over 0x9000, entered after the header: it exits 0
+        img = bytearray(elf32(body, vaddr=0x8000, memsz=0x10000))
+        struct.pack_into("<I", img, 24, 0x8000 + 12)
+        img = bytes(img)
     elif kind == "overlap":
         img = elf32_two(body)
     elif kind == "truncated":

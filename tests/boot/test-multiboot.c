@@ -649,12 +649,44 @@ static void test_err_aout_fields(void)
 	expect_aout_error(0x4c, 0x40, fine, "ends inside the header");
 }
 
+/* A kernel linked over 0x9000 (kvm-unit-tests' realmode.flat is at
+ * 0x8000-0xDA30): the information goes on the first page after the kernel
+ * and its modules, and every pointer in it stays there. */
+static void test_info_after_low_kernel(void)
+{
+	struct pmem *pm = pmem_new(32 * MIB);
+	struct elf_spec s = default_spec();
+	s.seg[0] = (struct seg_spec){ 0x8000, 0x8000, 0x100, 0x6000, 0 };
+	s.entry = 0x8000;
+	GBytes *k = make_elf(&s);
+	GBytes *m = g_bytes_new_static("NR_CPUS=1\n", 10);
+	const struct boot_module mods[] = { { "env", m, NULL } };
+	struct boot_entry e;
+	GError *err = NULL;
+	g_assert_true(load(pm, k, mods, 1, "console=com1", &e, &err));
+	g_assert_no_error(err);
+	uint32_t mbi = e.ebx;
+	g_assert_cmphex(rd32(pm, mbi + MBI_MODS_COUNT), ==, 1);
+	uint32_t mod = rd32(pm, mbi + MBI_MODS_ADDR);
+	g_assert_cmphex(rd32(pm, mod), ==, 0x100000);          /* the module at 1 MiB */
+	g_assert_cmphex(mbi, ==, 0x101000);                    /* the page after it */
+	static const uint32_t ptrs[] = { MBI_CMDLINE, MBI_MODS_ADDR, MBI_MMAP_ADDR, MBI_LOADER_NAME };
+	for (size_t i = 0; i < G_N_ELEMENTS(ptrs); i++) {
+		uint32_t p = rd32(pm, mbi + ptrs[i]);
+		g_assert_true(p > mbi && p < mbi + 0x1000);
+	}
+	char *cl = rdstr(pm, rd32(pm, mbi + MBI_CMDLINE));
+	g_assert_cmpstr(cl, ==, KNAME " console=com1");
+	g_free(cl);
+	g_assert_true(holds(pm, 0x8000, k, SEG_FILE_OFF(0), 0x100)); /* the kernel as it was */
+	g_bytes_unref(m);
+	g_bytes_unref(k);
+	pmem_free(pm);
+}
+
 static void test_err_overlap(void)
 {
 	struct elf_spec s = default_spec();
-	s.seg[0] = (struct seg_spec){ 0x8000, 0x8000, 0x100, 0x10000, 0 };
-	s.entry = 0x8000;
-	expect_spec_error(&s, BOOT_ERROR_OVERLAP, "overlaps|multiboot information|0x9000|1 MiB");
 	s.seg[0] = (struct seg_spec){ 0x90000, 0x90000, 0x100, 0x20000, 0 };
 	s.entry = 0x90000;
 	expect_spec_error(&s, BOOT_ERROR_OVERLAP, "overlaps|firmware area|0x9fc00");
@@ -682,9 +714,10 @@ static void test_err_too_big(void)
 	const struct boot_module mods[] = { { "big.bin", m, NULL } };
 	expect_error_mods(k, 2 * MIB, mods, 1, NULL, BOOT_ERROR_TOO_BIG,
 	                  "modules|big.bin|5 MiB|2 MiB");
-	/* a command line longer than the information area */
-	char *huge = g_strnfill(MB_INFO_LIMIT - MB_INFO_ADDR, 'x');
-	expect_error_mods(k, 32 * MIB, NULL, 0, huge, BOOT_ERROR_TOO_BIG, "command line|bytes");
+	/* a command line too long for below the EBDA, and for the RAM after the kernel */
+	char *huge = g_strnfill(2 * MIB, 'x');
+	expect_error_mods(k, 2 * MIB, NULL, 0, huge, BOOT_ERROR_TOO_BIG,
+	                  "command line|bytes|beyond the end of RAM|--mem 4");
 	g_free(huge);
 	/* less than 1 MiB of RAM */
 	expect_error_mods(k, 512 * 1024, NULL, 0, NULL, BOOT_ERROR_TOO_BIG, "1 MiB");
@@ -790,6 +823,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/boot/multiboot/error/bad-header", test_err_bad_header);
 	g_test_add_func("/boot/multiboot/error/aout-fields", test_err_aout_fields);
 	g_test_add_func("/boot/multiboot/error/overlap", test_err_overlap);
+	g_test_add_func("/boot/multiboot/info-after-a-kernel-linked-low", test_info_after_low_kernel);
 	g_test_add_func("/boot/multiboot/error/too-big", test_err_too_big);
 	g_test_add_func("/boot/multiboot/example-kernel/loads", test_example_kernel_loads);
 	g_test_add_func("/boot/multiboot/example-kernel/runs-on-board", test_example_kernel_runs);

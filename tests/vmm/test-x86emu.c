@@ -341,6 +341,13 @@ static GArray *templates(void)
 		ADD(op, -1, T_MODRM);
 	ADD(0xff, 6, T_MODRM | T_STACK);
 	ADD(0x8f, 0, T_MODRM | T_STACK);
+	for (int op = 0x50; op <= 0x57; op++)
+		ADD(op, -1, T_STACK);
+	ADD(0xe8, -1, T_STACK);
+	ADD(0xff, 2, T_MODRM | T_STACK);
+	ADD(0x68, -1, T_STACK);
+	ADD(0x6a, -1, T_STACK);
+	ADD(0x1c7, 1, T_MODRM | T_LOCK | T_ACCMEM);
 	for (int op = 0xa4; op <= 0xaf; op++) {
 		bool compares = (op & ~1) == 0xa6 || (op & ~1) == 0xae; /* CMPS, SCAS */
 		if (op != 0xa8 && op != 0xa9)
@@ -523,6 +530,11 @@ static bool make_instance(struct instance *x, const struct tmpl *t)
 	x->code32 = rnd() & 1;
 	build_bytes(x, t);
 	if (vx_decode(x->bytes, sizeof x->bytes, x->code32, &x->in) <= 0)
+		return false;
+	/* a 32-bit CALL in 16-bit code may leave the 64 KiB CS limit (#GP);
+	 * the emulator leaves that to the monitor (x86emu.h) */
+	if ((x->in.op == 0xe8 || (x->in.op == 0xff && x->in.reg == 2)) && !x->code32 &&
+	    x->in.opsize32)
 		return false;
 	choose_registers(x, t);
 	if (x->in.mem && !place_operand(x, rnd_offset()))
@@ -735,8 +747,9 @@ static void test_unsupported_leaves_registers(void)
 	        {2, 0x0f, 0xa2},             /* cpuid */
 	        {2, 0xd1, 0x20},             /* shl dword [eax], 1 */
 	        {3, 0x0f, 0xaf, 0x00},       /* imul eax, [eax] */
-	        {2, 0xff, 0x10},             /* call [eax] */
-	        {3, 0x0f, 0xc7, 0x08},       /* cmpxchg8b [eax] */
+	        {2, 0xff, 0x18},             /* call far [eax] */
+	        {1, 0x06},                   /* push es */
+	        {1, 0x60},                   /* pusha */
 	        {2, 0x8d, 0x00},             /* lea eax, [eax] */
 	        {2, 0x6c},                   /* insb */
 	        {1, 0x6f},                   /* outsd */
@@ -744,7 +757,7 @@ static void test_unsupported_leaves_registers(void)
 	        {3, 0x0f, 0x44, 0x00},       /* cmove eax, [eax] */
 	        {3, 0x0f, 0xbc, 0x00},       /* bsf eax, [eax] */
 	        {2, 0xf7, 0x20},             /* mul dword [eax] */
-	        {1, 0x50},                   /* push eax */
+	        {1, 0x58},                   /* pop eax */
 	};
 	struct emu_mem *em = g_new0(struct emu_mem, 1);
 	struct vx_mem m = {.opaque = em, .read = emu_read, .write = emu_write};
@@ -799,6 +812,9 @@ static void test_fault_leaves_state(gconstpointer data)
 				r = x.regs;
 				g_assert_cmpint(vx_emulate(&x.in, &r, &m), ==, FAULT_INJECTED);
 				g_assert_cmpmem(&r, sizeof r, &x.regs, sizeof x.regs);
+				/* CMPXCHG8B's second write comes after its first (x86emu.h) */
+				if (t->op == 0x1c7 && at == total - 1)
+					continue;
 				g_assert_true(memcmp(em->win, clean->win, WIN_SIZE) == 0);
 				faults++;
 			}

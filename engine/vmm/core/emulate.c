@@ -518,6 +518,26 @@ uint32_t emu_real_cr0(const struct vmm *vm)
 	return CR0_PE | CR0_ET | keep | pg;
 }
 
+/* CPUID.1:EDX feature bits (SDM Vol. 2A, CPUID) that CR4 bits come with. */
+#define CPUID1_EDX_DE (1u << 2)
+#define CPUID1_EDX_PSE (1u << 3)
+#define CPUID1_EDX_TSC (1u << 4)
+#define CPUID1_EDX_MCE (1u << 7)
+#define CPUID1_EDX_PGE (1u << 13)
+
+/* The CR4 bits the VM's CPU accepts, by its CPUID.1:EDX as the bare CPU
+ * decides them (docs/cpu.md, "CPU models"): VME, PVI and PCE always, TSD
+ * with TSC, DE with DE, PSE with PSE, MCE with MCE, PGE with PGE. */
+static uint32_t cr4_valid(struct op *o)
+{
+	uint32_t id[4];
+	ops(o)->cpuid(ops(o)->opaque, 1, id);
+	uint32_t f = id[3];
+	return CR4_VME | CR4_PVI | CR4_PCE | (f & CPUID1_EDX_TSC ? CR4_TSD : 0) |
+	       (f & CPUID1_EDX_DE ? CR4_DE : 0) | (f & CPUID1_EDX_PSE ? CR4_PSE : 0) |
+	       (f & CPUID1_EDX_MCE ? CR4_MCE : 0) | (f & CPUID1_EDX_PGE ? CR4_PGE : 0);
+}
+
 static vfault do_mov_to_cr(struct op *o)
 {
 	struct vmm *vm = o->vm;
@@ -551,7 +571,7 @@ static vfault do_mov_to_cr(struct op *o)
 		spt_switch(vm, o->regs);
 		break;
 	case 4:
-		if (val & ~(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE))
+		if (val & ~cr4_valid(o))
 			return VF(X_GP, 0);
 		if ((val ^ v->cr4) & CR4_PSE) {
 			if (vm->paging == VMM_SHADOW)
@@ -606,6 +626,8 @@ static vfault do_mov_dr(struct op *o, bool to)
 	return 0;
 }
 
+/* RDMSR and WRMSR against the VM's own MSRs, as its CPU model has them
+ * (ops->msr): an MSR the model lacks, or a reserved bit written, is #GP(0). */
 static vfault do_msr(struct op *o, bool write)
 {
 	struct vmm *vm = o->vm;
@@ -614,45 +636,47 @@ static vfault do_msr(struct op *o, bool write)
 		return VF(X_GP, 0);
 	uint32_t idx = o->regs->r[VMM_ECX];
 	uint64_t val = ((uint64_t)o->regs->r[VMM_EDX] << 32) | o->regs->r[VMM_EAX];
+	if (idx == 0x4e4c0001u) { /* MSR_NESTLAB_RUN: the assist, virtualized (nest.c) */
+		vfault f = write ? vnest_request(vm, val) : VF(X_GP, 0);
+		if (f)
+			return f;
+		retire(o, PK_MSR, 20);
+		return 0;
+	}
+	struct vmm_msr d;
+	if (!ops(o)->msr || !ops(o)->msr(ops(o)->opaque, idx, &d) ||
+	    ((d.kind == VMM_MSR_STORE || d.kind == VMM_MSR_RO) && d.slot >= VMM_MSR_SLOTS))
+		return VF(X_GP, 0);
+	if (write && ((val & d.rsvd) || d.kind == VMM_MSR_RO))
+		return VF(X_GP, 0);
 	uint64_t now = ops(o)->cycles(ops(o)->opaque);
-	uint64_t *slot = NULL;
-	switch (idx) {
-	case MSR_TSC:
+	switch (d.kind) {
+	case VMM_MSR_TSC:
 		if (write)
-			v->tsc_offset = val - now;
+			v->tsc_offset = (val & d.wmask) - now;
 		val = now + v->tsc_offset;
 		break;
-	case MSR_IA32_APIC_BASE: slot = &v->msr_apic_base; break;
-	case MSR_IA32_SYSENTER_CS: slot = &v->msr_sysenter[0]; break;
-	case MSR_IA32_SYSENTER_ESP: slot = &v->msr_sysenter[1]; break;
-	case MSR_IA32_SYSENTER_EIP: slot = &v->msr_sysenter[2]; break;
-	case 0x4e4c0000u: /* MSR_NESTLAB_CTL: the guest's own, for its guests */
+	case VMM_MSR_APIC_BASE:
+		if (write) {
+			v->msr_apic_base = (v->msr_apic_base & ~d.wmask) | (val & d.wmask);
+			if (ops(o)->apic_base)
+				ops(o)->apic_base(ops(o)->opaque, v->msr_apic_base);
+		}
+		val = v->msr_apic_base;
+		break;
+	case VMM_MSR_NESTLAB: /* the guest's own, for its guests */
 		if (write && (val & ~7ull))
 			return VF(X_GP, 0);
 		if (write)
 			v->msr_ctl = (uint32_t)val;
 		val = v->msr_ctl | (vm->assist ? 0x80000000u : 0); /* NESTLAB_CTL_ASSIST */
 		break;
-	case 0x4e4c0001u: { /* MSR_NESTLAB_RUN: the assist, virtualized (nest.c) */
-		if (!write)
-			return VF(X_GP, 0);
-		vfault f = vnest_request(vm, val);
-		if (f)
-			return f;
+	default:
+		if (write)
+			v->msr[d.slot] = (v->msr[d.slot] & ~d.wmask) | (val & d.wmask);
+		val = v->msr[d.slot];
 		break;
 	}
-	default:
-		return VF(X_GP, 0);
-	}
-	if (slot && write) {
-		if (idx >= MSR_IA32_SYSENTER_CS)
-			val &= idx == MSR_IA32_SYSENTER_CS ? 0xffff : 0xffffffffu;
-		*slot = val;
-		if (idx == MSR_IA32_APIC_BASE && ops(o)->apic_base)
-			ops(o)->apic_base(ops(o)->opaque, val);
-	}
-	if (slot)
-		val = *slot;
 	if (!write) {
 		o->regs->r[VMM_EAX] = (uint32_t)val;
 		o->regs->r[VMM_EDX] = (uint32_t)(val >> 32);
@@ -1068,7 +1092,7 @@ static int vx_write(void *opaque, int seg, uint32_t off, uint32_t val, int size)
 
 static vfault do_memory(struct op *o)
 {
-	const struct vx_mem m = { o, vx_read, vx_write };
+	const struct vx_mem m = { o, vx_read, vx_write, true, o->regs->seg[VMM_CS].limit };
 	int rc = vx_emulate(&o->in, &o->vr, &m);
 	if (rc == VX_UNSUPPORTED) {
 		o->vm->stop_why = "the guest accessed a device or page table with an instruction the monitor cannot emulate";

@@ -104,6 +104,8 @@ static vfault read_image(struct vmm *vm, uint32_t base, bool n32, struct image *
 /* The guest's selector of segment register `s` (CS and SS as it loaded them). */
 static uint16_t guest_sel(const struct vmm *vm, const struct vmm_regs *regs, int s)
 {
+	if (ev_guest_flags(vm, regs->eflags) & EFLAGS_VM)
+		return regs->seg[s].sel; /* v86 code loads its segments itself */
 	if (s == VMM_CS)
 		return vm->vcpu.cs_sel;
 	if (s == VMM_SS)
@@ -259,18 +261,11 @@ vfault vtask_switch(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_
 		return VF(X_NP, sel & 0xfffc);
 	if (nt.limit < (n32 ? TSS32_MIN_LIMIT : TSS16_MIN_LIMIT))
 		return VF(X_TS, sel & 0xfffc);
-	if (ev_guest_flags(vm, regs->eflags) & EFLAGS_VM) {
-		vm->stop_why = "the guest switched tasks from virtual-8086 mode, which the monitor does not emulate";
-		return 0;
-	}
 	struct image t;
 	vfault f = read_image(vm, nt.base, n32, &t);
 	if (f)
 		return f;
-	if (t.eflags & EFLAGS_VM) {
-		vm->stop_why = "the guest switched to a virtual-8086 task, which the monitor does not emulate";
-		return 0;
-	}
+	bool to_v86 = n32 && (t.eflags & EFLAGS_VM);
 	uint32_t ofl = ev_guest_flags(vm, regs->eflags);
 	if (why == VTASK_IRET)
 		ofl &= ~EFLAGS_NT;
@@ -286,8 +281,22 @@ vfault vtask_switch(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_
 	if (why != VTASK_IRET && (f = set_busy(vm, sel, true)))
 		return f;
 	commit(vm, regs, sel, d, &t);
-	if ((f = load_segments(vm, regs, &t)))
+	if (to_v86) {
+		/* A virtual-8086 task: its segments are real-mode style, its CPL 3
+		 * (SDM Vol. 3A, 7.3 step 12; 20.2.5); it runs as real v86 code,
+		 * as after an IRETD to v86 (event.c). */
+		if ((f = load_ldt(vm, t.ldt)))
+			return f;
+		for (int s = 0; s < VMM_NSEG; s++)
+			ev_v86_seg(regs, s, t.sreg[s]);
+		v->cs_sel = t.sreg[VMM_CS];
+		v->ss_sel = t.sreg[VMM_SS];
+		v->cpl = 3;
+		regs->eip &= 0xffff;
+		ev_cpl_changed(vm, regs);
+	} else if ((f = load_segments(vm, regs, &t))) {
 		return f;
+	}
 	if (err >= 0) {
 		int sz = n32 ? 4 : 2;
 		uint32_t sp = regs->r[VMM_ESP] - (uint32_t)sz;

@@ -77,6 +77,26 @@ struct vmm_regs {
 #define VMM_DIRTY_TLB (1u << 9)      /* flush the whole TLB */
 #define VMM_DIRTY_INVLPG (1u << 10)  /* flush one page */
 
+/*
+ * The VM's MSRs, as its CPU model has them (host op `msr`): where the core
+ * keeps one (`slot` in vmm_vcpu.msr) and what a write does. A write of V
+ * with a bit of `rsvd` set raises #GP(0); otherwise the MSR becomes
+ * (old & ~wmask) | (V & wmask).
+ */
+#define VMM_MSR_SLOTS 96
+enum vmm_msr_kind {
+	VMM_MSR_STORE,       /* kept in vcpu.msr[slot] */
+	VMM_MSR_TSC,         /* the guest's TSC: the VM's clock + tsc_offset */
+	VMM_MSR_APIC_BASE,   /* vcpu.msr_apic_base, and the host is told (ops->apic_base) */
+	VMM_MSR_NESTLAB,     /* MSR_NESTLAB_CTL: vcpu.msr_ctl, for the guest's own guests */
+	VMM_MSR_RO,          /* read-only, in vcpu.msr[slot]: a write raises #GP(0) */
+};
+struct vmm_msr {
+	uint16_t slot;
+	uint8_t kind;        /* enum vmm_msr_kind */
+	uint64_t wmask, rsvd;
+};
+
 /* The virtual CPU: the guest's privileged state. One layout at every level. */
 struct vmm_vcpu {
 	uint32_t cr0, cr2, cr3, cr4;
@@ -87,8 +107,8 @@ struct vmm_vcpu {
 	struct vmm_dtr gdtr, idtr;
 	struct vmm_seg ldtr, tr;
 	uint32_t msr_ctl;      /* MSR_NESTLAB_CTL as the guest wrote it */
-	uint64_t msr_sysenter[3];
 	uint64_t msr_apic_base;
+	uint64_t msr[VMM_MSR_SLOTS]; /* the VM's other MSRs, by the slot ops->msr gives */
 	uint64_t tsc_offset;
 };
 
@@ -145,6 +165,9 @@ struct vmm_host_ops {
 	uint64_t (*cycles)(void *opaque);
 	void (*cpuid)(void *opaque, uint32_t leaf, uint32_t out[4]);
 	void (*apic_base)(void *opaque, uint64_t value);
+	/* The VM's CPU model's MSR `index`: true and *out if it has one (false:
+	 * RDMSR/WRMSR raise #GP(0), as on the part). */
+	bool (*msr)(void *opaque, uint32_t index, struct vmm_msr *out);
 };
 
 #define VMM_MON_PAGES 4096  /* the monitor's own pages: at most 16 MiB */

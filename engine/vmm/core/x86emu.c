@@ -269,6 +269,32 @@ static int op_cmpxchg_e_g(struct vx_ctx *c)
 	return VX_OK;
 }
 
+/* CMPXCHG8B Mq (0F C7 /1): compare EDX:EAX with m64; equal: m64 =
+ * ECX:EBX and ZF = 1; not equal: EDX:EAX = m64, m64 written back
+ * unchanged, ZF = 0 (the other flags are kept). Both halves are read
+ * before either is written, so a fault on a read changes nothing; the
+ * halves are two writes, so a fault on the second leaves the first done
+ * (x86emu.h). */
+static int op_cmpxchg8b_mq(struct vx_ctx *c)
+{
+	uint32_t off = vx_ea(c->in, &c->r);
+	uint32_t off_hi = c->in->addrsize32 ? off + 4 : (off + 4) & 0xffff;
+	uint32_t lo, hi;
+	int rc = vx_read(c, c->in->seg, off, &lo, 4);
+	if (rc || (rc = vx_read(c, c->in->seg, off_hi, &hi, 4)) != 0)
+		return rc;
+	bool eq = lo == c->r.r[VX_EAX] && hi == c->r.r[VX_EDX];
+	if ((rc = vx_write(c, c->in->seg, off, eq ? c->r.r[VX_EBX] : lo, 4)) != 0 ||
+	    (rc = vx_write(c, c->in->seg, off_hi, eq ? c->r.r[VX_ECX] : hi, 4)) != 0)
+		return rc;
+	if (!eq) {
+		c->r.r[VX_EAX] = lo;
+		c->r.r[VX_EDX] = hi;
+	}
+	c->r.eflags = eq ? c->r.eflags | VX_EFLAGS_ZF : c->r.eflags & ~VX_EFLAGS_ZF;
+	return VX_OK;
+}
+
 /* XADD Eb,Gb / Ev,Gv (0F C0 C1): G = E, E = E + G, flags of the ADD. */
 static int op_xadd_e_g(struct vx_ctx *c)
 {
@@ -380,6 +406,56 @@ static int op_push_ev(struct vx_ctx *c)
 	return VX_OK;
 }
 
+/* Pushes v (sz bytes) on the 32-bit stack of the working copy. */
+static int push(struct vx_ctx *c, uint32_t v, int sz)
+{
+	uint32_t sp = c->r.r[VX_ESP] - (uint32_t)sz;
+	int rc = vx_write(c, VX_SS, sp, v, sz);
+	if (rc)
+		return rc;
+	c->r.r[VX_ESP] = sp;
+	return VX_OK;
+}
+
+/* PUSH r (50+r): the value of ESP before the push for PUSH ESP. */
+static int op_push_z(struct vx_ctx *c)
+{
+	int sz = vx_osz(c->in);
+	return push(c, vx_reg(&c->r, c->in->op & 7, sz), sz);
+}
+
+/* PUSH Iz, PUSH Ib (68, 6A; the byte sign-extended). */
+static int op_push_i(struct vx_ctx *c)
+{
+	return push(c, c->in->imm, vx_osz(c->in));
+}
+
+/* CALL Jz (E8) and CALL Ev (FF /2): the return address pushed, EIP at
+ * the target (16-bit operand size: truncated to 16 bits). A target beyond
+ * the CS limit, where the CPU raises #GP(0) before it pushes, is left to
+ * the caller (VX_UNSUPPORTED) when it gave the limit. */
+static int op_call(struct vx_ctx *c)
+{
+	int sz = vx_osz(c->in);
+	uint32_t target;
+	if (c->in->op == 0xe8) {
+		target = c->r.eip + c->in->imm;
+	} else {
+		int rc = rm_get(c, &target, sz);
+		if (rc)
+			return rc;
+	}
+	if (sz == 2)
+		target &= 0xffff;
+	if (c->m->check_cs && target > c->m->cs_limit)
+		return VX_UNSUPPORTED;
+	int rc = push(c, c->r.eip, sz);
+	if (rc)
+		return rc;
+	c->r.eip = target;
+	return VX_OK;
+}
+
 /* POP Ev (8F /0): ESP is incremented before the operand's address is
  * computed (SDM, POP); a register destination is written after it. */
 static int op_pop_ev(struct vx_ctx *c)
@@ -419,9 +495,15 @@ static vx_handler handler_of(const struct vx_insn *in)
 	case 0xa0: case 0xa1: case 0xa2: case 0xa3: return op_mov_moffs;
 	case 0xf6: case 0xf7: return in->reg <= 1 ? op_test : in->reg <= 3 ? op_not_neg_e : NULL;
 	case 0xfe: return in->reg <= 1 ? op_incdec_e : NULL;
-	case 0xff: return in->reg <= 1 ? op_incdec_e : in->reg == 6 ? op_push_ev : NULL;
+	case 0xff: return in->reg <= 1 ? op_incdec_e : in->reg == 6 ? op_push_ev
+	                : in->reg == 2 ? op_call : NULL;
+	case 0xe8: return op_call;
+	case 0x50: case 0x51: case 0x52: case 0x53:
+	case 0x54: case 0x55: case 0x56: case 0x57: return op_push_z;
+	case 0x68: case 0x6a: return op_push_i;
 	case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: return op_movx;
 	case 0x1b0: case 0x1b1: return op_cmpxchg_e_g;
+	case 0x1c7: return in->reg == 1 && in->mem ? op_cmpxchg8b_mq : NULL;
 	case 0x1c0: case 0x1c1: return op_xadd_e_g;
 	case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb: return op_bt;
 	case 0x1ba: return in->reg >= 4 ? op_bt : NULL;

@@ -18,13 +18,14 @@
  *   MOV 88 89 8A 8B C6 C7 A0-A3, MOVZX/MOVSX 0F B6 B7 BE BF,
  *   ADD OR ADC SBB AND SUB XOR CMP 00-3D 80-83, TEST 84 85 A8 A9 F6/F7 /0 /1,
  *   NOT NEG F6/F7 /2 /3, INC DEC FE/FF /0 /1, XCHG 86 87,
- *   CMPXCHG 0F B0 B1, XADD 0F C0 C1, BT BTS BTR BTC 0F A3 AB B3 BB BA /4-7,
- *   SETcc 0F 90-9F, PUSH Ev FF /6, POP Ev 8F /0,
+ *   CMPXCHG 0F B0 B1, CMPXCHG8B 0F C7 /1, XADD 0F C0 C1, BT BTS BTR BTC 0F A3 AB B3 BB BA /4-7,
+ *   SETcc 0F 90-9F, PUSH Ev FF /6, PUSH r 50-57, PUSH Iz/Ib 68 6A, POP Ev 8F /0,
+ *   CALL Jz E8, CALL Ev FF /2 (near),
  *   MOVS CMPS STOS LODS SCAS A4-A7 AA-AF (REP/REPE/REPNE: one element per call).
  *
  * Flags (including the ones the manual leaves undefined) are those of the
- * engine's CPU. PUSH Ev and POP Ev assume a 32-bit stack (SS.B = 1): ESP
- * moves by the operand size and is never wrapped at 64 KiB.
+ * engine's CPU. PUSH, CALL and POP Ev assume a 32-bit stack (SS.B =
+ * 1): ESP moves by the operand size and is never wrapped at 64 KiB.
  */
 #ifndef NESTLAB_X86EMU_H
 #define NESTLAB_X86EMU_H
@@ -100,11 +101,20 @@ uint32_t vx_ea(const struct vx_insn *in, const struct vx_regs *r);
  * non-zero fault code that vx_emulate returns unchanged WITHOUT having
  * changed any register (so the monitor can deliver the fault). size is 1, 2
  * or 4. An instruction that both reads and writes memory reads first; one
- * that writes writes once (string instructions: once per element). */
+ * that writes writes once (string instructions: once per element), but
+ * CMPXCHG8B, which writes its two halves in two calls after reading both:
+ * a fault on the second write leaves the first one done (the CPU checks
+ * both for writing first). The monitor's own write faults only where a
+ * guest page is not writable, so this matters only for a quadword that
+ * straddles a writable and a read-only page. */
 struct vx_mem {
 	void *opaque;
 	int (*read)(void *opaque, int seg, uint32_t off, uint32_t *val, int size);
 	int (*write)(void *opaque, int seg, uint32_t off, uint32_t val, int size);
+	/* CALL: with check_cs, a target beyond cs_limit (where the CPU raises
+	 * #GP(0)) is VX_UNSUPPORTED; without, every target is in the limit. */
+	bool check_cs;
+	uint32_t cs_limit;
 };
 
 enum { VX_OK = 0, VX_UNSUPPORTED = -100 };

@@ -58,7 +58,6 @@
 #define LAR_MASK      0x00F0FF00u
 #define LAR_ALL_ONES  LAR_MASK /* LAR of a descriptor of all-ones bytes */
 
-#define CPUID_VENDOR 0
 #define MiB 0x100000u
 
 /* }====== */
@@ -140,12 +139,14 @@ static void write32(uint32_t va, uint32_t v)
 
 /* {====== the board */
 
+/* The board is nestlab's if its MP table says so (OEM "NESTLAB "): the
+ * CPU's CPUID names whichever CPU model runs (docs/cpu.md), not the board. */
 static bool detect_nestlab(void)
 {
-	uint32_t b, c, d;
+	const struct mp_floating *f = rt_mp_find();
+	const struct mp_config *c = f && f->physptr ? (const struct mp_config *)f->physptr : NULL;
 
-	cpuid(CPUID_VENDOR, NULL, &b, &c, &d);
-	return b == 0x7473654E && d == 0x2D62614C && c == 0x36383669; /* "NestLab-i686" */
+	return c && !memcmp(c->oem_id, "NESTLAB ", 8);
 }
 
 /* The end of the run of memory-map entries (of any type) from 1 MiB up:
