@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Boots xv6 (MIT's teaching kernel, built unmodified) on nestlab.
+
+usage: xv6.py NESTLAB_RUN XV6_DIR ls MODE
+       xv6.py NESTLAB_RUN XV6_DIR usertests MODE[,MODE...] [--timeout S]
+
+XV6_DIR holds `kernel` (a multiboot ELF), xv6.img.gz (the IDE master) and
+fs.img.gz (the IDE slave), see ../shared/guests/xv6/README.md. The images
+are unpacked into a temporary directory at each run (the guest's writes go
+to a copy in memory anyway). MODE is a --monitor value: none, shadow or
+nested.
+
+`ls`: boots to the shell, types `ls` on COM1 and stops after a fixed
+number of instructions (the run is deterministic, so the output is too).
+Passes when the console shows `init: starting sh`, the prompt, and the
+root directory's entries (README, usertests, ...) as xv6's ls prints them,
+with no panic. A TAP test: `1..N`, then one `ok`/`not ok` line per check.
+
+`usertests`: boots, runs xv6's whole kernel test suite and waits for `ALL
+TESTS PASSED`; then stops the run (SIGINT, which nestlab-run takes as a
+request to stop) and prints, per mode, the host seconds, the instructions
+and the virtual seconds it took (those two come from --stats: the moment
+the last --input, which waits for ALL TESTS PASSED, took effect). Exits 1
+if any mode does not pass. Used as the meson benchmark `xv6-usertests`.
+
+Exit status 77 (meson's skip) when XV6_DIR is missing.
+"""
+import gzip
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+# ls is done after about 27 million instructions (bare and under either
+# monitor: the guest runs the same instructions); a margin for changes in
+# the cycle model, which moves interrupts.
+LS_INSNS = 60_000_000
+
+LS_ENTRIES = [
+    (r'^\.\s+1 1 \d+$', '. (a directory)'),
+    (r'^README\s+2 2 \d+$', 'README (a file)'),
+    (r'^sh\s+2 \d+ \d+$', 'sh'),
+    (r'^usertests\s+2 \d+ \d+$', 'usertests'),
+    (r'^console\s+3 \d+ 0$', 'console (a device)'),
+]
+
+
+def unpack(xv6_dir, tmp):
+    paths = []
+    for name in ('xv6.img', 'fs.img'):
+        out = os.path.join(tmp, name)
+        with gzip.open(os.path.join(xv6_dir, name + '.gz'), 'rb') as src, open(out, 'wb') as dst:
+            shutil.copyfileobj(src, dst)
+        paths.append(out)
+    return paths
+
+
+def base_cmd(nestlab, xv6_dir, mode, master, slave):
+    return [nestlab, '--monitor=' + mode, '--mem', '512', '--disk', master,
+            '--disk', slave + ',slave', os.path.join(xv6_dir, 'kernel')]
+
+
+def run_ls(nestlab, xv6_dir, mode, tmp):
+    master, slave = unpack(xv6_dir, tmp)
+    cmd = base_cmd(nestlab, xv6_dir, mode, master, slave) + [
+        '--input', 'com1~$ :ls\\n', '--max-insns', str(LS_INSNS), '--stats']
+    print('# ' + ' '.join(cmd))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    out = p.stdout.decode('utf-8', 'replace')
+    err = p.stderr.decode('utf-8', 'replace')
+    lines = out.splitlines()
+    checks = [
+        (p.returncode == 6, f'the run ends at the instruction limit (exit status {p.returncode}, '
+                            'want 6)'),
+        ('init: starting sh' in out, 'init: starting sh'),
+        (any(l.startswith('$ ls') for l in lines), 'the shell prompt, ls typed on COM1'),
+        ('panic' not in out, 'no kernel panic'),
+    ]
+    for rx, what in LS_ENTRIES:
+        checks.append((any(re.match(rx, l) for l in lines), 'ls lists ' + what))
+    print(f'1..{len(checks)}')
+    for i, (good, what) in enumerate(checks, 1):
+        print(f'{"ok" if good else "not ok"} {i} - {mode}: {what}')
+    if not all(c[0] for c in checks):
+        for l in (out + err).splitlines():
+            print('# ' + l)
+        return 1
+    for l in err.splitlines():
+        if 'instructions' in l or 'input' in l:
+            print('# ' + l)
+    return 0
+
+
+def run_usertests(nestlab, xv6_dir, mode, tmp, timeout):
+    master, slave = unpack(xv6_dir, tmp)
+    cmd = base_cmd(nestlab, xv6_dir, mode, master, slave) + [
+        '--input', 'com1~$ :usertests\\n', '--input', 'com1~ALL TESTS PASSED:\\n', '--stats']
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = []
+    reader = threading.Thread(target=lambda: err.append(p.stderr.read()))
+    reader.start()
+    passed, tail, last = False, [], ''
+    killer = threading.Timer(timeout, p.send_signal, [signal.SIGINT])
+    killer.start()
+    for raw in p.stdout:
+        line = raw.decode('utf-8', 'replace').rstrip('\n')
+        tail = (tail + [line])[-20:]
+        if line.endswith(' test') or line.endswith(' tests'):
+            last = line
+        if 'ALL TESTS PASSED' in line:
+            passed = True
+            break
+    host = time.monotonic() - t0
+    killer.cancel()
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+    p.stdout.read()
+    p.wait()
+    reader.join()
+    stats = err[0].decode('utf-8', 'replace') if err else ''
+    m = re.search(r'input 2 delivered at instruction (\d+), ([\d.]+) virtual seconds', stats)
+    if passed and m:
+        print(f'{mode:7} ALL TESTS PASSED  {host:7.1f} host s  {int(m.group(1)):>14,} '
+              f'instructions  {float(m.group(2)):7.2f} virtual s')
+        return 0
+    why = 'timed out' if not passed else 'no --stats line'
+    print(f'{mode:7} FAILED ({why}, after {host:.1f} host s; last test started: {last!r})')
+    for l in tail + stats.splitlines()[-30:]:
+        print('    ' + l)
+    return 1
+
+
+def main():
+    args = sys.argv[1:]
+    timeout = 1200.0
+    if '--timeout' in args:
+        i = args.index('--timeout')
+        timeout = float(args[i + 1])
+        del args[i:i + 2]
+    if len(args) != 4 or args[2] not in ('ls', 'usertests'):
+        sys.exit(__doc__)
+    nestlab, xv6_dir, what, modes = args
+    if not os.path.isfile(os.path.join(xv6_dir, 'kernel')):
+        print(f'1..0 # SKIP no xv6 in {xv6_dir} (see ../shared/guests/xv6)')
+        return 77
+    rc = 0
+    for mode in modes.split(','):
+        with tempfile.TemporaryDirectory(prefix='nestlab-xv6-') as tmp:
+            if what == 'ls':
+                rc |= run_ls(nestlab, xv6_dir, mode, tmp)
+            else:
+                rc |= run_usertests(nestlab, xv6_dir, mode, tmp, timeout)
+        sys.stdout.flush()
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
