@@ -10,11 +10,12 @@ are unpacked into a temporary directory at each run (the guest's writes go
 to a copy in memory anyway). MODE is a --monitor value: none, shadow or
 nested.
 
-`ls`: boots to the shell, types `ls` on COM1 and stops after a fixed
-number of instructions (the run is deterministic, so the output is too).
-Passes when the console shows `init: starting sh`, the prompt, and the
-root directory's entries (README, usertests, ...) as xv6's ls prints them,
-with no panic. A TAP test: `1..N`, then one `ok`/`not ok` line per check.
+`ls`: boots to the shell, types `ls` on COM1, then `echo` on the
+keyboard, and stops after a fixed number of instructions (the run is
+deterministic, so the output is too). Passes when the console shows `init:
+starting sh`, the prompt, the root directory's entries (README,
+usertests, ...) as xv6's ls prints them and the echoed line, with no
+panic. A TAP test: `1..N`, then one `ok`/`not ok` line per check.
 
 `usertests`: boots, runs xv6's whole kernel test suite and waits for `ALL
 TESTS PASSED`; then stops the run (SIGINT, which nestlab-run takes as a
@@ -36,7 +37,7 @@ import tempfile
 import threading
 import time
 
-# ls is done after about 27 million instructions (bare and under either
+# ls and echo are done after about 30 million instructions (bare and under either
 # monitor: the guest runs the same instructions); a margin for changes in
 # the cycle model, which moves interrupts.
 LS_INSNS = 60_000_000
@@ -68,7 +69,8 @@ def base_cmd(nestlab, xv6_dir, mode, master, slave):
 def run_ls(nestlab, xv6_dir, mode, tmp):
     master, slave = unpack(xv6_dir, tmp)
     cmd = base_cmd(nestlab, xv6_dir, mode, master, slave) + [
-        '--input', 'com1~$ :ls\\n', '--max-insns', str(LS_INSNS), '--stats']
+        '--input', 'com1~$ :ls\\n', '--input', 'kbd~$ :echo typed on the keyboard\\n',
+        '--max-insns', str(LS_INSNS), '--stats']
     print('# ' + ' '.join(cmd))
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     out = p.stdout.decode('utf-8', 'replace')
@@ -83,6 +85,7 @@ def run_ls(nestlab, xv6_dir, mode, tmp):
     ]
     for rx, what in LS_ENTRIES:
         checks.append((any(re.match(rx, l) for l in lines), 'ls lists ' + what))
+    checks.append(('typed on the keyboard' in lines, 'echo typed on the 8042 keyboard'))
     print(f'1..{len(checks)}')
     for i, (good, what) in enumerate(checks, 1):
         print(f'{"ok" if good else "not ok"} {i} - {mode}: {what}')
