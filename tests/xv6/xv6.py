@@ -22,8 +22,9 @@ TESTS PASSED`; then stops the run (SIGINT, which nestlab-run takes as a
 request to stop) and prints, per mode, the host seconds it took (wall
 clock, and CPU time of nestlab-run, which a loaded machine inflates less),
 the instructions and the virtual seconds (those two from --stats: the
-moment the last --input, which waits for ALL TESTS PASSED, took effect). Exits 1
-if any mode does not pass. Used as the meson benchmark `xv6-usertests`.
+moment the last --input, which waits for ALL TESTS PASSED, took effect),
+and under a monitor its exit table. Exits 1 if any mode does not pass.
+Used as the meson benchmark `xv6-usertests`.
 
 Exit status 77 (meson's skip) when XV6_DIR is missing.
 """
@@ -134,6 +135,9 @@ def run_usertests(nestlab, xv6_dir, mode, tmp, timeout):
     if passed and m:
         print(f'{mode:7} ALL TESTS PASSED  {host:7.1f} s wall  {cpu:7.1f} s CPU  '
               f'{int(m.group(1)):>14,} instructions  {float(m.group(2)):7.2f} virtual s')
+        for l in stats.splitlines():  # the monitor's exit table, if any
+            if l.startswith('  ') or l.startswith('monitor:'):
+                print('    ' + l)
         return 0
     why = 'timed out' if not passed else 'no --stats line'
     print(f'{mode:7} FAILED ({why}, after {host:.1f} host s; last test started: {last!r})')
