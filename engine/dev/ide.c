@@ -436,7 +436,7 @@ static void cmd_read(struct dev_ide *d, uint32_t block)
  * asks for the first block at once: DRQ with BSY clear and no INTRQ, before
  * the host's next access. Hosts may write the data right after the command
  * without polling (xv6's idestart does: outb of the command, then outsl of
- * the sector); QEMU and Bochs raise DRQ in the command write as well. */
+ * the sector); QEMU raises DRQ in the command write as well. */
 static void cmd_write(struct dev_ide *d, uint32_t block)
 {
 	if (!setup_range(d))

@@ -41,8 +41,9 @@
  * of the next one; the last block ends with no interrupt. PIO out: DRQ for
  * the first block is up as soon as the command is written (the sector
  * buffer is empty), with no interrupt, so data written right after the
- * command without a status poll lands (xv6 writes it so); after each block the device is BSY for IDE_SECTOR_NS per sector, then
- * raises DRQ (more blocks) or completes, with INTRQ. Interrupts therefore
+ * command without a status poll lands (xv6 writes it so); after each
+ * block the device is BSY for IDE_SECTOR_NS per sector, then raises DRQ
+ * (more blocks) or completes, with INTRQ. Interrupts therefore
  * arrive at cycles that depend only on the guest.
  *
  * Power-on and reset leave the ATA signature (sector count 1, LBA low 1,

@@ -32,8 +32,8 @@
  *                          reported
  *   0000 modem status      a delta bit in MSR; cleared by reading MSR
  * The ISA line. By default the chip's INTR output drives the ISA line
- * directly, as on QEMU and Bochs: teaching kernels written on them (xv6's
- * uartinit leaves MCR at 0) take receive interrupts without setting OUT2.
+ * directly, as on QEMU: teaching kernels written on it (xv6's uartinit
+ * leaves MCR at 0) take receive interrupts without setting OUT2.
  * With the board's OUT2 gate (dev_uart_set_out2_gate, nestlab-run
  * --uart-out2-gate) INTR reaches the line only through the gate that MCR
  * OUT2 opens, as on PC/AT serial cards and Super I/O chips; in loopback
