@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Boots xv6 (MIT's teaching kernel, built unmodified) on nestlab.
 
-usage: xv6.py NESTLAB_RUN XV6_DIR ls MODE
+usage: xv6.py NESTLAB_RUN XV6_DIR ls|gated MODE
        xv6.py NESTLAB_RUN XV6_DIR usertests MODE[,MODE...] [--timeout S]
 
 XV6_DIR holds `kernel` (a multiboot ELF), xv6.img.gz (the IDE master) and
@@ -16,6 +16,10 @@ deterministic, so the output is too). Passes when the console shows `init:
 starting sh`, the prompt, the root directory's entries (README,
 usertests, ...) as xv6's ls prints them and the echoed line, with no
 panic. A TAP test: `1..N`, then one `ok`/`not ok` line per check.
+
+`gated`: the same with --uart-out2-gate: xv6 leaves MCR OUT2 clear, so
+behind the PC/AT gate it gets no COM1 interrupt and `ls` never reaches
+the shell (the board option works, and the default is what xv6 needs).
 
 `usertests`: boots, runs xv6's whole kernel test suite and waits for `ALL
 TESTS PASSED`; then stops the run (SIGINT, which nestlab-run takes as a
@@ -101,6 +105,32 @@ def run_ls(nestlab, xv6_dir, mode, tmp):
     return 0
 
 
+def run_gated(nestlab, xv6_dir, mode, tmp):
+    master, slave = unpack(xv6_dir, tmp)
+    cmd = base_cmd(nestlab, xv6_dir, mode, master, slave) + [
+        '--uart-out2-gate', '--input', 'com1~$ :ls\\n', '--max-insns', str(LS_INSNS)]
+    print('# ' + ' '.join(cmd))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    out = p.stdout.decode('utf-8', 'replace')
+    lines = out.splitlines()
+    checks = [
+        (p.returncode == 6, f'the run ends at the instruction limit (exit status {p.returncode}, '
+                            'want 6)'),
+        (any(l.startswith('$ ') for l in lines), 'the shell prompt'),
+        (not any(l.startswith('$ ls') for l in lines) and
+         not any(re.match(LS_ENTRIES[3][0], l) for l in lines),
+         'with the OUT2 gate (xv6 leaves MCR 0) no COM1 interrupt: ls never arrives'),
+    ]
+    print(f'1..{len(checks)}')
+    for i, (good, what) in enumerate(checks, 1):
+        print(f'{"ok" if good else "not ok"} {i} - {mode} --uart-out2-gate: {what}')
+    if not all(c[0] for c in checks):
+        for l in (out + p.stderr.decode('utf-8', 'replace')).splitlines():
+            print('# ' + l)
+        return 1
+    return 0
+
+
 def run_usertests(nestlab, xv6_dir, mode, tmp, timeout):
     master, slave = unpack(xv6_dir, tmp)
     cmd = base_cmd(nestlab, xv6_dir, mode, master, slave) + [
@@ -153,7 +183,7 @@ def main():
         i = args.index('--timeout')
         timeout = float(args[i + 1])
         del args[i:i + 2]
-    if len(args) != 4 or args[2] not in ('ls', 'usertests'):
+    if len(args) != 4 or args[2] not in ('ls', 'gated', 'usertests'):
         sys.exit(__doc__)
     nestlab, xv6_dir, what, modes = args
     if not os.path.isfile(os.path.join(xv6_dir, 'kernel')):
@@ -164,6 +194,8 @@ def main():
         with tempfile.TemporaryDirectory(prefix='nestlab-xv6-') as tmp:
             if what == 'ls':
                 rc |= run_ls(nestlab, xv6_dir, mode, tmp)
+            elif what == 'gated':
+                rc |= run_gated(nestlab, xv6_dir, mode, tmp)
             else:
                 rc |= run_usertests(nestlab, xv6_dir, mode, tmp, timeout)
         sys.stdout.flush()
