@@ -179,7 +179,7 @@ def run_usertests(nestlab, xv6_dir, mode, tmp, timeout):
 
 def main():
     args = sys.argv[1:]
-    timeout = 1200.0
+    timeout = 2400.0
     if '--timeout' in args:
         i = args.index('--timeout')
         timeout = float(args[i + 1])
