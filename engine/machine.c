@@ -659,6 +659,7 @@ static bool build_serial(struct machine *m, const struct machine_config *cfg, GE
 		                          m->serial[i], error);
 		if (!m->uart[i])
 			return false;
+		dev_uart_set_out2_gate(m->uart[i], cfg->uart_out2_gate);
 		add_device(m, &m->uart[i]->dev);
 	}
 	m->stdin_open = uses_stdin;
@@ -905,6 +906,7 @@ static bool build(struct machine *m, const struct machine_config *cfg, GError **
 	m->console = cfg->console;
 	m->console_opaque = cfg->console_opaque;
 	m->console_quiet = cfg->console_quiet;
+	m->uart_out2_gate = cfg->uart_out2_gate;
 	m->clock = clock_new(&m->cpu->cycles, &m->cpu->cycle_limit);
 	clock_timer_init(&m->input_timer, m->clock, "input", input_timer_fired, m);
 	clock_timer_init(&m->replay_timer, m->clock, "replay", replay_timer_fired, m);
@@ -1031,6 +1033,7 @@ struct machine *machine_build_vm(struct machine *root, const struct machine_vm_c
 		.monitor = root->l0 && l0_vmm(root->l0)->paging == VMM_NESTED ? MACHINE_MONITOR_NESTED
 		                                                              : MACHINE_MONITOR_SHADOW,
 		.faithful_i386 = root->l0 && l0_vmm(root->l0)->faithful,
+		.uart_out2_gate = root->uart_out2_gate,
 	};
 	bool ok = build(m, &cfg, error);
 	cpu_save(c, m->ctx);

@@ -47,6 +47,7 @@ struct machine {
 	struct pmem *cpu_pmem;  /* what the CPU's bus reaches: the root's pmem */
 	struct bus bus;         /* the CPU's bus while this machine runs */
 	struct ioport_map *io;
+	bool uart_out2_gate;    /* the serial ports' IRQ lines pass the PC/AT OUT2 gate */
 	struct clock *clock;
 	struct dev_board board;
 	struct dev_debugport *dbg;

@@ -117,6 +117,8 @@ struct machine_config {
 	struct machine_serial serial[MACHINE_SERIAL_PORTS]; /* COM1, COM2 (zeroed: buffer) */
 	int64_t rtc_epoch;         /* CMOS clock at power-on, Unix seconds; 0: the default */
 	uint16_t post_port;        /* POST port; 0 means 0x80 */
+	bool uart_out2_gate;       /* the UARTs' interrupts pass the PC/AT MCR OUT2 gate
+	                              (false: INTR drives the line, as on QEMU; uart16550.h) */
 	machine_console_fn console; /* NULL: console bytes go to stdout */
 	void *console_opaque;
 	bool console_quiet;         /* debug console bytes are only logged, not printed */

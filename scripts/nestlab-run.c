@@ -63,6 +63,7 @@ struct opts {
 	gboolean vga_dump;
 	gboolean state_hash;
 	gchar *rtc_epoch;
+	gboolean uart_out2_gate;
 	gint mem;
 	gint64 max_insns;
 	gchar *post_port;
@@ -122,6 +123,9 @@ static const GOptionEntry entries[] = {
 	{"rtc-epoch", 0, 0, G_OPTION_ARG_STRING, &o.rtc_epoch,
 	 "The CMOS clock at power-on: Unix seconds or YYYY-MM-DDTHH:MM:SS (UTC; default "
 	 "2000-01-01T00:00:00)", "TIME"},
+	{"uart-out2-gate", 0, 0, G_OPTION_ARG_NONE, &o.uart_out2_gate,
+	 "Pass the serial ports' interrupts through the PC/AT gate of MCR OUT2, so a guest must "
+	 "set OUT2 to get them (default: no gate, as on QEMU)", NULL},
 	{"mem", 0, 0, G_OPTION_ARG_INT, &o.mem,
 	 "RAM size in MiB, from 1 to 3072 (default 32); pages cost nothing until used", "MIB"},
 	{"max-insns", 0, 0, G_OPTION_ARG_INT64, &o.max_insns,
@@ -1532,6 +1536,7 @@ static int run_guest(uint16_t post)
 		.n_disks = g.n_disks,
 		.rtc_epoch = g.epoch,
 		.post_port = post,
+		.uart_out2_gate = o.uart_out2_gate,
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
 		.assist = o.assist,

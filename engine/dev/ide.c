@@ -16,7 +16,8 @@ enum ide_phase {
 	PHASE_COMPLETE,    /* end a command: status from `error`, INTRQ */
 	PHASE_IDENTIFY,    /* DRQ for the IDENTIFY block */
 	PHASE_READ_BLOCK,  /* load the next block, DRQ, INTRQ */
-	PHASE_WRITE_FIRST, /* DRQ for the first PIO-out block, no INTRQ */
+	PHASE_WRITE_FIRST, /* DRQ for the first PIO-out block, no INTRQ (never armed
+	                      now: only in a snapshot taken by an older build) */
 	PHASE_WRITE_NEXT,  /* DRQ for the next PIO-out block, INTRQ */
 	PHASE_RESET,       /* SRST released: the devices come out of reset */
 };
@@ -431,12 +432,17 @@ static void cmd_read(struct dev_ide *d, uint32_t block)
 	arm(d, PHASE_READ_BLOCK, IDE_COMMAND_NS + (uint64_t)IDE_SECTOR_NS * next_block(&d->st));
 }
 
+/* A PIO-out command finds the device's sector buffer empty, so the device
+ * asks for the first block at once: DRQ with BSY clear and no INTRQ, before
+ * the host's next access. Hosts may write the data right after the command
+ * without polling (xv6's idestart does: outb of the command, then outsl of
+ * the sector); QEMU raises DRQ in the command write as well. */
 static void cmd_write(struct dev_ide *d, uint32_t block)
 {
 	if (!setup_range(d))
 		return;
 	d->st.block = block;
-	arm(d, PHASE_WRITE_FIRST, IDE_DRQ_NS);
+	start_block(d, next_block(&d->st) * SECTOR, false);
 }
 
 static void cmd_verify(struct dev_ide *d)

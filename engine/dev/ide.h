@@ -39,9 +39,11 @@
  * DRQ for a data block. PIO in: each block comes with DRQ and INTRQ; after
  * the host has read a block the device is BSY for IDE_SECTOR_NS per sector
  * of the next one; the last block ends with no interrupt. PIO out: DRQ for
- * the first block comes IDE_DRQ_NS after the command with no interrupt;
- * after each block the device is BSY for IDE_SECTOR_NS per sector, then
- * raises DRQ (more blocks) or completes, with INTRQ. Interrupts therefore
+ * the first block is up as soon as the command is written (the sector
+ * buffer is empty), with no interrupt, so data written right after the
+ * command without a status poll lands (xv6 writes it so); after each
+ * block the device is BSY for IDE_SECTOR_NS per sector, then raises DRQ
+ * (more blocks) or completes, with INTRQ. Interrupts therefore
  * arrive at cycles that depend only on the guest.
  *
  * Power-on and reset leave the ATA signature (sector count 1, LBA low 1,
@@ -133,7 +135,6 @@
 /* Modelled latencies (virtual time). */
 #define IDE_COMMAND_NS 10000u /* command decode and seek */
 #define IDE_SECTOR_NS 2000u   /* one sector between the media and the buffer */
-#define IDE_DRQ_NS 1000u      /* command to DRQ of the first PIO-out block */
 #define IDE_RESET_NS 5000u    /* SRST released to BSY cleared */
 
 #define IDE_IDENTIFY_WORDS 256

@@ -88,15 +88,19 @@ static uint8_t pending_source(const struct uart_state *s)
 	return UART_IIR_NO_INT;
 }
 
-/* The ISA line: INTR gated by OUT2, whose pin is inactive in loopback. */
-static bool line_level(const struct uart_state *s)
+/* The ISA line: the chip's INTR, through the OUT2 gate if the board has
+ * one (the OUT2 pin is inactive in loopback). */
+static bool line_level(const struct dev_uart *u)
 {
-	return pending_source(s) != UART_IIR_NO_INT && (s->mcr & UART_MCR_OUT2) && !loopback(s);
+	const struct uart_state *s = &u->st;
+	if (pending_source(s) == UART_IIR_NO_INT)
+		return false;
+	return !u->out2_gate || ((s->mcr & UART_MCR_OUT2) && !loopback(s));
 }
 
 static void update_irq(struct dev_uart *u)
 {
-	bool level = line_level(&u->st);
+	bool level = line_level(u);
 	if (level != (bool)u->st.irq_level) {
 		u->st.irq_level = level;
 		dev_irq(&u->board, u->irq, level);
@@ -513,7 +517,7 @@ static bool uart_restore(struct device *d, const uint8_t *buf, size_t len, GErro
 	rearm(&u->rx_timer, st.rx_deadline);
 	rearm(&u->tx_timer, st.tx_deadline);
 	rearm(&u->timeout_timer, st.timeout_deadline);
-	u->st.irq_level = line_level(&u->st);
+	u->st.irq_level = line_level(u);
 	dev_irq(&u->board, u->irq, u->st.irq_level);
 	return true;
 }
@@ -556,6 +560,12 @@ struct dev_uart *dev_uart_new(const struct dev_board *b, uint16_t base, int irq,
 	chardev_set_input_notify(host, host_input_arrived, u);
 	uart_reset(&u->dev);
 	return u;
+}
+
+void dev_uart_set_out2_gate(struct dev_uart *u, bool gate)
+{
+	u->out2_gate = gate;
+	update_irq(u);
 }
 
 /* }====== */

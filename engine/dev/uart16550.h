@@ -31,12 +31,16 @@
  *                          THR, or by reading IIR while it is the source
  *                          reported
  *   0000 modem status      a delta bit in MSR; cleared by reading MSR
- * The chip's INTR output reaches the PC's ISA line only through the gate
- * that MCR OUT2 opens, as on every PC/AT serial card. In loopback mode the
- * OUT2 pin is forced inactive (the datasheet's diagnostic mode), so the
- * line stays low even though IIR still reports the interrupt. (QEMU models
- * neither gate; a guest that sets OUT2 and leaves loopback for its
- * interrupt-driven work behaves the same on both.)
+ * The ISA line. By default the chip's INTR output drives the ISA line
+ * directly, as on QEMU: teaching kernels written on it (xv6's uartinit
+ * leaves MCR at 0) take receive interrupts without setting OUT2.
+ * With the board's OUT2 gate (dev_uart_set_out2_gate, nestlab-run
+ * --uart-out2-gate) INTR reaches the line only through the gate that MCR
+ * OUT2 opens, as on PC/AT serial cards and Super I/O chips; in loopback
+ * mode the OUT2 pin is forced inactive (the datasheet's diagnostic mode),
+ * so the line then stays low even though IIR still reports the interrupt.
+ * A guest that sets OUT2 and leaves loopback for its interrupt-driven work
+ * behaves the same either way.
  *
  * Timing (on the machine's cycle clock, so deterministic): one character
  * takes 16 * divisor * bits ticks of the 1.8432 MHz crystal, with bits =
@@ -187,6 +191,7 @@ struct dev_uart {
 	struct chardev *host;
 	int irq;
 	uint16_t base;
+	bool out2_gate; /* the board's OUT2 gate on the line (configuration, not state) */
 	struct clock_timer rx_timer, tx_timer, timeout_timer;
 	struct uart_state st;
 };
@@ -200,6 +205,10 @@ struct dev_uart {
  */
 struct dev_uart *dev_uart_new(const struct dev_board *b, uint16_t base, int irq,
                               const char *name, struct chardev *host, GError **error);
+
+/* Puts the PC/AT OUT2 gate between INTR and the ISA line (true) or takes
+ * it away (false, the default); the line follows at once. */
+void dev_uart_set_out2_gate(struct dev_uart *u, bool gate);
 
 /* Cycles one character takes with the current divisor and LCR. */
 uint64_t dev_uart_char_cycles(const struct dev_uart *u);

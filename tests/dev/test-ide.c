@@ -385,7 +385,8 @@ static void test_write_then_read(void)
 	for (size_t i = 0; i < sizeof out; i++)
 		out[i] = (uint8_t)(0xc3 ^ i);
 	lba_command(&f, 0, 7, 2, IDE_CMD_WRITE_SECTORS);
-	g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY);
+	/* the sector buffer is empty: DRQ for the first block at once */
+	g_assert_cmphex(alt_status(&f), ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_DRQ);
 	wait_ready(&f);
 	g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, 0); /* the first PIO-out DRQ has no interrupt */
 	g_assert_cmphex(alt_status(&f), ==, IDE_SR_DRDY | IDE_SR_DSC | IDE_SR_DRQ);
@@ -403,6 +404,43 @@ static void test_write_then_read(void)
 	lba_command(&f, 0, 9, 1, IDE_CMD_READ_SECTORS); /* its neighbour is untouched */
 	pio_read(&f, in, 1, 1);
 	assert_pattern(in, 9, 1, 0);
+	fix_done(&f);
+}
+
+/* xv6's idestart: the command, then at once REP OUTSL of the sector, with
+ * no status read and no time passing in between; the data must land and
+ * the completion interrupt follow. */
+static void test_write_data_without_poll(void)
+{
+	struct fix f;
+	fix_init(&f);
+	uint8_t out[DISK_SECTOR_SIZE], in[DISK_SECTOR_SIZE];
+	for (size_t i = 0; i < sizeof out; i++)
+		out[i] = (uint8_t)(0x5a + 7 * i);
+	for (int unit = 0; unit < 2; unit++) {
+		uint64_t t0 = f.tb.cycles;
+		int raises = f.tb.raises[IDE_IRQ];
+		lba_command(&f, unit, 11, 1, IDE_CMD_WRITE_SECTORS);
+		for (size_t i = 0; i < sizeof out; i += 4)
+			ioport_write(f.tb.io, PORT(IDE_REG_DATA),
+			             out[i] | (uint32_t)out[i + 1] << 8 | (uint32_t)out[i + 2] << 16 |
+			                     (uint32_t)out[i + 3] << 24,
+			             4);
+		g_assert_cmpuint(f.tb.cycles, ==, t0);
+		g_assert_cmphex(alt_status(&f), ==, IDE_SR_BSY); /* the block is going to the media */
+		wait_ready(&f);
+		g_assert_cmpint(f.tb.raises[IDE_IRQ], ==, raises + 1);
+		g_assert_cmphex(rd(&f, IDE_REG_STATUS), ==, IDE_SR_DRDY | IDE_SR_DSC);
+		g_assert_true(disk_read(f.disk[unit], 11, 1, in));
+		g_assert_cmpmem(out, sizeof out, in, sizeof in);
+		lba_command(&f, unit, 11, 1, IDE_CMD_READ_SECTORS); /* and through the port */
+		memset(in, 0, sizeof in);
+		pio_read(&f, in, 1, 1);
+		g_assert_cmpmem(out, sizeof out, in, sizeof in);
+		lba_command(&f, unit, 12, 1, IDE_CMD_READ_SECTORS); /* the next sector is untouched */
+		pio_read(&f, in, 1, 1);
+		assert_pattern(in, 12, 1, (unsigned)unit);
+	}
 	fix_done(&f);
 }
 
@@ -714,6 +752,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ide/read/count-zero-is-256", test_read_count_zero);
 	g_test_add_func("/ide/multiple/set-read-write", test_multiple);
 	g_test_add_func("/ide/write/then-read-back", test_write_then_read);
+	g_test_add_func("/ide/write/data-right-after-command", test_write_data_without_poll);
 	g_test_add_func("/ide/range/idnf", test_out_of_range);
 	g_test_add_func("/ide/commands/others-and-unknown", test_other_commands);
 	g_test_add_func("/ide/commands/init-device-params", test_init_params);

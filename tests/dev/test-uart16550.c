@@ -36,6 +36,7 @@ static void fix_init(struct fix *f)
 	f->host = chardev_new_buffer();
 	f->uart = testboard_adopt(
 	        &f->tb, dev_uart_new(&f->tb.board, BASE, IRQ, "com2", f->host, &f->tb.err));
+	dev_uart_set_out2_gate(f->uart, true); /* a PC/AT card; test_no_out2_gate has none */
 }
 
 static void fix_done(struct fix *f)
@@ -358,6 +359,33 @@ static void test_out2_gates_the_line(void)
 	fix_done(&f);
 }
 
+/* Without the board's OUT2 gate (the default, as on QEMU) the line follows
+ * INTR whatever MCR says: xv6 takes receive interrupts with MCR 0. */
+static void test_no_out2_gate(void)
+{
+	struct fix f;
+	fix_init(&f);
+	dev_uart_set_out2_gate(f.uart, false);
+	g_assert_false(f.tb.level[IRQ]);
+	wr(&f, UART_MCR, 0);
+	wr(&f, UART_IER, UART_IER_RDI);
+	g_assert_false(f.tb.level[IRQ]); /* nothing received yet */
+	set_fast(&f);
+	push(&f, "x");
+	run_for(&f, dev_uart_char_cycles(f.uart) + 1);
+	g_assert_true(f.tb.level[IRQ]);
+	g_assert_cmphex(rd(&f, UART_IIR), ==, UART_IIR_RDI);
+	g_assert_cmphex(rd(&f, UART_RBR), ==, 'x');
+	g_assert_false(f.tb.level[IRQ]);
+	wr(&f, UART_IER, UART_IER_THRI); /* THRE, with MCR 0 */
+	g_assert_true(f.tb.level[IRQ]);
+	dev_uart_set_out2_gate(f.uart, true); /* the gate closes the line at once */
+	g_assert_false(f.tb.level[IRQ]);
+	dev_uart_set_out2_gate(f.uart, false);
+	g_assert_true(f.tb.level[IRQ]);
+	fix_done(&f);
+}
+
 /* Each THR write makes a new rising edge once THRE was acknowledged, and
  * even when it was not (the line drops while THR is full). */
 static void test_thre_interrupt_per_write(void)
@@ -583,6 +611,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/uart/msr/loopback-lines-and-deltas", test_msr_loopback_lines_and_deltas);
 	g_test_add_func("/uart/irq/iir-priority-order", test_iir_priority_order);
 	g_test_add_func("/uart/irq/out2-gates-the-line", test_out2_gates_the_line);
+	g_test_add_func("/uart/irq/no-out2-gate-by-default", test_no_out2_gate);
 	g_test_add_func("/uart/irq/thre-edge-per-write", test_thre_interrupt_per_write);
 	g_test_add_func("/uart/irq/rx-at-trigger-level", test_rx_interrupt_at_trigger_level);
 	g_test_add_func("/uart/irq/char-timeout", test_char_timeout);
