@@ -14,31 +14,13 @@
 /* Encoding order: bits 5:3 of opcodes 00-3F, ModRM.reg of group 1. */
 enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
-/* A result and its flags, not yet committed. kind is an enum lf_op; for
- * LF_NONE the arithmetic flags are given in `flags`. */
+/* A result and its flags, not yet committed. kind is an enum lf_op (ADC
+ * and SBB with a carry in are LF_ADC and LF_SBB). */
 struct alu_out {
 	uint32_t res;
 	uint32_t a, b;
-	uint32_t flags;
 	uint8_t kind;
 };
-
-/* ADC/SBB with a carry in: flags computed eagerly (the lazy ADD/SUB
- * records cannot express the third addend). */
-static uint32_t carry_flags(int sz, uint32_t a, uint32_t b, uint32_t r, bool sub)
-{
-	uint32_t m = size_mask(sz), sb = sign_bit(sz);
-	a &= m;
-	b &= m;
-	uint32_t f = flags_szp(r, sz);
-	if (sub ? a <= b : (uint64_t)a + b + 1 > m)
-		f |= EFLAGS_CF;
-	if ((a ^ b ^ r) & 0x10)
-		f |= EFLAGS_AF;
-	if ((sub ? (a ^ b) & (a ^ r) : (a ^ r) & (b ^ r)) & sb)
-		f |= EFLAGS_OF;
-	return f;
-}
 
 static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint32_t b)
 {
@@ -65,16 +47,12 @@ static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint
 	case ALU_ADC:
 		cf = flags_cf(cpu) ? 1 : 0;
 		o.res = (a + b + cf) & m;
-		o.kind = cf ? LF_NONE : LF_ADD;
-		if (cf)
-			o.flags = carry_flags(sz, a, b, o.res, false);
+		o.kind = cf ? LF_ADC : LF_ADD;
 		break;
 	case ALU_SBB:
 		cf = flags_cf(cpu) ? 1 : 0;
 		o.res = (a - b - cf) & m;
-		o.kind = cf ? LF_NONE : LF_SUB;
-		if (cf)
-			o.flags = carry_flags(sz, a, b, o.res, true);
+		o.kind = cf ? LF_SBB : LF_SUB;
 		break;
 	default: /* SUB, CMP */
 		o.res = (a - b) & m;
@@ -86,10 +64,7 @@ static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint
 
 static void alu_commit(struct cpu *cpu, const struct alu_out *o, int sz)
 {
-	if (o->kind == LF_NONE)
-		flags_set_arith(cpu, o->flags);
-	else
-		lf_set(cpu, o->kind, sz, o->a, o->b, o->res);
+	lf_set(cpu, o->kind, sz, o->a, o->b, o->res);
 }
 
 /* r/m = r/m op b (CMP only compares): read, compute, write, then flags. */

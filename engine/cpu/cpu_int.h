@@ -116,6 +116,9 @@ enum lf_op {
 	LF_LOGIC, /* CF=OF=0, AF=0 */
 	LF_INC,   /* lf_a + 1; CF kept in eflags */
 	LF_DEC,   /* lf_a - 1; CF kept in eflags */
+	LF_SZP,   /* SF ZF PF of lf_res, AF clear; CF and OF kept in eflags (shifts, rotates) */
+	LF_ADC,   /* lf_a + lf_b + 1 = lf_res (ADC with a carry in) */
+	LF_SBB,   /* lf_a - lf_b - 1 = lf_res (SBB with a borrow in) */
 };
 
 /* The size lives in the top bits of lf_op: lf_op = kind | (size << 4). */
@@ -135,6 +138,23 @@ static inline void flags_set_arith(struct cpu *cpu, uint32_t v)
 	flags_get(cpu);
 	cpu->lf_op = LF_NONE;
 	cpu->eflags = (cpu->eflags & ~EFLAGS_ARITH) | (v & EFLAGS_ARITH);
+}
+/* Sets CF and OF from `f` and keeps SF ZF AF PF as they are, lazy or not
+ * (a rotate): after a logic operation or a shift the lazy record stays. */
+HOT void flags_set_cf_of(struct cpu *cpu, uint32_t f)
+{
+	int kind = cpu->lf_op & 0xf;
+	if (kind == LF_LOGIC)
+		cpu->lf_op = (uint8_t)(LF_SZP | (cpu->lf_op & 0xf0)); /* CF = OF = 0 now in eflags */
+	else if (kind != LF_NONE && kind != LF_SZP)
+		flags_get(cpu);
+	cpu->eflags = (cpu->eflags & ~(EFLAGS_CF | EFLAGS_OF)) | (f & (EFLAGS_CF | EFLAGS_OF));
+}
+/* Flags of a shift: SF ZF PF of `res` (sz bytes), AF clear, CF and OF from `f`. */
+HOT void flags_set_shift(struct cpu *cpu, int sz, uint32_t res, uint32_t f)
+{
+	lf_set(cpu, LF_SZP, sz, 0, 0, res);
+	cpu->eflags = (cpu->eflags & ~(EFLAGS_CF | EFLAGS_OF)) | (f & (EFLAGS_CF | EFLAGS_OF));
 }
 uint32_t flags_cf(struct cpu *cpu);
 /* Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc). */

@@ -1,9 +1,12 @@
 /*
  * flags.c - lazy arithmetic flags.
  *
- * The common flag-setting instructions (ADD, SUB, CMP, logic, INC, DEC)
- * only record their operands and result (lf_set); the six arithmetic flags
- * are computed when something reads them. lf_op packs the operation kind in
+ * The common flag-setting instructions (ADD, SUB, CMP, logic, INC, DEC,
+ * ADC, SBB, shifts and rotates) only record their operands and result
+ * (lf_set); the six arithmetic flags are computed when something reads
+ * them. Kinds that keep CF (INC, DEC) or CF and OF (LF_SZP: shifts and
+ * rotates) hold those bits in eflags, so a rotate after a logic operation
+ * or a shift only rewrites two bits of eflags and materializes nothing. lf_op packs the operation kind in
  * its low nibble and the operand size in bytes in its high nibble.
  */
 #include "cpu_int.h"
@@ -33,6 +36,25 @@ static uint32_t lazy_flags(const struct cpu *cpu)
 			f |= EFLAGS_OF;
 		break;
 	case LF_LOGIC:
+		break;
+	case LF_SZP:
+		f |= cpu->eflags & (EFLAGS_CF | EFLAGS_OF);
+		break;
+	case LF_ADC:
+		if (r <= a)
+			f |= EFLAGS_CF;
+		if ((a ^ b ^ r) & 0x10)
+			f |= EFLAGS_AF;
+		if ((a ^ r) & (b ^ r) & sb)
+			f |= EFLAGS_OF;
+		break;
+	case LF_SBB:
+		if (a <= b)
+			f |= EFLAGS_CF;
+		if ((a ^ b ^ r) & 0x10)
+			f |= EFLAGS_AF;
+		if ((a ^ b) & (a ^ r) & sb)
+			f |= EFLAGS_OF;
 		break;
 	case LF_INC:
 		f |= cpu->eflags & EFLAGS_CF;
@@ -76,6 +98,7 @@ uint32_t flags_cf(struct cpu *cpu)
 	case LF_NONE:
 	case LF_INC:
 	case LF_DEC:
+	case LF_SZP:
 		return cpu->eflags & EFLAGS_CF;
 	case LF_LOGIC:
 		return 0;
@@ -86,6 +109,14 @@ uint32_t flags_cf(struct cpu *cpu)
 	case LF_SUB: {
 		uint32_t m = size_mask(cpu->lf_op >> 4);
 		return (cpu->lf_a & m) < (cpu->lf_b & m) ? EFLAGS_CF : 0;
+	}
+	case LF_ADC: {
+		uint32_t m = size_mask(cpu->lf_op >> 4);
+		return (cpu->lf_res & m) <= (cpu->lf_a & m) ? EFLAGS_CF : 0;
+	}
+	case LF_SBB: {
+		uint32_t m = size_mask(cpu->lf_op >> 4);
+		return (cpu->lf_a & m) <= (cpu->lf_b & m) ? EFLAGS_CF : 0;
 	}
 	default:
 		return flags_get(cpu) & EFLAGS_CF;
