@@ -221,7 +221,9 @@ static void incdec_flags(struct cpu *cpu, bool dec, int sz, uint32_t a, uint32_t
 	/* CF must live in eflags while the lazy INC/DEC record is active; it
 	 * already does after an INC/DEC or with no lazy record. */
 	int kind = cpu->lf_op & 0xf;
-	if (cpu->lf_op == (LF_SUB | 4 << 4))
+	if (cpu->lf_op & LF_CFOF)
+		; /* CF is in eflags already */
+	else if (cpu->lf_op == (LF_SUB | 4 << 4))
 		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | (cpu->lf_a < cpu->lf_b ? EFLAGS_CF : 0);
 	else if (cpu->lf_op == (LF_ADD | 4 << 4))
 		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | (cpu->lf_res < cpu->lf_a ? EFLAGS_CF : 0);
@@ -328,6 +330,34 @@ HOT uint32_t alu32(struct cpu *cpu, int op, uint32_t a, uint32_t b)
 			cpu->r[in->rm] = r;                                                        \
 	}
 
+/* The same with a memory operand and 32-bit addressing (cpu_set_fast_mem):
+ * op Md,Gd reads, computes and writes back (CMP only reads), then commits
+ * the flags, so a faulting write leaves them as they were; op Gd,Md. */
+#define ALU32_MEM_FORMS(name, op)                                                                  \
+	static void op_##name##_md_gd(struct cpu *cpu, const struct insn *in)                      \
+	{                                                                                          \
+		uint32_t off = ea32(cpu, in);                                                      \
+		uint32_t a = mem_rd(cpu, in->seg, off, 4), b = cpu->r[in->reg];                    \
+		if (op != ALU_CMP)                                                                 \
+			mem_wr(cpu, in->seg, off, op == ALU_ADD ? a + b : op == ALU_OR ? a | b :   \
+			       op == ALU_AND ? a & b : op == ALU_XOR ? a ^ b : a - b, 4);          \
+		alu32(cpu, op, a, b);                                                              \
+	}                                                                                          \
+	static void op_##name##_gd_md(struct cpu *cpu, const struct insn *in)                      \
+	{                                                                                          \
+		uint32_t b = mem_rd(cpu, in->seg, ea32(cpu, in), 4);                               \
+		uint32_t r = alu32(cpu, op, cpu->r[in->reg], b);                                   \
+		if (op != ALU_CMP)                                                                 \
+			cpu->r[in->reg] = r;                                                       \
+	}
+
+ALU32_MEM_FORMS(add, ALU_ADD)
+ALU32_MEM_FORMS(or, ALU_OR)
+ALU32_MEM_FORMS(and, ALU_AND)
+ALU32_MEM_FORMS(sub, ALU_SUB)
+ALU32_MEM_FORMS(xor, ALU_XOR)
+ALU32_MEM_FORMS(cmp, ALU_CMP)
+
 ALU32_FORMS(add, ALU_ADD)
 ALU32_FORMS(or, ALU_OR)
 ALU32_FORMS(and, ALU_AND)
@@ -361,15 +391,15 @@ static void op_dec_rd(struct cpu *cpu, const struct insn *in)
 
 /* One operation's specialized forms, by encoding order (NULL: generic). */
 struct alu32_forms {
-	cpu_op_fn rd_gd, gd_rd, rd_i;
+	cpu_op_fn rd_gd, gd_rd, rd_i, md_gd, gd_md;
 };
 static const struct alu32_forms alu32_tab[8] = {
-	[ALU_ADD] = {op_add_rd_gd, op_add_gd_rd, op_add_rd_i},
-	[ALU_OR] = {op_or_rd_gd, op_or_gd_rd, op_or_rd_i},
-	[ALU_AND] = {op_and_rd_gd, op_and_gd_rd, op_and_rd_i},
-	[ALU_SUB] = {op_sub_rd_gd, op_sub_gd_rd, op_sub_rd_i},
-	[ALU_XOR] = {op_xor_rd_gd, op_xor_gd_rd, op_xor_rd_i},
-	[ALU_CMP] = {op_cmp_rd_gd, op_cmp_gd_rd, op_cmp_rd_i},
+	[ALU_ADD] = {op_add_rd_gd, op_add_gd_rd, op_add_rd_i, op_add_md_gd, op_add_gd_md},
+	[ALU_OR] = {op_or_rd_gd, op_or_gd_rd, op_or_rd_i, op_or_md_gd, op_or_gd_md},
+	[ALU_AND] = {op_and_rd_gd, op_and_gd_rd, op_and_rd_i, op_and_md_gd, op_and_gd_md},
+	[ALU_SUB] = {op_sub_rd_gd, op_sub_gd_rd, op_sub_rd_i, op_sub_md_gd, op_sub_gd_md},
+	[ALU_XOR] = {op_xor_rd_gd, op_xor_gd_rd, op_xor_rd_i, op_xor_md_gd, op_xor_gd_md},
+	[ALU_CMP] = {op_cmp_rd_gd, op_cmp_gd_rd, op_cmp_rd_i, op_cmp_md_gd, op_cmp_gd_md},
 };
 
 static void alu_register_fast(void)
@@ -382,6 +412,8 @@ static void alu_register_fast(void)
 		cpu_set_fast(op * 8 + 3, f->gd_rd);      /* op Gv,Ev */
 		cpu_set_fast_grp(0x81, op, f->rd_i);     /* group 1 Ev,Iz */
 		cpu_set_fast_grp(0x83, op, f->rd_i);     /* group 1 Ev,Ib */
+		cpu_set_fast_mem(op * 8 + 1, f->md_gd);  /* op Md,Gd */
+		cpu_set_fast_mem(op * 8 + 3, f->gd_md);  /* op Gd,Md */
 	}
 	cpu_set_fast(0x85, op_test_rd_gd);
 	for (int r = 0; r < 8; r++) {

@@ -241,6 +241,7 @@ struct cpu {
 	struct cpu_guest guest; /* guest mode, set by the L0 monitor (which saves it) */
 	uint32_t a20_mask;
 	bool code32;         /* CS.D */
+	uint64_t dc_key;     /* (code32 ? 2 : 1) << 32: the decode cache's mode, as dc_entry_key has it */
 	uint32_t eip_mask;   /* 0xffff for 16-bit code, else all ones */
 	bool stack32;        /* SS.B */
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
