@@ -510,6 +510,10 @@ void cpu_set_fast_grp(int op, int reg, cpu_op_fn fn);
  * address sizes and no LOCK (ModRM.mod != 3); it may use ea32. */
 void cpu_set_fast_mem(int op, cpu_op_fn fn);
 
+/* The generic handler of a decoded instruction, whatever pick_handler
+ * chose (the reference path, cpu_set_reference). */
+cpu_op_fn cpu_generic_handler(const struct insn *in);
+
 /* Each family registers its handlers from one function. */
 void alu_register(void);
 void shift_register(void);

@@ -352,6 +352,16 @@ static cpu_op_fn pick_handler(const struct insn *in, int op, bool grp)
 }
 
 /* Opcodes with no handler yet raise #UD like an undefined one would. */
+static void op_undefined(struct cpu *cpu, const struct insn *in);
+
+cpu_op_fn cpu_generic_handler(const struct insn *in)
+{
+	const struct shape *sh = in->op & 0x100 ? &shape2_full[in->op & 0xff] : &shape1_full[in->op];
+	cpu_op_fn fn = (sh->flags & GRP) ? grptab[in->op][in->reg] : optab[in->op];
+	return fn ? fn : op_undefined;
+}
+
+/* Opcodes with no handler yet raise #UD like an undefined one would. */
 static void op_undefined(struct cpu *cpu, const struct insn *in)
 {
 	(void)in;

@@ -22,6 +22,8 @@
 ;   WL_PAGING  paging on, 4 KiB pages over 16 MiB: loads and stores that
 ;              touch 4096 pages in a scattered order (every access misses a
 ;              1024-entry TLB), a CR3 reload per pass, INVLPG
+;   WL_SMC     (a test, not a benchmark) self-modifying code: patches of
+;              the next instruction and writes through a second mapping
 ;
 ; ITERS is the number of passes of the kernel's outer loop; meson builds a
 ; long and a short ROM per workload (tests/bench/suite.py subtracts the
@@ -48,6 +50,7 @@ WL_MEM		equ	3
 WL_BRANCH	equ	4
 WL_STRING	equ	5
 WL_PAGING	equ	6
+WL_SMC		equ	7			; a test, not a benchmark: see below
 
 %ifndef WORKLOAD
 %error "define WORKLOAD (WL_ALU ... WL_PAGING)"
@@ -77,6 +80,39 @@ PTE_RW		equ	1 << 1
 
 SEL_CODE32	equ	0x08
 SEL_DATA32	equ	0x10
+
+; Page tables at PT_BASE mapping the first 32 MiB 1:1 with 4 KiB pages.
+%macro map_32mib 0
+	mov	edi, PT_BASE + 0x1000		; 8 page tables
+	mov	ecx, 8 * 1024
+	mov	eax, PTE_P | PTE_RW
+%%pte:
+	stosd
+	add	eax, 0x1000
+	dec	ecx
+	jnz	%%pte
+	mov	edi, PT_BASE			; page directory
+	mov	eax, PT_BASE + 0x1000 + PTE_P + PTE_RW
+	mov	ecx, 8
+%%pde:
+	stosd
+	add	eax, 0x1000
+	dec	ecx
+	jnz	%%pde
+	mov	ecx, 1024 - 8
+	xor	eax, eax
+	rep stosd
+%endmacro
+
+%macro paging_on 0
+	mov	eax, PT_BASE
+	mov	cr3, eax
+	mov	eax, cr0
+	or	eax, CR0_PG
+	mov	cr0, eax
+	jmp	%%on
+%%on:
+%endmacro
 
 	bits	16
 	org	0
@@ -396,31 +432,8 @@ branch_done:
 ; ---------------------------------------------------------------------------
 ; Paging with TLB misses: 4 KiB pages over the first 32 MiB, mapped 1:1.
 ; ---------------------------------------------------------------------------
-	mov	edi, PT_BASE + 0x1000		; 8 page tables
-	mov	ecx, 8 * 1024
-	mov	eax, PTE_P | PTE_RW
-.pte:
-	stosd
-	add	eax, 0x1000
-	dec	ecx
-	jnz	.pte
-	mov	edi, PT_BASE			; page directory
-	mov	eax, PT_BASE + 0x1000 + PTE_P + PTE_RW
-	mov	ecx, 8
-.pde:
-	stosd
-	add	eax, 0x1000
-	dec	ecx
-	jnz	.pde
-	mov	ecx, 1024 - 8
-	xor	eax, eax
-	rep stosd
-	mov	eax, PT_BASE
-	mov	cr3, eax
-	mov	eax, cr0
-	or	eax, CR0_PG
-	mov	cr0, eax
-	jmp	.paged
+	map_32mib
+	paging_on
 .paged:
 	xor	ecx, ecx			; give every dword visited a value
 .init:
@@ -467,6 +480,60 @@ branch_done:
 	mov	cr0, eax
 	jmp	.unpaged
 .unpaged:
+
+%elif WORKLOAD == WL_SMC
+; ---------------------------------------------------------------------------
+; Self-modifying code (a test guest, not a benchmark): a routine copied to
+; RAM patches the immediate of the instruction right after the store, then
+; the opcode of the next one (INC/DEC), then an immediate through a second
+; linear mapping of its page.
+; ---------------------------------------------------------------------------
+	map_32mib
+	mov	dword [PT_BASE + 0x1000 + (SMC_ALIAS >> 12) * 4], SMC_CODE + PTE_P + PTE_RW
+	paging_on
+	mov	esi, ROM_LOW + smc_tmpl
+	mov	edi, SMC_CODE
+	mov	ecx, smc_tmpl_end - smc_tmpl
+	rep movsb
+.pass:
+	mov	ecx, 256
+.smc:
+	mov	eax, SMC_CODE
+	call	eax
+	dec	ecx
+	jnz	.smc
+	dec	ebp
+	jnz	.pass
+	mov	eax, cr0
+	and	eax, ~CR0_PG
+	mov	cr0, eax
+	jmp	.unpaged
+.unpaged:
+	jmp	report
+
+SMC_CODE	equ	0x00020000		; where the routine runs
+SMC_ALIAS	equ	0x00800000		; a second linear address of its page
+%define SMC_AT(x) (SMC_CODE + (x) - smc_tmpl)
+
+smc_tmpl:
+	mov	[SMC_AT(smc_imm) + 2], ecx	; the imm32 of the next instruction
+smc_imm:
+	add	edx, strict dword 0x11111111
+	mov	al, cl
+	and	al, 8
+	or	al, 0x42			; INC EDX (42) or DEC EDX (4A)
+	mov	[SMC_AT(smc_op)], al
+smc_op:
+	inc	edx
+	rol	edx, 5
+	mov	eax, ecx
+	and	eax, 0x7f
+	mov	[SMC_ALIAS + (smc_alias - smc_tmpl) + 2], eax	; through the alias
+	xor	edx, ecx
+smc_alias:
+	xor	edx, strict dword 0
+	ret
+smc_tmpl_end:
 
 %else
 %error "unknown WORKLOAD"
