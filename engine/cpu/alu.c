@@ -289,16 +289,26 @@ static void op_salc(struct cpu *cpu, const struct insn *in)
 /* {====== specialized 32-bit register forms (cpu_set_fast) ====== */
 
 /*
- * ADD, OR, AND, XOR, SUB and CMP of two 32-bit values with their lazy
- * flags: alu_calc + alu_commit for sz 4 with `op` a constant, so each
- * handler below compiles to a few moves. ADC and SBB keep the generic path.
+ * The eight operations of two 32-bit values with their lazy flags:
+ * alu_calc + alu_commit for sz 4 with `op` a constant, so each handler
+ * below compiles to a few moves (ADC and SBB read CF first, as alu_calc).
  */
 HOT uint32_t alu32(struct cpu *cpu, int op, uint32_t a, uint32_t b)
 {
-	uint32_t r;
+	uint32_t r, c;
 	int kind;
 	switch (op) {
 	case ALU_ADD: r = a + b; kind = LF_ADD; break;
+	case ALU_ADC:
+		c = flags_cf(cpu) ? 1 : 0;
+		r = a + b + c;
+		kind = c ? LF_ADC : LF_ADD;
+		break;
+	case ALU_SBB:
+		c = flags_cf(cpu) ? 1 : 0;
+		r = a - b - c;
+		kind = c ? LF_SBB : LF_SUB;
+		break;
 	case ALU_OR: r = a | b; kind = LF_LOGIC; break;
 	case ALU_AND: r = a & b; kind = LF_LOGIC; break;
 	case ALU_XOR: r = a ^ b; kind = LF_LOGIC; break;
@@ -359,6 +369,8 @@ ALU32_MEM_FORMS(xor, ALU_XOR)
 ALU32_MEM_FORMS(cmp, ALU_CMP)
 
 ALU32_FORMS(add, ALU_ADD)
+ALU32_FORMS(adc, ALU_ADC)
+ALU32_FORMS(sbb, ALU_SBB)
 ALU32_FORMS(or, ALU_OR)
 ALU32_FORMS(and, ALU_AND)
 ALU32_FORMS(sub, ALU_SUB)
@@ -369,6 +381,26 @@ ALU32_FORMS(cmp, ALU_CMP)
 static void op_test_rd_gd(struct cpu *cpu, const struct insn *in)
 {
 	lf_set(cpu, LF_LOGIC, 4, 0, 0, cpu->r[in->rm] & cpu->r[in->reg]);
+}
+
+/* TEST Ed,Id (F7 /0 /1) with a register operand */
+static void op_test_rd_i(struct cpu *cpu, const struct insn *in)
+{
+	lf_set(cpu, LF_LOGIC, 4, 0, 0, cpu->r[in->rm] & in->imm);
+}
+
+/* NOT Ed (F7 /2) with a register operand: no flags */
+static void op_not_rd(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->rm] = ~cpu->r[in->rm];
+}
+
+/* NEG Ed (F7 /3) with a register operand: flags of 0 - operand */
+static void op_neg_rd(struct cpu *cpu, const struct insn *in)
+{
+	uint32_t a = cpu->r[in->rm], r = 0u - a;
+	cpu->r[in->rm] = r;
+	lf_set(cpu, LF_SUB, 4, 0, a, r);
 }
 
 /* INC r32 (40+r) */
@@ -396,6 +428,8 @@ struct alu32_forms {
 static const struct alu32_forms alu32_tab[8] = {
 	[ALU_ADD] = {op_add_rd_gd, op_add_gd_rd, op_add_rd_i, op_add_md_gd, op_add_gd_md},
 	[ALU_OR] = {op_or_rd_gd, op_or_gd_rd, op_or_rd_i, op_or_md_gd, op_or_gd_md},
+	[ALU_ADC] = {op_adc_rd_gd, op_adc_gd_rd, op_adc_rd_i, NULL, NULL}, /* memory: generic */
+	[ALU_SBB] = {op_sbb_rd_gd, op_sbb_gd_rd, op_sbb_rd_i, NULL, NULL},
 	[ALU_AND] = {op_and_rd_gd, op_and_gd_rd, op_and_rd_i, op_and_md_gd, op_and_gd_md},
 	[ALU_SUB] = {op_sub_rd_gd, op_sub_gd_rd, op_sub_rd_i, op_sub_md_gd, op_sub_gd_md},
 	[ALU_XOR] = {op_xor_rd_gd, op_xor_gd_rd, op_xor_rd_i, op_xor_md_gd, op_xor_gd_md},
@@ -412,10 +446,16 @@ static void alu_register_fast(void)
 		cpu_set_fast(op * 8 + 3, f->gd_rd);      /* op Gv,Ev */
 		cpu_set_fast_grp(0x81, op, f->rd_i);     /* group 1 Ev,Iz */
 		cpu_set_fast_grp(0x83, op, f->rd_i);     /* group 1 Ev,Ib */
-		cpu_set_fast_mem(op * 8 + 1, f->md_gd);  /* op Md,Gd */
-		cpu_set_fast_mem(op * 8 + 3, f->gd_md);  /* op Gd,Md */
+		if (f->md_gd) {
+			cpu_set_fast_mem(op * 8 + 1, f->md_gd); /* op Md,Gd */
+			cpu_set_fast_mem(op * 8 + 3, f->gd_md); /* op Gd,Md */
+		}
 	}
 	cpu_set_fast(0x85, op_test_rd_gd);
+	cpu_set_fast_grp(0xf7, 0, op_test_rd_i);
+	cpu_set_fast_grp(0xf7, 1, op_test_rd_i);
+	cpu_set_fast_grp(0xf7, 2, op_not_rd);
+	cpu_set_fast_grp(0xf7, 3, op_neg_rd);
 	for (int r = 0; r < 8; r++) {
 		cpu_set_fast(0x40 + r, op_inc_rd);
 		cpu_set_fast(0x48 + r, op_dec_rd);
