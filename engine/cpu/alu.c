@@ -14,31 +14,13 @@
 /* Encoding order: bits 5:3 of opcodes 00-3F, ModRM.reg of group 1. */
 enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
-/* A result and its flags, not yet committed. kind is an enum lf_op; for
- * LF_NONE the arithmetic flags are given in `flags`. */
+/* A result and its flags, not yet committed. kind is an enum lf_op (ADC
+ * and SBB with a carry in are LF_ADC and LF_SBB). */
 struct alu_out {
 	uint32_t res;
 	uint32_t a, b;
-	uint32_t flags;
 	uint8_t kind;
 };
-
-/* ADC/SBB with a carry in: flags computed eagerly (the lazy ADD/SUB
- * records cannot express the third addend). */
-static uint32_t carry_flags(int sz, uint32_t a, uint32_t b, uint32_t r, bool sub)
-{
-	uint32_t m = size_mask(sz), sb = sign_bit(sz);
-	a &= m;
-	b &= m;
-	uint32_t f = flags_szp(r, sz);
-	if (sub ? a <= b : (uint64_t)a + b + 1 > m)
-		f |= EFLAGS_CF;
-	if ((a ^ b ^ r) & 0x10)
-		f |= EFLAGS_AF;
-	if ((sub ? (a ^ b) & (a ^ r) : (a ^ r) & (b ^ r)) & sb)
-		f |= EFLAGS_OF;
-	return f;
-}
 
 static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint32_t b)
 {
@@ -65,16 +47,12 @@ static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint
 	case ALU_ADC:
 		cf = flags_cf(cpu) ? 1 : 0;
 		o.res = (a + b + cf) & m;
-		o.kind = cf ? LF_NONE : LF_ADD;
-		if (cf)
-			o.flags = carry_flags(sz, a, b, o.res, false);
+		o.kind = cf ? LF_ADC : LF_ADD;
 		break;
 	case ALU_SBB:
 		cf = flags_cf(cpu) ? 1 : 0;
 		o.res = (a - b - cf) & m;
-		o.kind = cf ? LF_NONE : LF_SUB;
-		if (cf)
-			o.flags = carry_flags(sz, a, b, o.res, true);
+		o.kind = cf ? LF_SBB : LF_SUB;
 		break;
 	default: /* SUB, CMP */
 		o.res = (a - b) & m;
@@ -86,10 +64,7 @@ static struct alu_out alu_calc(struct cpu *cpu, int op, int sz, uint32_t a, uint
 
 static void alu_commit(struct cpu *cpu, const struct alu_out *o, int sz)
 {
-	if (o->kind == LF_NONE)
-		flags_set_arith(cpu, o->flags);
-	else
-		lf_set(cpu, o->kind, sz, o->a, o->b, o->res);
+	lf_set(cpu, o->kind, sz, o->a, o->b, o->res);
 }
 
 /* r/m = r/m op b (CMP only compares): read, compute, write, then flags. */
@@ -246,7 +221,9 @@ static void incdec_flags(struct cpu *cpu, bool dec, int sz, uint32_t a, uint32_t
 	/* CF must live in eflags while the lazy INC/DEC record is active; it
 	 * already does after an INC/DEC or with no lazy record. */
 	int kind = cpu->lf_op & 0xf;
-	if (cpu->lf_op == (LF_SUB | 4 << 4))
+	if (cpu->lf_op & LF_CFOF)
+		; /* CF is in eflags already */
+	else if (cpu->lf_op == (LF_SUB | 4 << 4))
 		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | (cpu->lf_a < cpu->lf_b ? EFLAGS_CF : 0);
 	else if (cpu->lf_op == (LF_ADD | 4 << 4))
 		cpu->eflags = (cpu->eflags & ~EFLAGS_CF) | (cpu->lf_res < cpu->lf_a ? EFLAGS_CF : 0);
@@ -312,16 +289,26 @@ static void op_salc(struct cpu *cpu, const struct insn *in)
 /* {====== specialized 32-bit register forms (cpu_set_fast) ====== */
 
 /*
- * ADD, OR, AND, XOR, SUB and CMP of two 32-bit values with their lazy
- * flags: alu_calc + alu_commit for sz 4 with `op` a constant, so each
- * handler below compiles to a few moves. ADC and SBB keep the generic path.
+ * The eight operations of two 32-bit values with their lazy flags:
+ * alu_calc + alu_commit for sz 4 with `op` a constant, so each handler
+ * below compiles to a few moves (ADC and SBB read CF first, as alu_calc).
  */
 HOT uint32_t alu32(struct cpu *cpu, int op, uint32_t a, uint32_t b)
 {
-	uint32_t r;
+	uint32_t r, c;
 	int kind;
 	switch (op) {
 	case ALU_ADD: r = a + b; kind = LF_ADD; break;
+	case ALU_ADC:
+		c = flags_cf(cpu) ? 1 : 0;
+		r = a + b + c;
+		kind = c ? LF_ADC : LF_ADD;
+		break;
+	case ALU_SBB:
+		c = flags_cf(cpu) ? 1 : 0;
+		r = a - b - c;
+		kind = c ? LF_SBB : LF_SUB;
+		break;
 	case ALU_OR: r = a | b; kind = LF_LOGIC; break;
 	case ALU_AND: r = a & b; kind = LF_LOGIC; break;
 	case ALU_XOR: r = a ^ b; kind = LF_LOGIC; break;
@@ -353,7 +340,37 @@ HOT uint32_t alu32(struct cpu *cpu, int op, uint32_t a, uint32_t b)
 			cpu->r[in->rm] = r;                                                        \
 	}
 
+/* The same with a memory operand and 32-bit addressing (cpu_set_fast_mem):
+ * op Md,Gd reads, computes and writes back (CMP only reads), then commits
+ * the flags, so a faulting write leaves them as they were; op Gd,Md. */
+#define ALU32_MEM_FORMS(name, op)                                                                  \
+	static void op_##name##_md_gd(struct cpu *cpu, const struct insn *in)                      \
+	{                                                                                          \
+		uint32_t off = ea32(cpu, in);                                                      \
+		uint32_t a = mem_rd(cpu, in->seg, off, 4), b = cpu->r[in->reg];                    \
+		if (op != ALU_CMP)                                                                 \
+			mem_wr(cpu, in->seg, off, op == ALU_ADD ? a + b : op == ALU_OR ? a | b :   \
+			       op == ALU_AND ? a & b : op == ALU_XOR ? a ^ b : a - b, 4);          \
+		alu32(cpu, op, a, b);                                                              \
+	}                                                                                          \
+	static void op_##name##_gd_md(struct cpu *cpu, const struct insn *in)                      \
+	{                                                                                          \
+		uint32_t b = mem_rd(cpu, in->seg, ea32(cpu, in), 4);                               \
+		uint32_t r = alu32(cpu, op, cpu->r[in->reg], b);                                   \
+		if (op != ALU_CMP)                                                                 \
+			cpu->r[in->reg] = r;                                                       \
+	}
+
+ALU32_MEM_FORMS(add, ALU_ADD)
+ALU32_MEM_FORMS(or, ALU_OR)
+ALU32_MEM_FORMS(and, ALU_AND)
+ALU32_MEM_FORMS(sub, ALU_SUB)
+ALU32_MEM_FORMS(xor, ALU_XOR)
+ALU32_MEM_FORMS(cmp, ALU_CMP)
+
 ALU32_FORMS(add, ALU_ADD)
+ALU32_FORMS(adc, ALU_ADC)
+ALU32_FORMS(sbb, ALU_SBB)
 ALU32_FORMS(or, ALU_OR)
 ALU32_FORMS(and, ALU_AND)
 ALU32_FORMS(sub, ALU_SUB)
@@ -364,6 +381,26 @@ ALU32_FORMS(cmp, ALU_CMP)
 static void op_test_rd_gd(struct cpu *cpu, const struct insn *in)
 {
 	lf_set(cpu, LF_LOGIC, 4, 0, 0, cpu->r[in->rm] & cpu->r[in->reg]);
+}
+
+/* TEST Ed,Id (F7 /0 /1) with a register operand */
+static void op_test_rd_i(struct cpu *cpu, const struct insn *in)
+{
+	lf_set(cpu, LF_LOGIC, 4, 0, 0, cpu->r[in->rm] & in->imm);
+}
+
+/* NOT Ed (F7 /2) with a register operand: no flags */
+static void op_not_rd(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->rm] = ~cpu->r[in->rm];
+}
+
+/* NEG Ed (F7 /3) with a register operand: flags of 0 - operand */
+static void op_neg_rd(struct cpu *cpu, const struct insn *in)
+{
+	uint32_t a = cpu->r[in->rm], r = 0u - a;
+	cpu->r[in->rm] = r;
+	lf_set(cpu, LF_SUB, 4, 0, a, r);
 }
 
 /* INC r32 (40+r) */
@@ -386,15 +423,17 @@ static void op_dec_rd(struct cpu *cpu, const struct insn *in)
 
 /* One operation's specialized forms, by encoding order (NULL: generic). */
 struct alu32_forms {
-	cpu_op_fn rd_gd, gd_rd, rd_i;
+	cpu_op_fn rd_gd, gd_rd, rd_i, md_gd, gd_md;
 };
 static const struct alu32_forms alu32_tab[8] = {
-	[ALU_ADD] = {op_add_rd_gd, op_add_gd_rd, op_add_rd_i},
-	[ALU_OR] = {op_or_rd_gd, op_or_gd_rd, op_or_rd_i},
-	[ALU_AND] = {op_and_rd_gd, op_and_gd_rd, op_and_rd_i},
-	[ALU_SUB] = {op_sub_rd_gd, op_sub_gd_rd, op_sub_rd_i},
-	[ALU_XOR] = {op_xor_rd_gd, op_xor_gd_rd, op_xor_rd_i},
-	[ALU_CMP] = {op_cmp_rd_gd, op_cmp_gd_rd, op_cmp_rd_i},
+	[ALU_ADD] = {op_add_rd_gd, op_add_gd_rd, op_add_rd_i, op_add_md_gd, op_add_gd_md},
+	[ALU_OR] = {op_or_rd_gd, op_or_gd_rd, op_or_rd_i, op_or_md_gd, op_or_gd_md},
+	[ALU_ADC] = {op_adc_rd_gd, op_adc_gd_rd, op_adc_rd_i, NULL, NULL}, /* memory: generic */
+	[ALU_SBB] = {op_sbb_rd_gd, op_sbb_gd_rd, op_sbb_rd_i, NULL, NULL},
+	[ALU_AND] = {op_and_rd_gd, op_and_gd_rd, op_and_rd_i, op_and_md_gd, op_and_gd_md},
+	[ALU_SUB] = {op_sub_rd_gd, op_sub_gd_rd, op_sub_rd_i, op_sub_md_gd, op_sub_gd_md},
+	[ALU_XOR] = {op_xor_rd_gd, op_xor_gd_rd, op_xor_rd_i, op_xor_md_gd, op_xor_gd_md},
+	[ALU_CMP] = {op_cmp_rd_gd, op_cmp_gd_rd, op_cmp_rd_i, op_cmp_md_gd, op_cmp_gd_md},
 };
 
 static void alu_register_fast(void)
@@ -407,8 +446,16 @@ static void alu_register_fast(void)
 		cpu_set_fast(op * 8 + 3, f->gd_rd);      /* op Gv,Ev */
 		cpu_set_fast_grp(0x81, op, f->rd_i);     /* group 1 Ev,Iz */
 		cpu_set_fast_grp(0x83, op, f->rd_i);     /* group 1 Ev,Ib */
+		if (f->md_gd) {
+			cpu_set_fast_mem(op * 8 + 1, f->md_gd); /* op Md,Gd */
+			cpu_set_fast_mem(op * 8 + 3, f->gd_md); /* op Gd,Md */
+		}
 	}
 	cpu_set_fast(0x85, op_test_rd_gd);
+	cpu_set_fast_grp(0xf7, 0, op_test_rd_i);
+	cpu_set_fast_grp(0xf7, 1, op_test_rd_i);
+	cpu_set_fast_grp(0xf7, 2, op_not_rd);
+	cpu_set_fast_grp(0xf7, 3, op_neg_rd);
 	for (int r = 0; r < 8; r++) {
 		cpu_set_fast(0x40 + r, op_inc_rd);
 		cpu_set_fast(0x48 + r, op_dec_rd);

@@ -249,6 +249,8 @@ struct cpu {
 	struct cpu_guest guest; /* guest mode, set by the L0 monitor (which saves it) */
 	uint32_t a20_mask;
 	bool code32;         /* CS.D */
+	uint64_t dc_key;     /* (code32 ? 2 : 1) << 32: the decode cache's mode, as dc_entry_key has it */
+	bool reference;      /* generic handlers only (cpu_set_reference) */
 	uint32_t eip_mask;   /* 0xffff for 16-bit code, else all ones */
 	bool stack32;        /* SS.B */
 	bool strict;         /* strict mode: sensitive instructions trap at CPL>0 */
@@ -386,6 +388,13 @@ int cpu_msr_write(struct cpu *cpu, uint32_t index, uint64_t value);
 /* Tells the CPU that physical memory at [paddr, paddr+len) changed behind its
  * back (DMA, loader, debugger): cached decodes there are dropped. */
 void cpu_invalidate_phys(struct cpu *cpu, uint32_t paddr, uint32_t len);
+
+/* The reference path, for tests that compare it with the fast one: with
+ * `on`, every instruction decoded from now on runs its generic handler
+ * (never a cpu_set_fast* one) and REP MOVS/STOS go element by element.
+ * Call before the CPU runs (decodes cached earlier are kept). Host-side:
+ * the guest cannot tell, and saved images do not carry it. */
+void cpu_set_reference(struct cpu *cpu, bool on);
 
 /*
  * Reads guest memory through the current paging without side effects

@@ -116,9 +116,15 @@ enum lf_op {
 	LF_LOGIC, /* CF=OF=0, AF=0 */
 	LF_INC,   /* lf_a + 1; CF kept in eflags */
 	LF_DEC,   /* lf_a - 1; CF kept in eflags */
+	LF_SZP,   /* SF ZF PF of lf_res, AF clear; CF and OF kept in eflags (shifts, rotates) */
+	LF_ADC,   /* lf_a + lf_b + 1 = lf_res (ADC with a carry in) */
+	LF_SBB,   /* lf_a - lf_b - 1 = lf_res (SBB with a borrow in) */
 };
 
-/* The size lives in the top bits of lf_op: lf_op = kind | (size << 4). */
+/* The size lives in bits 4-6 of lf_op: lf_op = kind | (size << 4), plus
+ * LF_CFOF once a rotate has set CF and OF over the record. */
+#define LF_CFOF 0x80u /* CF and OF are in eflags, whatever the kind says */
+#define LF_SIZE(op) (((op) >> 4) & 7)
 HOT void lf_set(struct cpu *cpu, int kind, int sz, uint32_t a, uint32_t b, uint32_t res)
 {
 	cpu->lf_op = (uint8_t)(kind | (sz << 4));
@@ -129,12 +135,26 @@ HOT void lf_set(struct cpu *cpu, int kind, int sz, uint32_t a, uint32_t b, uint3
 
 /* Materializes the arithmetic flags into cpu->eflags and returns it. */
 uint32_t flags_get(struct cpu *cpu);
-/* Sets the arithmetic flags from `v` (others untouched), dropping lazy state. */
+/* Sets the arithmetic flags from `v` (others untouched), dropping lazy state
+ * (all six are replaced, so the lazy record need not be materialized). */
 static inline void flags_set_arith(struct cpu *cpu, uint32_t v)
 {
-	flags_get(cpu);
 	cpu->lf_op = LF_NONE;
 	cpu->eflags = (cpu->eflags & ~EFLAGS_ARITH) | (v & EFLAGS_ARITH);
+}
+/* Sets CF and OF from `f` and keeps SF ZF AF PF as they are, lazy or not
+ * (a rotate): the lazy record stays, marked LF_CFOF. */
+HOT void flags_set_cf_of(struct cpu *cpu, uint32_t f)
+{
+	if (cpu->lf_op != LF_NONE)
+		cpu->lf_op |= LF_CFOF;
+	cpu->eflags = (cpu->eflags & ~(EFLAGS_CF | EFLAGS_OF)) | (f & (EFLAGS_CF | EFLAGS_OF));
+}
+/* Flags of a shift: SF ZF PF of `res` (sz bytes), AF clear, CF and OF from `f`. */
+HOT void flags_set_shift(struct cpu *cpu, int sz, uint32_t res, uint32_t f)
+{
+	lf_set(cpu, LF_SZP, sz, 0, 0, res);
+	cpu->eflags = (cpu->eflags & ~(EFLAGS_CF | EFLAGS_OF)) | (f & (EFLAGS_CF | EFLAGS_OF));
 }
 uint32_t flags_cf(struct cpu *cpu);
 /* Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc). */
@@ -357,6 +377,17 @@ HOT uint32_t ea(const struct cpu *cpu, const struct insn *in)
 	return in->addrsize32 ? a : a & 0xffff;
 }
 
+/* ea() for a handler that knows the address size is 32 (cpu_set_fast_mem). */
+HOT uint32_t ea32(const struct cpu *cpu, const struct insn *in)
+{
+	uint32_t a = in->disp;
+	if (in->base != REG_NONE)
+		a += cpu->r[in->base];
+	if (in->index != REG_NONE)
+		a += cpu->r[in->index] << in->scale;
+	return a;
+}
+
 HOT uint32_t rm_read(struct cpu *cpu, const struct insn *in, int sz)
 {
 	if (in->mod == 3)
@@ -475,6 +506,13 @@ void cpu_set_grp(int op, int reg, cpu_op_fn fn);
  * generic handler for those forms. */
 void cpu_set_fast(int op, cpu_op_fn fn);
 void cpu_set_fast_grp(int op, int reg, cpu_op_fn fn);
+/* A specialized handler for the memory form of `op` with 32-bit operand and
+ * address sizes and no LOCK (ModRM.mod != 3); it may use ea32. */
+void cpu_set_fast_mem(int op, cpu_op_fn fn);
+
+/* The generic handler of a decoded instruction, whatever pick_handler
+ * chose (the reference path, cpu_set_reference). */
+cpu_op_fn cpu_generic_handler(const struct insn *in);
 
 /* Each family registers its handlers from one function. */
 void alu_register(void);
@@ -557,9 +595,20 @@ uint8_t cycles_base(int op, int reg, bool mem);
  * size it was decoded for (0 empty, 1 16-bit, 2 32-bit). */
 struct dc_entry {
 	uint32_t pa;
-	uint8_t mode;
+	uint32_t mode;  /* 0: empty, 1: 16-bit code, 2: 32-bit code */
 	struct insn in;
 };
+
+_Static_assert(offsetof(struct dc_entry, mode) == 4, "pa and mode form one 64-bit key");
+
+/* pa and mode as the one 64-bit word the run loop compares with
+ * cpu->dc_key | pa. */
+HOT uint64_t dc_entry_key(const struct dc_entry *e)
+{
+	uint64_t k;
+	memcpy(&k, e, sizeof k);
+	return k;
+}
 
 static inline uint32_t dcache_hash(uint32_t pa)
 {
@@ -582,7 +631,7 @@ static inline const struct insn *dcache_lookup(struct cpu *cpu)
 	if (likely(((lin & ~0xfffu) | 1) == cpu->fetch_page)) {
 		uint32_t pa = cpu->fetch_phys | (lin & 0xfff);
 		struct dc_entry *e = &((struct dc_entry *)cpu->dcache)[dcache_hash(pa)];
-		if (likely(e->pa == pa && e->mode == 1 + cpu->code32))
+		if (likely(dc_entry_key(e) == (cpu->dc_key | pa)))
 			return &e->in;
 	}
 	return dcache_fetch(cpu);

@@ -49,7 +49,7 @@ HOT int cond_fast(const struct cpu *cpu, int cc)
 		default: break;
 		}
 	}
-	if ((cc >> 1) == 2 && (cpu->lf_op >> 4) == 4 && (cpu->lf_op & 0xf) != LF_NONE)
+	if ((cc >> 1) == 2 && LF_SIZE(cpu->lf_op) == 4 && (cpu->lf_op & 0xf) != LF_NONE)
 		return (cpu->lf_res == 0) != (cc & 1); /* E, NE */
 	return -1;
 }

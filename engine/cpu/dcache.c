@@ -228,11 +228,15 @@ const struct insn *dcache_fill(struct cpu *cpu, uint32_t lin, uint32_t pa, struc
 		r = cpu_decode(buf, 15, cpu->code32, &cpu->scratch);
 		if (r < 0)
 			decode_fault(cpu, r);
+		if (unlikely(cpu->reference))
+			cpu->scratch.fn = cpu_generic_handler(&cpu->scratch);
 		cpu->scratch.page_cross = true;
 		return &cpu->scratch;
 	}
 	if (r < 0)
 		decode_fault(cpu, r);
+	if (unlikely(cpu->reference))
+		tmp.fn = cpu_generic_handler(&tmp);
 	if (e->mode)
 		clear_start(dc, e->pa);
 	e->in = tmp;
@@ -241,4 +245,9 @@ const struct insn *dcache_fill(struct cpu *cpu, uint32_t lin, uint32_t pa, struc
 	if (mark_start(dc, pa))
 		mmu_protect_code(cpu, pa);
 	return &e->in;
+}
+
+void cpu_set_reference(struct cpu *cpu, bool on)
+{
+	cpu->reference = on;
 }

@@ -326,9 +326,18 @@ void cpu_set_fast_grp(int op, int reg, cpu_op_fn fn)
 	fastgrp[op][reg] = fn;
 }
 
+/* ... and for their memory forms with 32-bit addressing (cpu_set_fast_mem). */
+static cpu_op_fn fastmem[512];
+
+void cpu_set_fast_mem(int op, cpu_op_fn fn)
+{
+	CPU_ASSERT(op >= 0 && op < 512);
+	fastmem[op] = fn;
+}
+
 /* The handler for a validated decode: the specialized one when the form
- * qualifies (32-bit operand size, no LOCK, no memory operand), else the
- * generic one. */
+ * qualifies (32-bit operand size, no LOCK, and no memory operand, or one
+ * with 32-bit addressing for cpu_set_fast_mem), else the generic one. */
 static cpu_op_fn pick_handler(const struct insn *in, int op, bool grp)
 {
 	if (in->opsize32 && !in->lock && (!in->has_modrm || in->mod == 3)) {
@@ -336,7 +345,20 @@ static cpu_op_fn pick_handler(const struct insn *in, int op, bool grp)
 		if (fast)
 			return fast;
 	}
+	if (in->opsize32 && in->addrsize32 && !in->lock && in->has_modrm && in->mod != 3 && !grp &&
+	    fastmem[op])
+		return fastmem[op];
 	return grp ? grptab[op][in->reg] : optab[op];
+}
+
+/* Opcodes with no handler yet raise #UD like an undefined one would. */
+static void op_undefined(struct cpu *cpu, const struct insn *in);
+
+cpu_op_fn cpu_generic_handler(const struct insn *in)
+{
+	const struct shape *sh = in->op & 0x100 ? &shape2_full[in->op & 0xff] : &shape1_full[in->op];
+	cpu_op_fn fn = (sh->flags & GRP) ? grptab[in->op][in->reg] : optab[in->op];
+	return fn ? fn : op_undefined;
 }
 
 /* Opcodes with no handler yet raise #UD like an undefined one would. */

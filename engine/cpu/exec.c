@@ -395,7 +395,14 @@ static inline bool execute_slow(struct cpu *cpu, bool resume)
 /* The loop proper. Kept out of cpu_run() so that the setjmp there does not
  * pessimize its register allocation. Returns when the budget is spent or a
  * stop condition arises; faults longjmp out of it. */
-static __attribute__((noinline)) enum cpu_stop run_loop(struct cpu *cpu)
+#if defined(__GNUC__) && !defined(__clang__)
+/* No SLP vectorizing here: gcc merges the start_eip/start_esp stores into
+ * one vector store, which a later 32-bit load of either must wait for. */
+#define RUN_LOOP_ATTR __attribute__((noinline, optimize("no-tree-slp-vectorize")))
+#else
+#define RUN_LOOP_ATTR __attribute__((noinline))
+#endif
+static RUN_LOOP_ATTR enum cpu_stop run_loop(struct cpu *cpu)
 {
 	/* Only this loop changes run_end while it runs: keep it in a local. */
 	uint64_t end = cpu->run_end;

@@ -1,17 +1,21 @@
 /*
  * flags.c - lazy arithmetic flags.
  *
- * The common flag-setting instructions (ADD, SUB, CMP, logic, INC, DEC)
- * only record their operands and result (lf_set); the six arithmetic flags
- * are computed when something reads them. lf_op packs the operation kind in
- * its low nibble and the operand size in bytes in its high nibble.
+ * The common flag-setting instructions (ADD, SUB, CMP, logic, INC, DEC,
+ * ADC, SBB, shifts and rotates) only record their operands and result
+ * (lf_set); the six arithmetic flags are computed when something reads
+ * them. Kinds that keep CF (INC, DEC) or CF and OF (LF_SZP: shifts) hold
+ * those bits in eflags, and a rotate marks any record LF_CFOF (CF and OF
+ * are in eflags), so it rewrites two bits of eflags and materializes
+ * nothing. lf_op packs the operation kind in its low nibble, the operand
+ * size in bytes in bits 4-6 (LF_SIZE) and LF_CFOF in bit 7.
  */
 #include "cpu_int.h"
 
 static uint32_t lazy_flags(const struct cpu *cpu)
 {
 	int kind = cpu->lf_op & 0xf;
-	int sz = cpu->lf_op >> 4;
+	int sz = LF_SIZE(cpu->lf_op);
 	uint32_t m = size_mask(sz), sb = sign_bit(sz);
 	uint32_t a = cpu->lf_a & m, b = cpu->lf_b & m, r = cpu->lf_res & m;
 	uint32_t f = flags_szp(r, sz);
@@ -34,6 +38,25 @@ static uint32_t lazy_flags(const struct cpu *cpu)
 		break;
 	case LF_LOGIC:
 		break;
+	case LF_SZP:
+		f |= cpu->eflags & (EFLAGS_CF | EFLAGS_OF);
+		break;
+	case LF_ADC:
+		if (r <= a)
+			f |= EFLAGS_CF;
+		if ((a ^ b ^ r) & 0x10)
+			f |= EFLAGS_AF;
+		if ((a ^ r) & (b ^ r) & sb)
+			f |= EFLAGS_OF;
+		break;
+	case LF_SBB:
+		if (a <= b)
+			f |= EFLAGS_CF;
+		if ((a ^ b ^ r) & 0x10)
+			f |= EFLAGS_AF;
+		if ((a ^ b) & (a ^ r) & sb)
+			f |= EFLAGS_OF;
+		break;
 	case LF_INC:
 		f |= cpu->eflags & EFLAGS_CF;
 		if ((r & 0xf) == 0)
@@ -51,6 +74,8 @@ static uint32_t lazy_flags(const struct cpu *cpu)
 	default:
 		CPU_ASSERT(0);
 	}
+	if (cpu->lf_op & LF_CFOF)
+		f = (f & ~(EFLAGS_CF | EFLAGS_OF)) | (cpu->eflags & (EFLAGS_CF | EFLAGS_OF));
 	return f;
 }
 
@@ -72,20 +97,31 @@ uint32_t cpu_peek_eflags(const struct cpu *cpu)
 
 uint32_t flags_cf(struct cpu *cpu)
 {
+	if (cpu->lf_op & LF_CFOF)
+		return cpu->eflags & EFLAGS_CF;
 	switch (cpu->lf_op & 0xf) {
 	case LF_NONE:
 	case LF_INC:
 	case LF_DEC:
+	case LF_SZP:
 		return cpu->eflags & EFLAGS_CF;
 	case LF_LOGIC:
 		return 0;
 	case LF_ADD: {
-		uint32_t m = size_mask(cpu->lf_op >> 4);
+		uint32_t m = size_mask(LF_SIZE(cpu->lf_op));
 		return (cpu->lf_res & m) < (cpu->lf_a & m) ? EFLAGS_CF : 0;
 	}
 	case LF_SUB: {
-		uint32_t m = size_mask(cpu->lf_op >> 4);
+		uint32_t m = size_mask(LF_SIZE(cpu->lf_op));
 		return (cpu->lf_a & m) < (cpu->lf_b & m) ? EFLAGS_CF : 0;
+	}
+	case LF_ADC: {
+		uint32_t m = size_mask(LF_SIZE(cpu->lf_op));
+		return (cpu->lf_res & m) <= (cpu->lf_a & m) ? EFLAGS_CF : 0;
+	}
+	case LF_SBB: {
+		uint32_t m = size_mask(LF_SIZE(cpu->lf_op));
+		return (cpu->lf_a & m) <= (cpu->lf_b & m) ? EFLAGS_CF : 0;
 	}
 	default:
 		return flags_get(cpu) & EFLAGS_CF;
@@ -95,8 +131,8 @@ uint32_t flags_cf(struct cpu *cpu)
 bool flags_cond(struct cpu *cpu, int cc)
 {
 	/* Fast paths for a preceding CMP/SUB: compare the operands directly. */
-	if ((cpu->lf_op & 0xf) == LF_SUB) {
-		int sz = cpu->lf_op >> 4;
+	if ((cpu->lf_op & (0xf | LF_CFOF)) == LF_SUB) {
+		int sz = LF_SIZE(cpu->lf_op);
 		uint32_t m = size_mask(sz);
 		uint32_t a = cpu->lf_a & m, b = cpu->lf_b & m;
 		int32_t sa = (int32_t)sext(a, sz), sbv = (int32_t)sext(b, sz);
@@ -116,9 +152,9 @@ bool flags_cond(struct cpu *cpu, int cc)
 	}
 	/* ZF and SF come straight from the result for every lazy kind. */
 	if (cpu->lf_op != LF_NONE && (cc >> 1) == 2)
-		return ((cpu->lf_res & size_mask(cpu->lf_op >> 4)) == 0) != (cc & 1);
+		return ((cpu->lf_res & size_mask(LF_SIZE(cpu->lf_op))) == 0) != (cc & 1);
 	if (cpu->lf_op != LF_NONE && (cc >> 1) == 4)
-		return ((cpu->lf_res & sign_bit(cpu->lf_op >> 4)) != 0) != (cc & 1);
+		return ((cpu->lf_res & sign_bit(LF_SIZE(cpu->lf_op))) != 0) != (cc & 1);
 	uint32_t f = flags_get(cpu);
 	bool r;
 	switch (cc >> 1) {

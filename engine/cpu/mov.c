@@ -54,6 +54,24 @@ static void op_mov_gd_rd(struct cpu *cpu, const struct insn *in)
 	cpu->r[in->reg] = cpu->r[in->rm];
 }
 
+/* MOV Ed,Gd (89) with a memory destination, 32-bit addressing (cpu_set_fast_mem) */
+static void op_mov_md_gd(struct cpu *cpu, const struct insn *in)
+{
+	mem_wr(cpu, in->seg, ea32(cpu, in), cpu->r[in->reg], 4);
+}
+
+/* MOV Gd,Ed (8B) with a memory source, 32-bit addressing (cpu_set_fast_mem) */
+static void op_mov_gd_md(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->reg] = mem_rd(cpu, in->seg, ea32(cpu, in), 4);
+}
+
+/* LEA Gd,M (8D) with 32-bit addressing (cpu_set_fast_mem) */
+static void op_lea_gd_m(struct cpu *cpu, const struct insn *in)
+{
+	cpu->r[in->reg] = ea32(cpu, in);
+}
+
 /* MOV Gb,Eb (8A) */
 static void op_mov_gb_eb(struct cpu *cpu, const struct insn *in)
 {
@@ -320,6 +338,9 @@ void mov_register(void)
 	cpu_set_op(0x8b, op_mov_gv_ev); /* MOV Gv,Ev */
 	cpu_set_fast(0x89, op_mov_rd_gd);
 	cpu_set_fast(0x8b, op_mov_gd_rd);
+	cpu_set_fast_mem(0x89, op_mov_md_gd);
+	cpu_set_fast_mem(0x8b, op_mov_gd_md);
+	cpu_set_fast_mem(0x8d, op_lea_gd_m);
 	for (int r = 0; r < 8; r++) {
 		cpu_set_op(0xb0 + r, op_mov_zb_ib);   /* MOV r8,Ib */
 		cpu_set_op(0xb8 + r, op_mov_zv_iv);   /* MOV r,Iv */

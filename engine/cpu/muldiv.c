@@ -136,6 +136,12 @@ static void op_imul_gv_ev_i(struct cpu *cpu, const struct insn *in)
 	imul_trunc(cpu, in->reg, sz, rm_read(cpu, in, sz), in->imm);
 }
 
+/* IMUL Gd,Ed,Iz / Ib with a register source (cpu_set_fast) */
+static void op_imul_gd_rd_i(struct cpu *cpu, const struct insn *in)
+{
+	imul_trunc(cpu, in->reg, 4, cpu->r[in->rm], in->imm);
+}
+
 /* }====================================================================== */
 
 /*
@@ -153,4 +159,6 @@ void muldiv_register(void)
 	cpu_set_op(0x1af, op_imul_gv_ev);  /* IMUL Gv,Ev */
 	cpu_set_op(0x69, op_imul_gv_ev_i); /* IMUL Gv,Ev,Iz */
 	cpu_set_op(0x6b, op_imul_gv_ev_i); /* IMUL Gv,Ev,Ib */
+	cpu_set_fast(0x69, op_imul_gd_rd_i);
+	cpu_set_fast(0x6b, op_imul_gd_rd_i);
 }

@@ -244,6 +244,7 @@ void seg_load(struct cpu *cpu, int sreg, uint16_t sel)
 		cpu->intr_shadow = 1;
 	} else if (sreg == SEG_CS) {
 		cpu->code32 = (s->attr & DESC_DB) != 0;
+		cpu->dc_key = (uint64_t)(cpu->code32 ? 2 : 1) << 32;
 		cpu->eip_mask = cpu->code32 ? 0xffffffffu : 0xffff;
 		cpu->fetch_page = 0;
 	}
@@ -280,6 +281,7 @@ void cpu_mode_changed(struct cpu *cpu)
 	else if (!(cpu->cr0 & CR0_PE))
 		cpu->cpl = 0;
 	cpu->code32 = (cpu->seg[SEG_CS].attr & DESC_DB) != 0;
+	cpu->dc_key = (uint64_t)(cpu->code32 ? 2 : 1) << 32;
 	cpu->eip_mask = cpu->code32 ? 0xffffffffu : 0xffff;
 	cpu->stack32 = (cpu->seg[SEG_SS].attr & DESC_DB) != 0;
 	cpu->user = mmu_user_index(cpu, cpu->cpl);

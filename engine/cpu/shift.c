@@ -11,9 +11,15 @@
  * sets OF from the (unchanged) operand and CF. AF is undefined after a
  * shift and is left clear.
  *
- * Flags are computed eagerly (flags_set_arith); every function takes the
- * old arithmetic flags and returns the new ones, so rotates that only touch
- * CF and OF keep the rest.
+ * Flags stay lazy: a shift records its result (LF_SZP: SF ZF PF from it,
+ * AF clear) and puts CF and OF in eflags (flags_set_shift); a rotate only
+ * sets CF and OF (flags_set_cf_of), so what the previous instruction left
+ * is not materialized. The calc functions return CF and OF in *f (RCL and
+ * RCR take the old CF from it).
+ *
+ * The register forms with a 32-bit operand and an immediate or 1 count
+ * have fast handlers (cpu_set_fast) that do the same without the group
+ * dispatch.
  */
 #include "cpu_int.h"
 
@@ -109,10 +115,13 @@ static void shift_rm(struct cpu *cpu, const struct insn *in, int sz, unsigned co
 	unsigned n = count & SHIFT_COUNT_MASK;
 	if (n == 0)
 		return;
-	uint32_t f = flags_get(cpu);
+	uint32_t f = (in->reg == SH_RCL || in->reg == SH_RCR) ? flags_cf(cpu) : 0;
 	uint32_t r = shift_calc(in->reg, sz, a, n, &f);
 	rm_write(cpu, in, r, sz);
-	flags_set_arith(cpu, f);
+	if (in->reg < SH_SHL)
+		flags_set_cf_of(cpu, f);
+	else
+		flags_set_shift(cpu, sz, r, f);
 }
 
 static int grp2_size(const struct insn *in)
@@ -136,6 +145,73 @@ static void op_grp2_e_1(struct cpu *cpu, const struct insn *in)
 static void op_grp2_e_cl(struct cpu *cpu, const struct insn *in)
 {
 	shift_rm(cpu, in, grp2_size(in), reg8(cpu, ECX));
+}
+
+/* {====== fast handlers: 32-bit register, count 1 or an immediate ====== */
+
+static unsigned fast_count(const struct insn *in)
+{
+	return in->op == 0xd1 ? 1 : in->imm & SHIFT_COUNT_MASK;
+}
+
+/* ROL r32,Ib (C1 /0) and ROL r32,1 (D1 /0) */
+static void op_rol_r32_ib(struct cpu *cpu, const struct insn *in)
+{
+	unsigned n = fast_count(in);
+	if (n == 0)
+		return;
+	uint32_t a = cpu->r[in->rm];
+	uint32_t r = (a << n) | (a >> (32 - n));
+	cpu->r[in->rm] = r;
+	flags_set_cf_of(cpu, with_cf_of(0, r & 1, (r >> 31) ^ (r & 1)));
+}
+
+/* ROR r32,Ib (C1 /1) and ROR r32,1 (D1 /1) */
+static void op_ror_r32_ib(struct cpu *cpu, const struct insn *in)
+{
+	unsigned n = fast_count(in);
+	if (n == 0)
+		return;
+	uint32_t a = cpu->r[in->rm];
+	uint32_t r = (a >> n) | (a << (32 - n));
+	cpu->r[in->rm] = r;
+	flags_set_cf_of(cpu, with_cf_of(0, r >> 31, (r >> 31) ^ ((r >> 30) & 1)));
+}
+
+/* SHL r32,Ib (C1 /4, /6) and SHL r32,1 (D1 /4, /6) */
+static void op_shl_r32_ib(struct cpu *cpu, const struct insn *in)
+{
+	unsigned n = fast_count(in);
+	if (n == 0)
+		return;
+	uint32_t a = cpu->r[in->rm];
+	uint32_t r = a << n, cf = (a >> (32 - n)) & 1;
+	cpu->r[in->rm] = r;
+	flags_set_shift(cpu, 4, r, with_cf_of(0, cf, (r >> 31) ^ cf));
+}
+
+/* SHR r32,Ib (C1 /5) and SHR r32,1 (D1 /5) */
+static void op_shr_r32_ib(struct cpu *cpu, const struct insn *in)
+{
+	unsigned n = fast_count(in);
+	if (n == 0)
+		return;
+	uint32_t a = cpu->r[in->rm];
+	uint32_t r = a >> n;
+	cpu->r[in->rm] = r;
+	flags_set_shift(cpu, 4, r, with_cf_of(0, (a >> (n - 1)) & 1, (a >> (n - 1)) >> 31));
+}
+
+/* SAR r32,Ib (C1 /7) and SAR r32,1 (D1 /7) */
+static void op_sar_r32_ib(struct cpu *cpu, const struct insn *in)
+{
+	unsigned n = fast_count(in);
+	if (n == 0)
+		return;
+	int32_t a = (int32_t)cpu->r[in->rm];
+	uint32_t r = (uint32_t)(a >> n);
+	cpu->r[in->rm] = r;
+	flags_set_shift(cpu, 4, r, with_cf_of(0, (uint32_t)(a >> (n - 1)) & 1, 0));
 }
 
 /* }====================================================================== */
@@ -191,10 +267,10 @@ static void shxd(struct cpu *cpu, const struct insn *in, bool left, unsigned cou
 	if (n == 0)
 		return;
 	uint32_t s = reg_sz(cpu, in->reg, sz);
-	uint32_t f = flags_get(cpu);
+	uint32_t f = 0;
 	uint32_t r = left ? shld_calc(sz, d, s, n, &f) : shrd_calc(sz, d, s, n, &f);
 	rm_write(cpu, in, r, sz);
-	flags_set_arith(cpu, f);
+	flags_set_shift(cpu, sz, r, f);
 }
 
 /* SHLD Ev,Gv,Ib (0F A4) */
@@ -236,6 +312,16 @@ void shift_register(void)
 		cpu_set_grp(0xd1, r, op_grp2_e_1);  /* group 2 Ev,1 */
 		cpu_set_grp(0xd2, r, op_grp2_e_cl); /* group 2 Eb,CL */
 		cpu_set_grp(0xd3, r, op_grp2_e_cl); /* group 2 Ev,CL */
+	}
+	static const cpu_op_fn fast[8] = {
+		[SH_ROL] = op_rol_r32_ib, [SH_ROR] = op_ror_r32_ib, [SH_SHL] = op_shl_r32_ib,
+		[SH_SHR] = op_shr_r32_ib, [SH_SAL] = op_shl_r32_ib, [SH_SAR] = op_sar_r32_ib,
+	};
+	for (int r = 0; r < 8; r++) {
+		if (fast[r]) {
+			cpu_set_fast_grp(0xc1, r, fast[r]); /* r32,Ib */
+			cpu_set_fast_grp(0xd1, r, fast[r]); /* r32,1 */
+		}
 	}
 	cpu_set_op(0x1a4, op_shld_ev_gv_ib); /* SHLD Ev,Gv,Ib */
 	cpu_set_op(0x1a5, op_shld_ev_gv_cl); /* SHLD Ev,Gv,CL */

@@ -163,6 +163,71 @@ static bool elem_outs(struct cpu *cpu, const struct insn *in, int sz)
 
 /* }====================================================================== */
 
+/* {====== runs of elements within one page (REP MOVS, REP STOS) ====== */
+
+/*
+ * The host address of `n` elements of `sz` bytes at seg:off going up, for
+ * `acc`, when no check can fail and no access leaves the fast path: 32-bit
+ * addressing, a segment that needs only its limit check (seg_ok) with the
+ * whole run within the limit, and a TLB hit on the run's page with the
+ * fast path for `acc` (so no A/D bit, no watchpoint, no observer, no code
+ * on the page for a write; the dirty bit was taken when the entry got its
+ * write path). Lowers *n to the elements that lie wholly in that page.
+ * NULL when the first element is not such an access.
+ */
+static uint8_t *run_host(struct cpu *cpu, int s, uint32_t off, int sz, uint32_t *n, enum acc acc)
+{
+	const struct seg *sg = &cpu->seg[s];
+	if (!((cpu->seg_ok[s] >> acc) & 1) || (uint64_t)off + (uint64_t)*n * (uint32_t)sz - 1 > sg->limit)
+		return NULL;
+	uint32_t lin = sg->base + off;
+	struct tlb_entry *e = &cpu->tlb[(lin >> 12) & (TLB_SIZE - 1)];
+	uint32_t tag = acc == ACC_WRITE ? e->tag_write[cpu->user] : e->tag_read[cpu->user];
+	if (tag != ((lin & ~0xfffu) | 1))
+		return NULL;
+	uint32_t in_page = (0x1000u - (lin & 0xfff)) / (uint32_t)sz;
+	if (in_page == 0)
+		return NULL;
+	if (*n > in_page)
+		*n = in_page;
+	return e->host + (lin & 0xfff);
+}
+
+/*
+ * Runs up to `n` elements of REP MOVS or REP STOS (`elem`) at once, the
+ * way the element loop would: forward only (DF = 0), 32-bit addressing,
+ * only what run_host allows, element by element in increasing address
+ * order (an overlapping MOVS copies as the hardware does). Updates eSI,
+ * eDI and eCX. Returns the number of elements done (0: take the element
+ * loop).
+ */
+static uint32_t string_bulk(struct cpu *cpu, const struct insn *in, string_elem_fn elem, int sz,
+                            uint32_t n)
+{
+	if (!in->addrsize32 || (cpu->eflags & EFLAGS_DF))
+		return 0;
+	uint8_t *d = run_host(cpu, SEG_ES, cpu->r[EDI], sz, &n, ACC_WRITE);
+	if (!d)
+		return 0;
+	if (elem == elem_movs) {
+		const uint8_t *src = run_host(cpu, src_seg(in), cpu->r[ESI], sz, &n, ACC_READ);
+		if (!src)
+			return 0;
+		for (uint32_t i = 0; i < n * (uint32_t)sz; i += (uint32_t)sz)
+			host_st(d + i, host_ld(src + i, sz), sz);
+		cpu->r[ESI] += n * (uint32_t)sz;
+	} else {
+		uint32_t v = reg_sz(cpu, EAX, sz);
+		for (uint32_t i = 0; i < n * (uint32_t)sz; i += (uint32_t)sz)
+			host_st(d + i, v, sz);
+	}
+	cpu->r[EDI] += n * (uint32_t)sz;
+	cpu->r[ECX] -= n;
+	return n;
+}
+
+/* }====================================================================== */
+
 /* {====== repetition ====== */
 
 /*
@@ -182,7 +247,23 @@ static void string_run(struct cpu *cpu, const struct insn *in, string_elem_fn el
 	if (cx == 0)
 		return;
 	uint32_t done = 0;
+	bool bulk = (elem == elem_movs || elem == elem_stos) && !cpu->points_due && !cpu->reference;
 	while (cx != 0) {
+		if (bulk) {
+			/* at most to the next multiple of STRING_BUDGET, as below */
+			uint32_t k = string_bulk(cpu, in, elem, sz, (cx - 1) % STRING_BUDGET + 1);
+			if (k) {
+				cx -= k;
+				cpu->cycles += STRING_ELEM_CYCLES * k;
+				done += k;
+				if (cx % STRING_BUDGET == 0) {
+					if (cx != 0)
+						cpu->eip = cpu->start_eip;
+					break;
+				}
+				continue;
+			}
+		}
 		bool go_on = elem(cpu, in, sz);
 		set_areg(cpu, in, ECX, --cx);
 		cpu->cycles += STRING_ELEM_CYCLES;
