@@ -285,20 +285,9 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 	 * it delivered an NMI to the monitor for the guest (SDM Vol. 3A, 6.7.1). */
 	if (res.retired && res.op == 0xcf)
 		c->in_nmi = false;
-	/* An instruction that trapped and will run again (a hidden fault, one
-	 * element of a REP string) has not ended for the guest: no interrupt
-	 * may come between, as none would on a bare machine. One the monitor
-	 * retired ends an interrupt shadow, unless it starts one (STI, MOV SS). */
-	bool again = !res.retired && (res.reason == VMM_EXIT_PF_HIDDEN ||
-	                              res.reason == VMM_EXIT_MMIO ||
-	                              res.reason == VMM_EXIT_PT_WRITE ||
-	                              res.reason == VMM_EXIT_NPF ||
-	                              res.reason == VMM_EXIT_DT_WRITE ||
-	                              (res.reason == VMM_EXIT_PRIV && !(flags & CPU_EV_SOFT)));
-	if (res.intr_shadow || again)
-		c->intr_shadow = 1;
-	else if (res.retired)
-		c->intr_shadow = 0;
+	int shadow = vmm_intr_shadow(&res, flags);
+	if (shadow >= 0)
+		c->intr_shadow = (uint8_t)shadow;
 	account(l, vec, flags, &res);
 	/* A guard against a monitor bug that would hang the host: the same
 	 * instruction trapping again and again, each time resolved without

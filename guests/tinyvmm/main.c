@@ -191,10 +191,36 @@ static void op_apic_base(void *opaque, uint64_t value)
 	wrmsr(0x1b, value);
 }
 
+/* The guest's MSRs: those every part tinyvmm runs on has (the engine's
+ * pentium2 and nestlab models), kept by the core; any other index is #GP
+ * for the guest. */
+static bool op_msr(void *opaque, uint32_t index, struct vmm_msr *out)
+{
+	(void)opaque;
+	switch (index) {
+	case 0x10: /* TSC */
+		*out = (struct vmm_msr){ .kind = VMM_MSR_TSC, .wmask = ~0ull };
+		return true;
+	case 0x1b: /* APIC_BASE: base and global enable; the BSP bit read-only */
+		*out = (struct vmm_msr){ .kind = VMM_MSR_APIC_BASE, .wmask = 0xfffff800ull,
+		                         .rsvd = ~0xfffff900ull };
+		return true;
+	case 0x174: case 0x175: case 0x176: /* SYSENTER_CS, ESP, EIP */
+		*out = (struct vmm_msr){ .slot = (uint16_t)(index - 0x174), .kind = VMM_MSR_STORE,
+		                         .wmask = index == 0x174 ? 0xffffull : 0xffffffffull };
+		return true;
+	case MSR_NESTLAB_CTL:
+		*out = (struct vmm_msr){ .kind = VMM_MSR_NESTLAB, .wmask = 7, .rsvd = ~7ull };
+		return true;
+	default:
+		return false;
+	}
+}
+
 static const struct vmm_host_ops host_ops = {
 	.read = op_read, .write = op_write, .io_in = op_io_in, .io_out = op_io_out,
 	.mmio_read = op_mmio_read, .mmio_write = op_mmio_write, .cycles = op_cycles,
-	.cpuid = op_cpuid, .apic_base = op_apic_base,
+	.cpuid = op_cpuid, .apic_base = op_apic_base, .msr = op_msr,
 };
 
 /* }====================================================================== */
@@ -355,7 +381,7 @@ static const uint64_t guest_gdt[3] = {
 
 /* {====== the run loop ====== */
 
-static void regs_to_run(const struct vmm_regs *r, bool faithful)
+static void regs_to_run(const struct vmm_regs *r)
 {
 	memcpy(run.r, r->r, sizeof run.r);
 	run.eip = r->eip;
@@ -373,7 +399,6 @@ static void regs_to_run(const struct vmm_regs *r, bool faithful)
 	run.npt_root = r->mode.npt_root;
 	run.vcpl = r->mode.vcpl;
 	run.nestlab_ctl = r->mode.ctl;
-	(void)faithful;
 }
 
 static void regs_from_run(struct vmm_regs *r)
@@ -393,7 +418,7 @@ static void regs_from_run(struct vmm_regs *r)
 	r->vcpl = (uint8_t)run.vcpl;
 }
 
-static _Noreturn void run_guest(const struct options *o, struct vmm_regs *r)
+static _Noreturn void run_guest(struct vmm_regs *r)
 {
 	uint64_t exits = 0;
 	int vec = -1, err = -1;
@@ -401,7 +426,7 @@ static _Noreturn void run_guest(const struct options *o, struct vmm_regs *r)
 	uint32_t cr2 = 0, gpa = 0;
 	for (;;) {
 		if (vec < 0) {
-			regs_to_run(r, false);
+			regs_to_run(r);
 			wrmsr(MSR_NESTLAB_RUN, (uint32_t)(uintptr_t)&run);
 			regs_from_run(r);
 			vec = (int)run.exit_vec;
@@ -417,18 +442,9 @@ static _Noreturn void run_guest(const struct options *o, struct vmm_regs *r)
 			rt_printf("tinyvmm: the guest stopped after %u exits: %s\n", (unsigned)exits, res.why);
 			rt_exit(0x7f);
 		}
-		/* As the engine's glue: an instruction that trapped and runs again
-		 * keeps interrupts held; STI and MOV SS start a shadow. */
-		bool again = !res.retired && (res.reason == VMM_EXIT_PF_HIDDEN ||
-		                              res.reason == VMM_EXIT_MMIO ||
-		                              res.reason == VMM_EXIT_PT_WRITE ||
-		                              res.reason == VMM_EXIT_NPF ||
-		                              res.reason == VMM_EXIT_DT_WRITE ||
-		                              (res.reason == VMM_EXIT_PRIV && !(flags & NL_EXIT_SOFT)));
+		int shadow = vmm_intr_shadow(&res, flags);
 		uint32_t state = run.state & ~(NL_STATE_HALTED | NL_STATE_INTR_SHADOW);
-		if (res.intr_shadow || again)
-			state |= NL_STATE_INTR_SHADOW;
-		else if (!res.retired && (run.state & NL_STATE_INTR_SHADOW))
+		if (shadow == 1 || (shadow < 0 && (run.state & NL_STATE_INTR_SHADOW)))
 			state |= NL_STATE_INTR_SHADOW;
 		if (r->halt)
 			state |= NL_STATE_HALTED;
@@ -440,7 +456,6 @@ static _Noreturn void run_guest(const struct options *o, struct vmm_regs *r)
 			cr2 = res.refault_cr2;
 			gpa = 0;
 		}
-		(void)o;
 	}
 }
 
@@ -512,5 +527,5 @@ int main(void)
 	/* tinyvmm offers its guest the assist in turn (the core virtualizes it
 	 * with nested paging): a tinyvmm under it can run a guest of its own. */
 	vm.assist = o.paging == VMM_NESTED;
-	run_guest(&o, &r);
+	run_guest(&r);
 }

@@ -90,6 +90,19 @@ bool vmm_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size)
 	return vm->paging != VMM_NESTED || npt_map_rom(vm, gpa, size);
 }
 
+int vmm_intr_shadow(const struct vmm_result *res, unsigned flags)
+{
+	bool again = !res->retired && (res->reason == VMM_EXIT_PF_HIDDEN ||
+	                               res->reason == VMM_EXIT_MMIO ||
+	                               res->reason == VMM_EXIT_PT_WRITE ||
+	                               res->reason == VMM_EXIT_NPF ||
+	                               res->reason == VMM_EXIT_DT_WRITE ||
+	                               (res->reason == VMM_EXIT_PRIV && !(flags & CPU_EV_SOFT_)));
+	if (res->intr_shadow || again)
+		return 1;
+	return res->retired ? 0 : -1;
+}
+
 uint32_t vmm_guest_eflags(const struct vmm *vm, uint32_t real)
 {
 	return ev_guest_flags(vm, real);

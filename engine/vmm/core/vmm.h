@@ -291,6 +291,16 @@ void vmm_destroy(struct vmm *vm);
 struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int err,
                            unsigned flags, uint32_t cr2, uint32_t gpa);
 
+/*
+ * The interrupt shadow after a trap that `res` answered (event `flags`):
+ * 1 to hold interrupts for one instruction, 0 to end a shadow, -1 to leave
+ * it as it is. An instruction that trapped and runs again (a hidden fault,
+ * one element of a REP string) has not ended for the guest, so no
+ * interrupt may come between, as none would on a bare machine; one the
+ * monitor retired ends a shadow, unless it starts one (STI, MOV SS).
+ */
+int vmm_intr_shadow(const struct vmm_result *res, unsigned flags);
+
 /* The guest-visible EFLAGS for real EFLAGS `real`. */
 uint32_t vmm_guest_eflags(const struct vmm *vm, uint32_t real);
 
