@@ -77,6 +77,8 @@ struct opts {
 	gchar *monitor;
 	gboolean faithful;
 	gboolean assist;
+	gint nest;
+	gchar *tinyvmm;
 	gchar *cpu;
 	gchar **devices;
 	gchar **vms;
@@ -167,6 +169,12 @@ static const GOptionEntry entries[] = {
 	{"faithful-i386", 0, 0, G_OPTION_ARG_NONE, &o.faithful,
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
+	{"nest", 0, 0, G_OPTION_ARG_INT, &o.nest,
+	 "Run KERNEL at level D of a stack of monitors: 1 under the engine's monitor, 2 under "
+	 "tinyvmm under the engine's monitor (nested paging and the assist); --mem is then "
+	 "KERNEL's RAM (see docs/monitor.md section 8)", "D"},
+	{"tinyvmm", 0, 0, G_OPTION_ARG_FILENAME, &o.tinyvmm,
+	 "With --nest 2: the guest hypervisor to use (default: tinyvmm.elf of this build)", "FILE"},
 	{"assist", 0, 0, G_OPTION_ARG_NONE, &o.assist,
 	 "Offer the assist, the CPU's run-guest operation, to a guest monitor such as "
 	 "tinyvmm: the CPU's own (--monitor=none) or virtualized by the engine's monitor "
@@ -701,6 +709,72 @@ static int check_guest_options(GOptionContext *ctx)
 	return 0;
 }
 
+/* tinyvmm of this build: beside nestlab-run's directory, in guests/. */
+static gchar *default_tinyvmm(void)
+{
+	gchar *exe = g_file_read_link("/proc/self/exe", NULL);
+	if (!exe)
+		return NULL;
+	gchar *dir = g_path_get_dirname(exe);
+	gchar *path = g_build_filename(dir, "..", "guests", "tinyvmm", "tinyvmm.elf", NULL);
+	g_free(dir);
+	g_free(exe);
+	return path;
+}
+
+/* --nest D: KERNEL at level D. Level 1 is the run under the engine's
+ * monitor as it is; level 2 puts tinyvmm between them (the engine's monitor
+ * with nested paging offers it the assist), KERNEL and its modules becoming
+ * tinyvmm's, --mem KERNEL's RAM and the machine that plus tinyvmm's own. */
+#define NEST_MAX 8
+#define NEST_LEVEL_MIB 24 /* what a tinyvmm needs beside its guest: itself, modules, monitor pages */
+static int build_stack(GOptionContext *ctx)
+{
+	if (o.nest < 0 && !o.tinyvmm)
+		return 0;
+	if (o.nest < 0)
+		return usage_error(ctx, "--tinyvmm only makes sense with --nest 2%s", "");
+	if (o.nest < 1 || o.nest > NEST_MAX)
+		return usage_error(ctx, "--nest must be a level from 1 to 8 (KERNEL's level in the stack "
+		                   "of monitors)%s", "");
+	if (!g.kernel)
+		return usage_error(ctx, "--nest needs a multiboot KERNEL to run at that level%s", "");
+	if (o.nest > 2)
+		return usage_error(ctx, "--nest %s: the stack under the engine's monitor is at most two "
+		                   "monitors deep today (--nest 1 or 2): a third level needs the monitor "
+		                   "core to compose a guest monitor's nested map with its own "
+		                   "(docs/monitor.md section 8)", keep(g_strdup_printf("%d", o.nest)));
+	if (o.nest == 1) {
+		if (g.monitor == MACHINE_MONITOR_NONE)
+			return usage_error(ctx, "--nest 1 runs KERNEL under the engine's monitor: leave out "
+			                   "--monitor=none%s", "");
+		return 0;
+	}
+	if (o.monitor && g.monitor != MACHINE_MONITOR_NESTED)
+		return usage_error(ctx, "--nest 2 runs tinyvmm under the engine's monitor with nested "
+		                   "paging: leave out --monitor or give --monitor=nested%s", "");
+	if (g.n_modules == MACHINE_MAX_MODULES)
+		return usage_error(ctx, "--nest 2 makes KERNEL tinyvmm's first module: at most 15 "
+		                   "--module options then%s", "");
+	const char *tinyvmm = o.tinyvmm ? o.tinyvmm : keep(default_tinyvmm());
+	if (!tinyvmm || !g_file_test(tinyvmm, G_FILE_TEST_IS_REGULAR))
+		return usage_error(ctx, "--nest 2: no tinyvmm at '%s': build it (ninja -C build) or "
+		                   "give --tinyvmm FILE", tinyvmm ? tinyvmm : "?");
+	int mib = o.mem ? o.mem : 32;
+	if (mib + NEST_LEVEL_MIB > (gint)MACHINE_MEM_MAX_MIB)
+		return usage_error(ctx, "--nest 2: KERNEL's --mem and tinyvmm's own 24 MiB must fit the "
+		                   "machine's 3072 MiB%s", "");
+	memmove(&g.modules[1], &g.modules[0], (size_t)g.n_modules * sizeof g.modules[0]);
+	g.modules[0] = (struct machine_module){ .path = g.kernel, .args = o.cmdline };
+	g.n_modules++;
+	g.kernel = tinyvmm;
+	o.cmdline = keep(g_strdup_printf("mem=%d", mib));
+	o.mem = mib + NEST_LEVEL_MIB;
+	g.monitor = MACHINE_MONITOR_NESTED;
+	o.assist = TRUE;
+	return 0;
+}
+
 /* Returns 0 if the options make sense, else the exit status. */
 static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *post)
 {
@@ -793,6 +867,9 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "nothing to run: give a multiboot KERNEL, --rom FILE, "
 		                   "--flat FILE@ADDR or --vectors DIR%s", "");
 	int code = check_guest_options(ctx);
+	if (code)
+		return code;
+	code = build_stack(ctx);
 	if (code)
 		return code;
 	g_option_context_free(ctx);
@@ -1724,6 +1801,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		gdb_given |= g_str_has_prefix(argv[i], "--gdb");
 	o.gdb = -1;
+	o.nest = -1; /* not given (0 is a bad level) */
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		int code = usage_error(ctx, "%s", error->message);
 		g_error_free(error);

@@ -137,6 +137,12 @@ def errors(nestlab, tinyvmm, kernel, tmp):
                             'mem=64', tinyvmm, '--module', kernel], 'has too little RAM'),
         ('--assist under shadow paging', [nestlab, '--monitor=shadow', '--assist', kernel],
          '--assist under the engine\'s monitor needs --monitor=nested'),
+        ('--nest 3', [nestlab, '--nest', '3', kernel], 'at most two monitors deep today'),
+        ('--nest 0', [nestlab, '--nest', '0', kernel], '--nest must be a level from 1 to 8'),
+        ('--nest 2 with shadow paging', [nestlab, '--nest', '2', '--monitor=shadow', kernel],
+         'leave out --monitor or give --monitor=nested'),
+        ('--nest 2 without tinyvmm', [nestlab, '--nest', '2', '--tinyvmm',
+                                      os.path.join(tmp, 'none.elf'), kernel], 'no tinyvmm at'),
         ('a tinyvmm under it without the assist offered',
          [nestlab, '--monitor=none', '--assist', '--mem', '192', '--cmdline',
           'paging=shadow mem=96', tinyvmm, '--module', tinyvmm + ',mem=32', '--module', kernel],
@@ -165,6 +171,12 @@ def main():
                    '--input', 'com1~$ :cat hello.txt\n', '--input', 'com1~$ :forktest\n',
                    '--input', 'com1~$ :halt\n', '--max-insns', '4000000000']
         compare(nestlab, tinyvmm, 'minios', elf, session)
+    # --nest 2 builds the depth-2 stack itself (tinyvmm of this build).
+    code0, out0 = run([nestlab, rest[0]])
+    code1, out1 = run([nestlab, '--nest', '2', rest[0]])
+    check(code0 == code1 and guest_lines(out0) == guest_lines(out1) and
+          'tinyvmm: guest' in out1, '--nest 2: the stack nestlab-run builds, as the one given by hand',
+          f'exit {code0} / {code1}\n' + diff(guest_lines(out0), guest_lines(out1)))
     with tempfile.TemporaryDirectory() as tmp:
         errors(nestlab, tinyvmm, rest[0], tmp)
     print(f'1..{checks}')
