@@ -33,6 +33,16 @@
 
 static struct vmm vm;
 static struct nl_run run __attribute__((aligned(0x200)));
+static volatile bool nmi_pending; /* an NMI came while tinyvmm itself ran: the guest's */
+
+/* tinyvmm runs with interrupts off, but an NMI comes anyway (a guest's
+ * self-NMI through the pass-through local APIC can land after its exit):
+ * it is the guest's, delivered at the next entry. */
+static void on_nmi(struct rt_frame *f)
+{
+	(void)f;
+	nmi_pending = true;
+}
 
 /* {====== options ====== */
 
@@ -425,6 +435,13 @@ static _Noreturn void run_guest(struct vmm_regs *r)
 	unsigned flags = 0;
 	uint32_t cr2 = 0, gpa = 0;
 	for (;;) {
+		if (vec < 0 && nmi_pending) {
+			nmi_pending = false;
+			vec = 2;
+			err = -1;
+			flags = NL_EXIT_EXT;
+			cr2 = gpa = 0;
+		}
 		if (vec < 0) {
 			regs_to_run(r);
 			wrmsr(MSR_NESTLAB_RUN, (uint32_t)(uintptr_t)&run);
@@ -524,6 +541,7 @@ int main(void)
 	              &entry, sel, false, &r))
 		die("cannot start the guest: %s", vm.stop_why);
 	run.version = NL_RUN_VERSION;
+	rt_set_handler(VEC_NMI, on_nmi);
 	/* tinyvmm offers its guest the assist in turn (the core virtualizes it
 	 * with nested paging): a tinyvmm under it can run a guest of its own. */
 	vm.assist = o.paging == VMM_NESTED;

@@ -37,21 +37,24 @@ import tempfile
 import time
 
 MODES = ("none", "shadow", "nested")
+DEPTH2_INSNS = 10  # the cap's multiple two monitors deep
 
 # (test, modes) seen to pass on nestlab (exit status 1), the acceptance list.
+# depth2 (--modes depth2): under tinyvmm under the engine's monitor.
 ALL = MODES
+DEEP = MODES + ("depth2",)
 KNOWN_PASS = {
-    "dummy": ALL,
-    "cmpxchg8b": ALL,
-    "eventinj": ALL,
-    "setjmp": ALL,
-    "taskswitch": ALL,
-    "taskswitch2": ALL,
-    "umip": ALL,
-    "vmexit_mov_from_cr8": ALL,
-    "vmexit_mov_to_cr8": ALL,
-    "vmexit_tscdeadline": ALL,
-    "vmexit_tscdeadline_immed": ALL,
+    "dummy": DEEP,
+    "cmpxchg8b": DEEP,
+    "eventinj": ALL,  # depth2: 14/15, its NMI during the NMI handler's faulting IRET
+    "setjmp": DEEP,
+    "taskswitch": DEEP,
+    "taskswitch2": DEEP,
+    "umip": DEEP,
+    "vmexit_mov_from_cr8": DEEP,
+    "vmexit_mov_to_cr8": DEEP,
+    "vmexit_tscdeadline": DEEP,
+    "vmexit_tscdeadline_immed": DEEP,
 }
 
 # Why a test cannot pass on nestlab's CPU models, where that is the honest
@@ -101,9 +104,13 @@ def summarize(status, out):
 
 
 def run_one(nestlab_run, work, row, mode, max_insns):
-    cmd = [nestlab_run, f"--monitor={mode}", "--mem", "256", "--device", "pc-testdev",
+    # depth2: under tinyvmm under the engine's monitor (--nest 2); tinyvmm's
+    # own instructions count against the cap too.
+    how = ["--nest", "2"] if mode == "depth2" else [f"--monitor={mode}"]
+    insns = max_insns * DEPTH2_INSNS if mode == "depth2" else max_insns
+    cmd = [nestlab_run] + how + ["--mem", "256", "--device", "pc-testdev",
            "--module", os.path.join(work, "env1"),
-           os.path.join(work, row["file"]), "--max-insns", str(max_insns)]
+           os.path.join(work, row["file"]), "--max-insns", str(insns)]
     if row["append"]:
         cmd += ["--cmdline", row["append"]]
     t0 = time.monotonic()
@@ -175,7 +182,8 @@ def main():
     for name, known in KNOWN_PASS.items():
         for m in known:
             if m in modes and (name, m) in results and results[(name, m)][0] != 1:
-                bad.append(f"{name} under --monitor={m}: {results[(name, m)][1]}")
+                how = "--nest 2" if m == "depth2" else f"--monitor={m}"
+                bad.append(f"{name} under {how}: {results[(name, m)][1]}")
     for b in bad:
         print(f"FAIL: known to pass, did not: {b}")
     return 1 if bad else 0
