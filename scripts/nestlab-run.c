@@ -170,11 +170,11 @@ static const GOptionEntry entries[] = {
 	 "Under a monitor, run the CPU as a real i386 (strict mode off), so the classic "
 	 "virtualization holes (POPF, SGDT, ...) show", NULL},
 	{"nest", 0, 0, G_OPTION_ARG_INT, &o.nest,
-	 "Run KERNEL at level D of a stack of monitors: 1 under the engine's monitor, 2 under "
-	 "tinyvmm under the engine's monitor (nested paging and the assist); --mem is then "
-	 "KERNEL's RAM (see docs/monitor.md section 8)", "D"},
+	 "Run KERNEL at level D of a stack of monitors (1 to 8): 1 under the engine's monitor, "
+	 "each level more under one more tinyvmm (the engine's monitor with nested paging and "
+	 "the assist); --mem is then KERNEL's RAM (see docs/monitor.md section 8)", "D"},
 	{"tinyvmm", 0, 0, G_OPTION_ARG_FILENAME, &o.tinyvmm,
-	 "With --nest 2: the guest hypervisor to use (default: tinyvmm.elf of this build)", "FILE"},
+	 "With --nest: the guest hypervisor to use (default: tinyvmm.elf of this build)", "FILE"},
 	{"assist", 0, 0, G_OPTION_ARG_NONE, &o.assist,
 	 "Offer the assist, the CPU's run-guest operation, to a guest monitor such as "
 	 "tinyvmm: the CPU's own (--monitor=none) or virtualized by the engine's monitor "
@@ -723,27 +723,25 @@ static gchar *default_tinyvmm(void)
 }
 
 /* --nest D: KERNEL at level D. Level 1 is the run under the engine's
- * monitor as it is; level 2 puts tinyvmm between them (the engine's monitor
- * with nested paging offers it the assist), KERNEL and its modules becoming
- * tinyvmm's, --mem KERNEL's RAM and the machine that plus tinyvmm's own. */
+ * monitor as it is; each level more puts one tinyvmm between them (the
+ * engine's monitor with nested paging offers the outermost the assist; each
+ * tinyvmm that runs another uses nested paging, so it offers it in turn;
+ * the innermost shadow-pages KERNEL). KERNEL and its modules become the
+ * innermost tinyvmm's, --mem is KERNEL's RAM, and every tinyvmm gets 24 MiB
+ * more than the one it runs (itself, its modules, its monitor pages). */
 #define NEST_MAX 8
-#define NEST_LEVEL_MIB 24 /* what a tinyvmm needs beside its guest: itself, modules, monitor pages */
+#define NEST_LEVEL_MIB 24
 static int build_stack(GOptionContext *ctx)
 {
 	if (o.nest < 0 && !o.tinyvmm)
 		return 0;
 	if (o.nest < 0)
-		return usage_error(ctx, "--tinyvmm only makes sense with --nest 2%s", "");
+		return usage_error(ctx, "--tinyvmm only makes sense with --nest 2 or more%s", "");
 	if (o.nest < 1 || o.nest > NEST_MAX)
 		return usage_error(ctx, "--nest must be a level from 1 to 8 (KERNEL's level in the stack "
 		                   "of monitors)%s", "");
 	if (!g.kernel)
 		return usage_error(ctx, "--nest needs a multiboot KERNEL to run at that level%s", "");
-	if (o.nest > 2)
-		return usage_error(ctx, "--nest %s: the stack under the engine's monitor is at most two "
-		                   "monitors deep today (--nest 1 or 2): a third level needs the monitor "
-		                   "core to compose a guest monitor's nested map with its own "
-		                   "(docs/monitor.md section 8)", keep(g_strdup_printf("%d", o.nest)));
 	if (o.nest == 1) {
 		if (g.monitor == MACHINE_MONITOR_NONE)
 			return usage_error(ctx, "--nest 1 runs KERNEL under the engine's monitor: leave out "
@@ -751,25 +749,34 @@ static int build_stack(GOptionContext *ctx)
 		return 0;
 	}
 	if (o.monitor && g.monitor != MACHINE_MONITOR_NESTED)
-		return usage_error(ctx, "--nest 2 runs tinyvmm under the engine's monitor with nested "
+		return usage_error(ctx, "--nest runs tinyvmm under the engine's monitor with nested "
 		                   "paging: leave out --monitor or give --monitor=nested%s", "");
-	if (g.n_modules == MACHINE_MAX_MODULES)
-		return usage_error(ctx, "--nest 2 makes KERNEL tinyvmm's first module: at most 15 "
-		                   "--module options then%s", "");
+	int n = o.nest - 1; /* tinyvmms */
+	if (g.n_modules + n > MACHINE_MAX_MODULES)
+		return usage_error(ctx, "--nest makes KERNEL and the inner tinyvmms modules: too many "
+		                   "--module options for this depth (16 modules in all)%s", "");
 	const char *tinyvmm = o.tinyvmm ? o.tinyvmm : keep(default_tinyvmm());
 	if (!tinyvmm || !g_file_test(tinyvmm, G_FILE_TEST_IS_REGULAR))
-		return usage_error(ctx, "--nest 2: no tinyvmm at '%s': build it (ninja -C build) or "
+		return usage_error(ctx, "--nest: no tinyvmm at '%s': build it (ninja -C build) or "
 		                   "give --tinyvmm FILE", tinyvmm ? tinyvmm : "?");
 	int mib = o.mem ? o.mem : 32;
-	if (mib + NEST_LEVEL_MIB > (gint)MACHINE_MEM_MAX_MIB)
-		return usage_error(ctx, "--nest 2: KERNEL's --mem and tinyvmm's own 24 MiB must fit the "
+	if (mib + NEST_LEVEL_MIB * n > (gint)MACHINE_MEM_MAX_MIB)
+		return usage_error(ctx, "--nest: KERNEL's --mem and 24 MiB for each tinyvmm must fit the "
 		                   "machine's 3072 MiB%s", "");
-	memmove(&g.modules[1], &g.modules[0], (size_t)g.n_modules * sizeof g.modules[0]);
-	g.modules[0] = (struct machine_module){ .path = g.kernel, .args = o.cmdline };
-	g.n_modules++;
+	/* Level k's tinyvmm (k = 1 outermost) runs a guest of mib + 24 (n - k) MiB. */
+	memmove(&g.modules[n], &g.modules[0], (size_t)g.n_modules * sizeof g.modules[0]);
+	g.modules[n - 1] = (struct machine_module){ .path = g.kernel, .args = o.cmdline };
+	for (int k = 2; k <= n; k++)
+		g.modules[k - 2] = (struct machine_module){
+			.path = tinyvmm,
+			.args = keep(g_strdup_printf("%smem=%d", k < n ? "paging=nested " : "",
+			                             mib + NEST_LEVEL_MIB * (n - k))),
+		};
+	g.n_modules += n;
 	g.kernel = tinyvmm;
-	o.cmdline = keep(g_strdup_printf("mem=%d", mib));
-	o.mem = mib + NEST_LEVEL_MIB;
+	o.cmdline = keep(g_strdup_printf("%smem=%d", n > 1 ? "paging=nested " : "",
+	                                 mib + NEST_LEVEL_MIB * (n - 1)));
+	o.mem = mib + NEST_LEVEL_MIB * n;
 	g.monitor = MACHINE_MONITOR_NESTED;
 	o.assist = TRUE;
 	return 0;

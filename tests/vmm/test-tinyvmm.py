@@ -72,7 +72,7 @@ def diff(a, b):
 
 
 # Kernels that need timer ticks within a bounded number of polls: two
-# tinyvmm deep on the PC, whose clock runs on while both monitors work
+# tinyvmm deep (on the PC, or at level 3 under the engine's monitor), whose clock runs on while both monitors work
 # (tinyvmm gives its guest the PC's devices, docs/monitor.md section 8),
 # the ticks come faster than the guest moves, so they are left out of that
 # stack (not of the others).
@@ -87,6 +87,10 @@ def stacks(nestlab, tinyvmm, name, kernel):
         ('tinyvmm under tinyvmm on the PC',
          bare + ['--mem', '192', '--cmdline', 'paging=nested mem=96', tinyvmm,
                  '--module', tinyvmm + ',mem=32', '--module', kernel],
+         ['nested paging', 'shadow paging']),
+        ('level 3: tinyvmm under tinyvmm under the engine\'s monitor (--nest 3, the third '
+         'paging dimension composed)',
+         [nestlab, '--nest', '3', '--tinyvmm', tinyvmm, kernel],
          ['nested paging', 'shadow paging'])]
     return deep + [
         ('tinyvmm on the PC, shadow paging',
@@ -137,7 +141,7 @@ def errors(nestlab, tinyvmm, kernel, tmp):
                             'mem=64', tinyvmm, '--module', kernel], 'has too little RAM'),
         ('--assist under shadow paging', [nestlab, '--monitor=shadow', '--assist', kernel],
          '--assist under the engine\'s monitor needs --monitor=nested'),
-        ('--nest 3', [nestlab, '--nest', '3', kernel], 'at most two monitors deep today'),
+        ('--nest 9', [nestlab, '--nest', '9', kernel], '--nest must be a level from 1 to 8'),
         ('--nest 0', [nestlab, '--nest', '0', kernel], '--nest must be a level from 1 to 8'),
         ('--nest 2 with shadow paging', [nestlab, '--nest', '2', '--monitor=shadow', kernel],
          'leave out --monitor or give --monitor=nested'),

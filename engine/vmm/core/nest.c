@@ -16,9 +16,16 @@
  * on after its WRMSR, as on a CPU that has the assist. The core never does
  * the guest monitor's work: it only moves state, as the CPU's assist does.
  *
- * Limits of this version: the core's own paging must be nested (its
- * nested map is the second dimension), and the guest monitor must use
- * shadow paging for its guest (a nested run block would need a third
+ * A guest monitor that runs its guest with nested paging in turn (a run
+ * block with NL_RUN_NESTED) makes three dimensions: its guest's tables,
+ * its nested map, this core's. The real CPU walks two, so the core gives
+ * it the composition of the last two (the guest monitor's map, each frame
+ * taken through this core's map), filled entry by entry on the real CPU's
+ * nested misses and emptied at every entry, so it is never staler than the
+ * guest monitor's map at its WRMSR (as a CPU's TLB after a VMRUN). A miss
+ * the guest monitor's map itself has is the guest monitor's exit.
+ *
+ * The core's own paging must be nested (its nested map is the second
  * dimension). docs/monitor.md, "Nesting", has the design.
  */
 #include "assist.h"
@@ -61,12 +68,14 @@ vfault vnest_request(struct vmm *vm, uint64_t pa)
 		return VF(X_GP, 0);
 	block_read(vm, (uint32_t)pa, &b);
 	bool v86 = (b.eflags & EFLAGS_VM) != 0;
-	if (b.version != NL_RUN_VERSION || b.ctl != 0 || !(b.cr0 & CR0_PE) ||
+	bool nested = (b.ctl & NL_RUN_NESTED) != 0;
+	if (b.version != NL_RUN_VERSION || (b.ctl & ~NL_RUN_NESTED) || !(b.cr0 & CR0_PE) ||
+	    (nested && ((b.npt_root & ~PTE_FRAME) || b.npt_root >= vm->ram_size)) ||
 	    (!v86 && (b.seg[VMM_CS].sel & 3) != 3) || b.vcpl > 3 ||
 	    (b.nestlab_ctl & ~7u) || (b.state & ~(NL_STATE_HALTED | NL_STATE_INTR_SHADOW)) ||
 	    !in_ram(vm, b.gdt_base, b.gdt_limit) ||
 	    ((b.ldtr.attr & DESC_P) && !in_ram(vm, b.ldtr.base, b.ldtr.limit)) ||
-	    ((b.cr0 & CR0_PG) && (b.cr3 & PTE_FRAME) >= vm->ram_size))
+	    (!nested && (b.cr0 & CR0_PG) && (b.cr3 & PTE_FRAME) >= vm->ram_size))
 		return VF(X_GP, 0);
 	vm->nest.pending = true;
 	vm->nest.block = (uint32_t)pa;
@@ -80,6 +89,19 @@ void vnest_enter(struct vmm *vm, struct vmm_regs *regs, bool *halt, bool *shadow
 	block_read(vm, vm->nest.block, &b);
 	vm->nest.outer = *regs;
 	vm->nest.active = true;
+	vm->nest.inner_nested = (b.ctl & NL_RUN_NESTED) != 0;
+	vm->nest.inner_npt = b.npt_root;
+	vm->nest.vcpl = (uint8_t)b.vcpl;
+	if (vm->nest.inner_nested) {
+		if (!vm->nest.cnpt_root)
+			vm->nest.cnpt_root = vmem_page_alloc(vm);
+		if (!vm->nest.cnpt_root)
+			vm->stop_why = "the monitor has no page left for its guest monitor's nested map";
+		for (int i = 0; i < 1024; i++)
+			if (vm->nest.cnpt_pt[i])
+				vmem_zero_page(vm, vm->nest.cnpt_pt[i]);
+		vm->tlb_stale = true;
+	}
 	vm->nest.ctl = b.nestlab_ctl;
 	vm->nest.cycles = vm->ops->cycles(vm->ops->opaque);
 	vm->nest.entries++;
@@ -101,8 +123,53 @@ void vnest_enter(struct vmm *vm, struct vmm_regs *regs, bool *halt, bool *shadow
 	*shadow = (b.state & NL_STATE_INTR_SHADOW) != 0;
 }
 
+bool vnest_npf(struct vmm *vm, uint32_t gpa, int err)
+{
+	/* The guest monitor's own map first: a miss there is its exit. */
+	bool write = (err & 2) != 0; /* NPF_WRITE */
+	uint32_t pde = vmem_rd_gpa(vm, vm->nest.inner_npt + (gpa >> 22) * 4, 4);
+	if (!(pde & PTE_P))
+		return false;
+	uint32_t pte_gpa = (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4;
+	if ((pde & PTE_FRAME) >= vm->ram_size)
+		return false;
+	uint32_t pte = vmem_rd_gpa(vm, pte_gpa, 4);
+	uint32_t f = pte & PTE_FRAME, hpa;
+	if (!(pte & PTE_P) || !vmem_gpa_ram(vm, f, &hpa))
+		return false;
+	bool w = (pde & PTE_W) && (pte & PTE_W);
+	if (write && !w)
+		return false;
+	/* Then this core's: a frame it protects (a descriptor table of its
+	 * guest's) gives the write up as under its own guest. */
+	uint32_t npde = vmem_rd_hpa(vm, vm->npt_root + (f >> 22) * 4), npte = 0;
+	if (npde & PTE_P)
+		npte = vmem_rd_hpa(vm, (npde & PTE_FRAME) + ((f >> 12) & 1023) * 4);
+	if (write && !(npte & PTE_W) && vdesc_is_dt_frame(vm, f)) {
+		vdesc_release_frame(vm, f);
+		npte |= PTE_W;
+	}
+	if (!(npte & PTE_W))
+		w = false;
+	uint32_t i = gpa >> 22;
+	if (!vm->nest.cnpt_pt[i]) {
+		uint32_t pt = vmem_page_alloc(vm);
+		if (!pt) {
+			vm->stop_why = "the monitor has no page left for its guest monitor's nested map";
+			return true;
+		}
+		vm->nest.cnpt_pt[i] = pt;
+		vmem_wr_hpa(vm, vm->nest.cnpt_root + i * 4, pt | PTE_P | PTE_W | PTE_U);
+	}
+	vmem_wr_hpa(vm, vm->nest.cnpt_pt[i] + ((gpa >> 12) & 1023) * 4,
+	            hpa | PTE_P | PTE_U | (w ? PTE_W : 0));
+	vm->nest.fills++;
+	vm->tlb_stale = true;
+	return true;
+}
+
 void vnest_exit(struct vmm *vm, struct vmm_regs *regs, int vec, int err, unsigned flags,
-                uint32_t cr2)
+                uint32_t cr2, uint32_t gpa)
 {
 	struct nl_run b = { 0 };
 	block_read(vm, vm->nest.block, &b);
@@ -122,7 +189,7 @@ void vnest_exit(struct vmm *vm, struct vmm_regs *regs, int vec, int err, unsigne
 	b.exit_err = (uint32_t)err;
 	b.exit_flags = flags & (NL_EXIT_SOFT | NL_EXIT_EXT);
 	b.exit_cr2 = vec == X_PF ? cr2 : 0;
-	b.exit_gpa = 0;
+	b.exit_gpa = vec == NL_EXIT_NPF ? gpa : 0;
 	b.reserved0 = 0;
 	b.icount = 0; /* not counted under a monitor (docs/monitor.md, "Nesting") */
 	b.cycles = vm->ops->cycles(vm->ops->opaque) - vm->nest.cycles;
@@ -135,7 +202,9 @@ void vnest_exit(struct vmm *vm, struct vmm_regs *regs, int vec, int err, unsigne
 void vnest_mode(const struct vmm *vm, struct vmm_regs *regs)
 {
 	if (vm->nest.active) {
-		regs->mode = (struct vmm_mode){ true, 3, vm->npt_root, vm->nest.ctl };
+		regs->mode = vm->nest.inner_nested
+		             ? (struct vmm_mode){ true, vm->nest.vcpl, vm->nest.cnpt_root, vm->nest.ctl }
+		             : (struct vmm_mode){ true, 3, vm->npt_root, vm->nest.ctl };
 		return;
 	}
 	uint32_t ctl = vm->faithful ? 0 : 1u /* STRICT */ | 2u /* CPUID_FAULT */ |

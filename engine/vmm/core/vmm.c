@@ -194,14 +194,21 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		/* The guest's guest: its nested-map miss on a frame this core
 		 * protects is the core's own; every other event is the guest's. */
 		uint32_t hpa;
-		if (vec == NPF_VEC && vmem_gpa_ram(vm, gpa, &hpa) && vdesc_is_dt_frame(vm, gpa)) {
+		if (vec == NPF_VEC && vm->nest.inner_nested) {
+			if (vnest_npf(vm, gpa, err)) {
+				res.reason = VMM_EXIT_NPF;
+			} else {
+				vnest_exit(vm, regs, vec, err, flags, cr2, gpa);
+				res.reason = VMM_EXIT_NEST;
+			}
+		} else if (vec == NPF_VEC && vmem_gpa_ram(vm, gpa, &hpa) && vdesc_is_dt_frame(vm, gpa)) {
 			vdesc_release_frame(vm, gpa);
 			res.reason = VMM_EXIT_DT_WRITE;
 		} else if (vec == NPF_VEC) {
 			vm->stop_why = "the guest monitor's own guest reached memory outside the guest "
 			               "monitor's RAM (device memory is not virtualized for it yet)";
 		} else {
-			vnest_exit(vm, regs, vec, err, flags, cr2);
+			vnest_exit(vm, regs, vec, err, flags, cr2, gpa);
 			res.reason = VMM_EXIT_NEST;
 		}
 	} else if (flags & CPU_EV_EXT_) {

@@ -211,6 +211,15 @@ struct vmm_nest {
 	uint64_t cycles;        /* the clock at entry */
 	struct vmm_regs outer;  /* the guest's real state, after its WRMSR */
 	uint64_t entries;       /* statistics: runs of the guest's guest */
+	/* A guest monitor that runs its guest with nested paging: its nested
+	 * map (guest-physical) composed with this core's, filled lazily on the
+	 * real CPU's nested misses and emptied at every entry. */
+	bool inner_nested;
+	uint8_t vcpl;           /* the run block's vcpl (nested) */
+	uint32_t inner_npt;     /* the guest monitor's nested map (guest-physical) */
+	uint32_t cnpt_root;     /* the composed map's page directory (host-physical), 0: none yet */
+	uint32_t cnpt_pt[1024]; /* ... its page tables, by directory index (0: none) */
+	uint64_t fills;         /* statistics: composed entries filled */
 };
 
 struct vmm {

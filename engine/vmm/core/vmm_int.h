@@ -188,7 +188,10 @@ vfault vnest_request(struct vmm *vm, uint64_t pa);
 void vnest_enter(struct vmm *vm, struct vmm_regs *regs, bool *halt, bool *shadow);
 /* An event of the guest's guest: into its run block; the guest goes on. */
 void vnest_exit(struct vmm *vm, struct vmm_regs *regs, int vec, int err, unsigned flags,
-                uint32_t cr2);
+                uint32_t cr2, uint32_t gpa);
+/* A nested miss of the guest's guest run with the composed map: true if
+ * the core resolved it (filled, retried), false if it is the guest's exit. */
+bool vnest_npf(struct vmm *vm, uint32_t gpa, int err);
 /* regs->mode: the real guest mode for what runs now. */
 void vnest_mode(const struct vmm *vm, struct vmm_regs *regs);
 /* }====================================================================== */
