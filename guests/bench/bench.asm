@@ -193,47 +193,7 @@ kernel_a:
 	dec	edi
 	jnz	.rep
 
-; ---------------------------------------------------------------------------
-; Report "csum=XXXXXXXX\n" on the debug console and exit.
-; (2 + 4*5) + (1 + 7*8) + 2 + 2 instructions through the OUT to PORT_EXIT.
-; ---------------------------------------------------------------------------
-report:
-	mov	esi, ROM_LOW + csum_prefix
-	mov	ecx, csum_prefix_len
-.prefix:
-	lodsb
-	out	PORT_DEBUGCON, al
-	dec	ecx
-	jnz	.prefix
-
-	mov	ecx, 8
-.digit:
-	rol	edx, 4
-	mov	eax, edx
-	and	eax, 0xF
-	mov	al, [ROM_LOW + hex_digits + eax]
-	out	PORT_DEBUGCON, al
-	dec	ecx
-	jnz	.digit
-
-	mov	al, 10
-	out	PORT_DEBUGCON, al
-
-	mov	al, 0			; status 0: success
-	out	PORT_EXIT, al		; nestlab and QEMU stop here
-
-; Bochs has no isa-debug-exit: ask its shutdown port instead.  Not counted.
-	mov	dx, PORT_BOCHS_SHUTDOWN
-	mov	esi, ROM_LOW + shutdown_str
-	mov	ecx, shutdown_str_len
-.shutdown:
-	lodsb
-	out	dx, al
-	dec	ecx
-	jnz	.shutdown
-.halt:
-	hlt
-	jmp	.halt
+%include "report.inc"
 
 ; fib: EAX = n -> EAX = fib(n); preserves every other register.
 ; n < 2: 3 instructions (CMP, JB, RET); otherwise 13 plus the two callees.
@@ -267,11 +227,7 @@ gdt_ptr:
 	dw	gdt_end - gdt - 1
 	dd	ROM_LOW + gdt
 
-csum_prefix:	db	"csum="
-csum_prefix_len	equ	$ - csum_prefix
-hex_digits:	db	"0123456789abcdef"
-shutdown_str:	db	"Shutdown"
-shutdown_str_len equ	$ - shutdown_str
+%include "report-data.inc"
 
 ; Parameters and expected count, for the benchmark driver.
 	align	8

@@ -539,41 +539,7 @@ smc_tmpl_end:
 %error "unknown WORKLOAD"
 %endif
 
-; ---------------------------------------------------------------------------
-; Report "csum=XXXXXXXX\n" on the debug console and exit.
-; ---------------------------------------------------------------------------
-report:
-	mov	esi, ROM_LOW + csum_prefix
-	mov	ecx, csum_prefix_len
-.prefix:
-	lodsb
-	out	PORT_DEBUGCON, al
-	dec	ecx
-	jnz	.prefix
-	mov	ecx, 8
-.digit:
-	rol	edx, 4
-	mov	eax, edx
-	and	eax, 0xF
-	mov	al, [ROM_LOW + hex_digits + eax]
-	out	PORT_DEBUGCON, al
-	dec	ecx
-	jnz	.digit
-	mov	al, 10
-	out	PORT_DEBUGCON, al
-	mov	al, 0				; status 0: success
-	out	PORT_EXIT, al			; nestlab and QEMU stop here
-	mov	dx, PORT_BOCHS_SHUTDOWN		; Bochs stops at its shutdown port
-	mov	esi, ROM_LOW + shutdown_str
-	mov	ecx, shutdown_str_len
-.shutdown:
-	lodsb
-	out	dx, al
-	dec	ecx
-	jnz	.shutdown
-.halt:
-	hlt
-	jmp	.halt
+%include "report.inc"
 
 ; ---------------------------------------------------------------------------
 ; Data
@@ -588,11 +554,7 @@ gdt_ptr:
 	dw	gdt_end - gdt - 1
 	dd	ROM_LOW + gdt
 
-csum_prefix:	db	"csum="
-csum_prefix_len	equ	$ - csum_prefix
-hex_digits:	db	"0123456789abcdef"
-shutdown_str:	db	"Shutdown"
-shutdown_str_len equ	$ - shutdown_str
+%include "report-data.inc"
 
 DATA_ACC	equ	DATA_BASE + DATA_SIZE - 4	; WL_MEM's [abs] operand
 
