@@ -976,6 +976,7 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	m->bus = machine_bus(m);
 	m->cpu = cpu_new(&m->bus);
 	m->cpu->has_apic = true;
+	vm_tree_attach(m);
 	if (cfg->cpu) { /* checked by check_config */
 		int model;
 		uint32_t edx;
@@ -1056,6 +1057,7 @@ void machine_free(struct machine *m)
 		machine_free_parts(g_ptr_array_index(m->vms, i));
 	if (m->vms)
 		g_ptr_array_free(m->vms, TRUE);
+	vm_tree_free(m);
 	machine_free_parts(m);
 }
 

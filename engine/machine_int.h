@@ -103,6 +103,7 @@ struct machine {
 	 * that a run cut in pieces schedules exactly as one run. */
 	uint32_t turn_vm;
 	bool turn_open;
+	struct vm_tree *tree;   /* the root's: what guest monitors told (engine/vm/tree.c) */
 	/* }====== */
 
 	GByteArray *console_log;
@@ -137,5 +138,12 @@ enum machine_stop vm_run_all(struct machine *root, uint64_t max_insns);
 void vm_switch_to(struct machine *root, struct machine *vm);
 /* The slice timer of a VM's clock: its turn is over. */
 void vm_slice_fired(void *opaque, uint64_t now);
+
+/* tree.c, for machine.c and snapshot.c: the ABI's hook on the root's CPU,
+ * the tree's end, and its state in a snapshot. */
+void vm_tree_attach(struct machine *root);
+void vm_tree_free(struct machine *root);
+void vm_tree_save(struct machine *root, GByteArray *out);
+bool vm_tree_restore(struct machine *root, const uint8_t *buf, size_t len);
 
 #endif

@@ -392,6 +392,106 @@ bool machine_vm_state_hash(struct machine *m, unsigned i, char out[65]);
 bool machine_vm_translate(struct machine *m, unsigned i, uint32_t gva, uint32_t *gpa,
                           uint32_t *hpa);
 /* }====== */
+
+/* {====== the tree of every level (engine/vm/tree.c, docs/abi.md) ======
+ *
+ * Every level of a nested stack as a node: node 0 is the machine (level
+ * 0), nodes 1 .. machine_vm_count() its VMs (level 1, VM i-1), then every
+ * VM a guest monitor declared through the introspection ABI
+ * (guests/lib/rt/nlabi.h), in the order declared, at its monitor's level
+ * plus one. A guest monitor that never calls the ABI is simply part of the
+ * VM it runs in. Everything here is read from the machine as it is now,
+ * between runs (or from an observer): it changes nothing. */
+enum machine_tree_state {
+	MACHINE_TREE_EXECUTING, /* its own code has the CPU now */
+	MACHINE_TREE_RUNNING,   /* a VM under it executes: it is in its run of that VM */
+	MACHINE_TREE_READY,     /* runnable, not on the CPU */
+	MACHINE_TREE_PAUSED,
+	MACHINE_TREE_STOPPED,
+	MACHINE_TREE_DESTROYED,
+};
+
+struct machine_tree_node {
+	const char *name;
+	int level;
+	int parent;                /* -1 for the machine */
+	unsigned n_children;
+	enum machine_tree_state state;
+	const char *monitor;       /* the monitor that runs it: "nestlab" (the engine's) or the
+	                            * name its monitor gave in HELLO; NULL for the machine */
+	const char *guest_monitor; /* the monitor in it that said HELLO, or NULL */
+	uint32_t id;               /* its monitor's id for it (level 1: the VM's index) */
+	uint64_t exits;            /* its monitor's exits for it */
+	bool regs_known;
+	/* As its own monitor holds them (its vCPU block, its register block,
+	 * or, while it runs a guest of its own through the assist, the state
+	 * its monitor saved at its run); for the executing node the live CPU
+	 * state as that level sees it (virtual CR0-4, CPL, IF and IOPL). */
+	struct machine_regs regs;
+};
+
+unsigned machine_tree_count(struct machine *m);
+/* Fills `out` for node `i`; false if there is none. Pointers stay valid
+ * until the machine is freed. */
+bool machine_tree_node(struct machine *m, unsigned i, struct machine_tree_node *out);
+/* The executing node and its level: the VM in the CPU, then, while its
+ * monitor said HELLO and its running-child word names a VM of its own,
+ * that VM, and so on. Exact at every instruction boundary. */
+int machine_tree_current(struct machine *m);
+int machine_tree_level(struct machine *m);
+const char *machine_tree_state_name(enum machine_tree_state s);
+
+/* Memory of node `node`: physical (its guest-physical space) or virtual
+ * (through its page tables as its monitor holds its CR0/CR3/CR4), with no
+ * side effect on the guests (no A/D bits). Writes drop code decoded from
+ * the bytes. False if a byte is not mapped (a write may have written the
+ * bytes before it). */
+bool machine_tree_read_phys(struct machine *m, unsigned node, uint32_t pa, void *buf, size_t len);
+bool machine_tree_write_phys(struct machine *m, unsigned node, uint32_t pa, const void *buf,
+                             size_t len);
+bool machine_tree_read_virt(struct machine *m, unsigned node, uint32_t lin, void *buf, size_t len);
+bool machine_tree_write_virt(struct machine *m, unsigned node, uint32_t lin, const void *buf,
+                             size_t len);
+
+/* One step of a translation chain. */
+struct machine_tree_step {
+	int node, level;            /* the level whose address `in` is */
+	bool virt;                  /* its page tables (else its memory map) */
+	uint32_t in, out;           /* the address at this level, and the next one down */
+	bool paging;                /* virt: CR0.PG (off: out = in) */
+	bool large;                 /* virt: a 4 MiB page (no PTE) */
+	uint32_t pde_addr, pde;     /* virt: the entries used, at level-physical addresses */
+	uint32_t pte_addr, pte;
+	uint32_t map_gpa, map_size, map_mpa; /* map: the range used */
+};
+/*
+ * The chain L_k-virtual (with `virt`) or L_k-physical `addr` of node
+ * `node` -> L_k-physical -> L_(k-1)-physical -> ... -> host-physical
+ * (*hpa). Returns the number of steps written (at most `max`), or minus
+ * the number written with *why saying where it stopped (not mapped, a
+ * device, no such node).
+ */
+int machine_tree_translate(struct machine *m, unsigned node, uint32_t addr, bool virt,
+                           struct machine_tree_step *steps, int max, uint32_t *hpa,
+                           const char **why);
+
+/* The ABI's LOG and MARK calls, and the engine's own LOG lines for calls it
+ * refused (malformed), in the order made (at most 10000 kept). */
+struct machine_tree_event {
+	uint64_t icount;            /* the machine's instruction count after the call */
+	int node, level;            /* who called */
+	bool mark;                  /* MARK (name, value) or LOG (text) */
+	const char *name;
+	uint32_t value;
+	const char *text;
+	bool regs_known;            /* MARK: the caller's registers at the call (as */
+	struct machine_regs regs;   /* machine_tree_node's; EIP past the call, EAX the command) */
+};
+unsigned machine_tree_event_count(struct machine *m);
+bool machine_tree_event(struct machine *m, unsigned i, struct machine_tree_event *out);
+/* Prints the tree (each node with its registers, exits, and the events) to
+ * `out`, as nestlab-run --tree. */
+void machine_print_tree(struct machine *m, FILE *out);
 void machine_console_hash(const struct machine *m, char out[65]);
 
 /* Virtual time since power-on, in nanoseconds. */

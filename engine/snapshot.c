@@ -28,13 +28,14 @@
  *     (with the root's place in the VMs' round of turns),
  *     A20, the debug port (exit status, POST code), shutdown reason,
  *     monitor (flag, bytes)
+ *   the tree guest monitors declared (engine/vm/tree.c: a blob)
  */
 #include <string.h>
 
 #include "snapshot_int.h"
 
 #define SNAP_MAGIC 0x534d4c4eu /* "NLMS" */
-#define SNAP_VERSION 3u
+#define SNAP_VERSION 4u
 #define CURRENT_NONE 0xffffffffu
 
 /* {====== writing ====== */
@@ -156,6 +157,10 @@ static void save(struct machine *m, GByteArray *out, bool with_ram)
 		save_ram(root, out);
 	for (guint i = 0; i < vm_total(root); i++)
 		snap_save_one(vm_nth(root, i), out);
+	GByteArray *t = g_byte_array_new();
+	vm_tree_save(root, t);
+	put_blob(out, t->data, t->len);
+	g_byte_array_unref(t);
 	vm_switch_to(root, cur);
 }
 
@@ -372,6 +377,10 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	for (guint i = 0; i < n && !r.bad; i++)
 		if (!snap_load_one(vm_nth(root, i), &r, error))
 			return false;
+	uint32_t tn = 0;
+	const uint8_t *tb = get_blob(&r, &tn, "the tree");
+	if (tb && !vm_tree_restore(root, tb, tn))
+		return fail(error, "the machine state is damaged (%s)", "in the tree");
 	if (r.bad)
 		return fail(error, "the machine state is cut short or damaged (in %s)", r.bad);
 	if (r.left)

@@ -85,6 +85,9 @@ struct opts {
 	gchar **vm_at;
 	gchar **vm_save_at;
 	gchar **vm_load;
+	gboolean tree;
+	gchar **tree_at;
+	gchar **translate;
 	gchar *snapshot_at;
 	gchar *restore;
 	gint gdb;
@@ -218,6 +221,17 @@ static const GOptionEntry entries[] = {
 	 "Before running, replace VM NAME (a --vm of this machine, or vm0) with the VM saved in "
 	 "FILE, which continues there as it would have in its own machine; the slot needs the "
 	 "VM's memory size, disks and monitor mode (repeatable)", "NAME=FILE"},
+	{"tree", 0, 0, G_OPTION_ARG_NONE, &o.tree,
+	 "At the end, print the tree of every level to stderr: the machine, its VMs and the VMs "
+	 "guest monitors declared through the introspection ABI (docs/abi.md), with their "
+	 "states, registers and exits, and the ABI's LOG and MARK events", NULL},
+	{"tree-at", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.tree_at,
+	 "Print the tree when the machine has retired N instructions in all, and go on "
+	 "(repeatable)", "N"},
+	{"translate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.translate,
+	 "With each tree printed: the translation chain of ADDR, virtual at the node of LEVEL "
+	 "that is on the executing chain (or node N with nN), down to host-physical, with the "
+	 "page-table entries of each step (repeatable)", "LEVEL:ADDR"},
 	{"version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -346,12 +360,14 @@ struct guest_opts {
 
 /* A --vm-at event: at `at` instructions, `what` to VM `name`. */
 struct vm_event {
-	enum { EV_PAUSE, EV_RESUME, EV_DESTROY, EV_SAVE } what;
+	enum { EV_PAUSE, EV_RESUME, EV_DESTROY, EV_SAVE, EV_TREE } what;
 	const char *name;
 	uint64_t at;
 	const char *file; /* EV_SAVE's (--vm-save-at) */
 };
 static GArray *g_vm_events;
+static bool parse_count(const char *s, uint64_t *out);
+static bool parse_translate(const char *s, int *n, bool *by_node, uint32_t *addr);
 
 static struct guest_opts g;
 
@@ -841,6 +857,21 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 			                   "destroy:NAME@N (N instructions)", o.vm_at[i]);
 		g_array_append_val(g_vm_events, ev);
 	}
+	for (int i = 0; o.tree_at && o.tree_at[i]; i++) {
+		struct vm_event ev = { .what = EV_TREE };
+		if (!parse_count(o.tree_at[i], &ev.at))
+			return usage_error(ctx, "--tree-at '%s' must be a number of instructions",
+			                   o.tree_at[i]);
+		g_array_append_val(g_vm_events, ev);
+	}
+	for (int i = 0; o.translate && o.translate[i]; i++) {
+		int node;
+		bool by_node;
+		uint32_t addr;
+		if (!parse_translate(o.translate[i], &node, &by_node, &addr))
+			return usage_error(ctx, "--translate '%s' must be LEVEL:ADDR or nNODE:ADDR "
+			                   "(ADDR in hex with 0x, or decimal)", o.translate[i]);
+	}
 	for (int i = 0; o.vm_save_at && o.vm_save_at[i]; i++) {
 		struct vm_event ev;
 		if (!parse_vm_save_at(o.vm_save_at[i], &ev))
@@ -1049,6 +1080,108 @@ static int load_vms(struct machine *m)
 
 /* }====================================================================== */
 
+/* {====== --tree ====== */
+
+static bool parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-')
+		return false;
+	*out = g_ascii_strtoull(s, &end, 10);
+	return *end == 0;
+}
+
+/* --translate LEVEL:ADDR or nNODE:ADDR */
+static bool parse_translate(const char *s, int *n, bool *by_node, uint32_t *addr)
+{
+	char *end;
+	*by_node = *s == 'n';
+	if (*by_node)
+		s++;
+	if (!g_ascii_isdigit(*s))
+		return false;
+	guint64 v = g_ascii_strtoull(s, &end, 10);
+	if (*end != ':' || v > 1000)
+		return false;
+	*n = (int)v;
+	s = end + 1;
+	if (!*s || *s == '-')
+		return false;
+	guint64 a = g_ascii_strtoull(s, &end, 0);
+	if (*end || a > 0xffffffffu)
+		return false;
+	*addr = (uint32_t)a;
+	return true;
+}
+
+/* The node at `level` on the executing chain, or -1. */
+static int node_at_level(struct machine *m, int level)
+{
+	int n = machine_tree_current(m);
+	while (n >= 0) {
+		struct machine_tree_node info;
+		if (!machine_tree_node(m, (unsigned)n, &info))
+			return -1;
+		if (info.level == level)
+			return n;
+		n = info.parent;
+	}
+	return -1;
+}
+
+static void print_translation(struct machine *m, const char *spec)
+{
+	int n;
+	bool by_node;
+	uint32_t addr, hpa = 0;
+	if (!parse_translate(spec, &n, &by_node, &addr))
+		return;
+	int node = by_node ? n : node_at_level(m, n);
+	fprintf(stderr, "translate %s:", spec);
+	if (node < 0) {
+		fprintf(stderr, " no node at level %d on the executing chain\n", n);
+		return;
+	}
+	struct machine_tree_step steps[20];
+	const char *why;
+	int k = machine_tree_translate(m, (unsigned)node, addr, true, steps, 20, &hpa, &why);
+	int shown = k < 0 ? -k : k;
+	fprintf(stderr, " node %d\n", node);
+	for (int i = 0; i < shown; i++) {
+		const struct machine_tree_step *st = &steps[i];
+		fprintf(stderr, "  step level %d node %d %s %08x -> %08x", st->level, st->node,
+		        st->virt ? "virtual" : "physical", st->in, st->out);
+		if (st->virt && !st->paging)
+			fprintf(stderr, " paging off");
+		else if (st->virt)
+			fprintf(stderr, " pde[%08x]=%08x pte[%08x]=%08x%s", st->pde_addr, st->pde,
+			        st->pte_addr, st->pte, st->large ? " 4M" : "");
+		else
+			fprintf(stderr, " range %08x+%08x at %08x", st->map_gpa, st->map_size, st->map_mpa);
+		fprintf(stderr, "\n");
+	}
+	if (k < 0) {
+		fprintf(stderr, "  stops: %s\n", why);
+		return;
+	}
+	uint32_t word = 0;
+	bool ok = machine_tree_read_phys(m, 0, hpa, &word, 4);
+	fprintf(stderr, "  host-physical %08x", hpa);
+	if (ok)
+		fprintf(stderr, " holds %08x", word);
+	fprintf(stderr, "\n");
+}
+
+static void print_tree(struct machine *m)
+{
+	machine_print_tree(m, stderr);
+	for (int i = 0; o.translate && o.translate[i]; i++)
+		print_translation(m, o.translate[i]);
+	fflush(stderr);
+}
+
+/* }====================================================================== */
+
 /* machine_run, stopping at each --vm-at point to pause, resume or destroy
  * and each --vm-save-at point to save a VM. */
 static enum machine_stop run_with_vm_events(struct machine *m, uint64_t max)
@@ -1075,6 +1208,11 @@ static enum machine_stop run_with_vm_events(struct machine *m, uint64_t max)
 		if (ev->what == EV_SAVE) {
 			if (!save_vm(m, ev))
 				return MACHINE_STOPPED;
+			continue;
+		}
+		if (ev->what == EV_TREE) {
+			fprintf(stderr, "nestlab-run: tree at %" PRIu64 " instructions:\n", ev->at);
+			print_tree(m);
 			continue;
 		}
 		int i = machine_vm_find(m, ev->name);
@@ -1701,6 +1839,10 @@ static int run_guest(uint16_t post)
 	g_machine = NULL;
 	fflush(stdout);
 	report_vms(m);
+	if (o.tree) {
+		fprintf(stderr, "nestlab-run: tree at the end:\n");
+		print_tree(m);
+	}
 	int code = snap_code ? snap_code : g_vm_file_code ? g_vm_file_code : report_end(m, st);
 	if (itrace && !finish_itrace(m, itrace))
 		code = EXIT_IOERR;

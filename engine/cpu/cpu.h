@@ -293,6 +293,9 @@ struct cpu {
 	struct cpu_points *points; /* the debugger's points, NULL until the first */
 	bool points_data;    /* the debugger watches data (points.c) */
 	struct cpu_insn_obs *obs; /* the instruction observer, or NULL (see `observed`) */
+	/* The introspection ABI's call (cpu_set_abi_hook), or NULL. */
+	void (*abi_hook)(void *opaque, struct cpu *cpu);
+	void *abi_opaque;
 };
 
 /* {====== lifecycle ====== */
@@ -395,6 +398,15 @@ void cpu_invalidate_phys(struct cpu *cpu, uint32_t paddr, uint32_t len);
  * Call before the CPU runs (decodes cached earlier are kept). Host-side:
  * the guest cannot tell, and saved images do not carry it. */
 void cpu_set_reference(struct cpu *cpu, bool on);
+
+/*
+ * The introspection ABI (guests/lib/rt/nlabi.h, docs/abi.md): its
+ * instruction, the hint NOP 0F 1F 84 00 with displacement NL_ABI_MAGIC,
+ * executed with ECX = NL_ABI_MAGIC, calls `fn` after it retired (EIP past
+ * it), at any CPL and in guest mode too; `fn` answers in EAX. With no hook
+ * (NULL) it is the NOP it is on every P6. Host-side: not saved.
+ */
+void cpu_set_abi_hook(struct cpu *cpu, void (*fn)(void *opaque, struct cpu *cpu), void *opaque);
 
 /*
  * Reads guest memory through the current paging without side effects

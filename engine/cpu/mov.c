@@ -246,6 +246,23 @@ static void op_nop(struct cpu *cpu, const struct insn *in)
 {
 }
 
+/* NOP Ev (0F 1F /0): the introspection ABI's call when it is the one
+ * encoding 0F 1F 84 00 disp32 with disp32 = ECX = NL_ABI_MAGIC (cpu.h);
+ * any other form is a NOP. */
+#define ABI_MAGIC 0x42414c4eu /* nlabi.h: NL_ABI_MAGIC */
+static void op_nop_ev(struct cpu *cpu, const struct insn *in)
+{
+	if (unlikely(in->disp == ABI_MAGIC && in->modrm == 0x84 && in->sib == 0x00 &&
+	             cpu->r[ECX] == ABI_MAGIC && cpu->abi_hook))
+		cpu->abi_hook(cpu->abi_opaque, cpu);
+}
+
+void cpu_set_abi_hook(struct cpu *cpu, void (*fn)(void *opaque, struct cpu *cpu), void *opaque)
+{
+	cpu->abi_hook = fn;
+	cpu->abi_opaque = opaque;
+}
+
 /* }====================================================================== */
 
 /* {====== extensions and conversions ====== */
@@ -345,7 +362,7 @@ void mov_register(void)
 		cpu_set_op(0xb0 + r, op_mov_zb_ib);   /* MOV r8,Ib */
 		cpu_set_op(0xb8 + r, op_mov_zv_iv);   /* MOV r,Iv */
 		cpu_set_op(0xd8 + r, op_esc);         /* ESC (x87) */
-		cpu_set_op(0x118 + r, op_nop);        /* hint NOP Ev */
+		cpu_set_op(0x118 + r, r == 7 ? op_nop_ev : op_nop); /* hint NOP Ev; 0F 1F: the ABI */
 	}
 	for (int r = 1; r < 8; r++)
 		cpu_set_op(0x90 + r, op_xchg_zv_eax); /* XCHG r,eAX */

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi.h"
 #include "assist.h"
 #include "rt.h"
 #include "vmm.h"
@@ -444,7 +445,9 @@ static _Noreturn void run_guest(struct vmm_regs *r)
 		}
 		if (vec < 0) {
 			regs_to_run(r);
+			abi_child_running(1);
 			wrmsr(MSR_NESTLAB_RUN, (uint32_t)(uintptr_t)&run);
+			abi_child_stopped();
 			regs_from_run(r);
 			vec = (int)run.exit_vec;
 			err = (int)run.exit_err;
@@ -545,5 +548,6 @@ int main(void)
 	/* tinyvmm offers its guest the assist in turn (the core virtualizes it
 	 * with nested paging): a tinyvmm under it can run a guest of its own. */
 	vm.assist = o.paging == VMM_NESTED;
+	abi_start(&vm, &run, g.base, g.size, (const char *)(uintptr_t)mods[0].string);
 	run_guest(&r);
 }
