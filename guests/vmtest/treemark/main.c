@@ -56,7 +56,7 @@ static uint32_t mark_regs(void)
 	                 : "+a"(eax), "=&d"(after)
 	                 : "b"(&m), "c"(NL_ABI_MAGIC), "S"(ESI_VALUE), "D"(EDI_VALUE)
 	                 : "memory");
-	rt_printf("treemark: regs esp=0x%08x esi=0x%08x edi=0x%08x\n", (unsigned)m.value,
+	rt_printf("treemark: regs=0x%08x (ESP) ESI 0x%08x EDI 0x%08x\n", (unsigned)m.value,
 	          (unsigned)ESI_VALUE, (unsigned)EDI_VALUE);
 	return after;
 }

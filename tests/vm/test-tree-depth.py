@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""The tree at depth 3 (nestlab-run --nest 3): the engine's monitor runs
+tinyvmm, which runs tinyvmm, which runs guests/vmtest/treemark. treemark
+MARKs, through the introspection ABI, what it knows of itself: its page
+tables and the entries it wrote, its CR0 and CR3 as it reads them, and its
+registers at one MARK. The test checks the engine's tree against that and
+against two more oracles of its own:
+
+  - names, levels, parents, states and monitors of the four nodes;
+  - every MARK the guest printed is an event at level 3 with the guest's
+    value, and the registers recorded at MARK "regs" are the ones the guest
+    set (ESP, ESI, EDI, the address after the call, CR0, CR3);
+  - at that MARK (--tree-at), level 3 executes and levels 1 and 2 are in
+    their WRMSR: their EIP is the instruction after tinyvmm's WRMSR of
+    MSR_NESTLAB_RUN, found in tinyvmm.elf by objdump;
+  - the translation chain of the guest's probe address: its own PDE and PTE
+    (addresses walked here from the CR3 it reported), then each tinyvmm's
+    guest RAM base (from their banners), and the host-physical word is the
+    signature the guest wrote there.
+
+usage: test-tree-depth.py NESTLAB_RUN TINYVMM_ELF TREEMARK_ELF OBJDUMP
+"""
+import re
+import subprocess
+import sys
+
+ESI_VALUE = 0x51515151
+EDI_VALUE = 0xD1D1D1D1
+SIGNATURE = 0x5EED1234
+MSR_NESTLAB_RUN = 0x4E4C0001
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(nestlab_run, tinyvmm, treemark, extra):
+    cmd = [nestlab_run, '--nest', '3', '--tinyvmm', tinyvmm] + extra + [treemark]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=240)
+    if p.returncode != 1:  # the guest's exit status 0 (nestlab-run: 2 * status + 1)
+        print(p.stdout + p.stderr)
+        sys.exit('nestlab-run exited with %d' % p.returncode)
+    return p.stdout, p.stderr
+
+
+def parse_tree(text):
+    """nodes {index: dict} and events [dict] of the first tree in text."""
+    nodes, events, cur = {}, [], None
+    for line in text.splitlines():
+        m = re.match(r'node (\d+) "([^"]*)": level (\d+), parent (-|\d+), (\w+), '
+                     r'children (\d+)(.*)', line)
+        if m:
+            if int(m.group(1)) in nodes:
+                break  # a second tree
+            cur = {'name': m.group(2), 'level': int(m.group(3)),
+                   'parent': None if m.group(4) == '-' else int(m.group(4)),
+                   'state': m.group(5), 'rest': m.group(7), 'regs': {}}
+            nodes[int(m.group(1))] = cur
+            continue
+        m = re.match(r'event (\d+) level (\d+) node (\d+) mark ([^=]+)=0x([0-9a-f]+)', line)
+        if m:
+            cur = {'icount': int(m.group(1)), 'level': int(m.group(2)),
+                   'node': int(m.group(3)), 'name': m.group(4), 'value': int(m.group(5), 16),
+                   'regs': {}}
+            events.append(cur)
+            continue
+        if line.startswith('event'):
+            cur = None
+            continue
+        if cur is not None and line.startswith(('  regs', '       eip')):
+            for k, v in re.findall(r'(\w+)=([0-9a-f]+)', line):
+                cur['regs'][k] = int(v, 16)
+    return nodes, events
+
+
+def wrmsr_return(objdump, tinyvmm):
+    """The address after tinyvmm's WRMSR of its run loop (the one followed by
+    abi_child_stopped)."""
+    out = subprocess.run([objdump, '-d', tinyvmm], stdout=subprocess.PIPE, text=True,
+                         check=True).stdout.splitlines()
+    for i, line in enumerate(out[:-1]):
+        if re.search(r'\twrmsr', line) and '<abi_child_stopped>' in out[i + 1]:
+            return int(out[i + 1].split(':')[0], 16)
+    sys.exit('no WRMSR followed by abi_child_stopped in tinyvmm')
+
+
+def main():
+    nestlab_run, tinyvmm, treemark, objdump = sys.argv[1:5]
+    out, err = run(nestlab_run, tinyvmm, treemark, ['--tree'])
+    marks = {k: int(v, 16) for k, v in re.findall(r'treemark: (\w+)=0x([0-9a-f]+)', out)}
+    check(set(marks) >= {'va', 'pa', 'pde', 'pte', 'sig', 'cr0', 'cr3', 'regs', 'eip'},
+          'the guest reported its marks: %s' % sorted(marks))
+    check('no engine ABI' not in out, 'every MARK of the guest was answered NL_OK')
+    bases = [int(b, 16) for b in re.findall(r'tinyvmm: guest .*: \d+ MiB at 0x([0-9a-f]+)', out)]
+    check(len(bases) == 2, 'two tinyvmm banners with their guests\' RAM bases')
+
+    nodes, events = parse_tree(err.split('tree at the end:')[1])
+    want = [(0, 'machine', 0, None), (1, 'vm0', 1, 0), (2, 'tinyvmm.elf', 2, 1),
+            (3, 'treemark.elf', 3, 2)]
+    check(sorted(nodes) == [0, 1, 2, 3], 'four nodes: %s' % sorted(nodes))
+    for i, name, level, parent in want:
+        n = nodes.get(i, {})
+        check(n.get('name') == name and n.get('level') == level and n.get('parent') == parent,
+              'node %d is %s at level %d under %s' % (i, name, level, parent))
+    check('monitor nestlab' in nodes[1]['rest'] and 'runs monitor tinyvmm' in nodes[1]['rest'],
+          'vm0 is run by the engine\'s monitor and runs tinyvmm')
+    check('monitor tinyvmm' in nodes[2]['rest'] and 'runs monitor tinyvmm' in nodes[2]['rest'],
+          'node 2 is run by tinyvmm and runs tinyvmm')
+    check('monitor tinyvmm' in nodes[3]['rest'] and 'runs monitor' not in nodes[3]['rest'],
+          'node 3 is run by tinyvmm and runs no monitor')
+
+    by_name = {e['name']: e for e in events}
+    for name, value in marks.items():
+        e = by_name.get(name)
+        check(e is not None and e['value'] == value and e['level'] == 3 and e['node'] == 3,
+              'MARK %s=0x%08x is an event of level 3' % (name, value))
+    r = by_name['regs']['regs']
+    check(r.get('esp') == marks['regs'] and r.get('esi') == ESI_VALUE and
+          r.get('edi') == EDI_VALUE and r.get('eip') == marks['eip'],
+          'the registers at MARK regs are the guest\'s (ESP, ESI, EDI, EIP)')
+    check(r.get('cr0') == marks['cr0'] and r.get('cr3') == marks['cr3'] and r.get('cpl') == 0,
+          'its CR0, CR3 and CPL are the guest\'s own (as tinyvmm holds them)')
+
+    va, at = marks['va'], by_name['regs']['icount']
+    pde_addr = (marks['cr3'] & ~0xfff) + (va >> 22) * 4
+    out2, err2 = run(nestlab_run, tinyvmm, treemark,
+                     ['--tree-at', str(at), '--translate', '3:0x%x' % va,
+                      '--translate', '2:0x%x' % bases[1]])
+    tree2 = err2.split('tree at %d instructions:' % at)[1]
+    nodes2, _ = parse_tree(tree2)
+    check(re.search(r'tree: level 3 executing \(node 3\)', tree2) is not None,
+          'at MARK regs, level 3 executes')
+    check([nodes2[i]['state'] for i in range(4)] == ['running', 'running', 'running',
+                                                      'executing'],
+          'states: machine, vm0 and tinyvmm running, treemark executing')
+    r3 = nodes2[3]['regs']
+    check(r3.get('esp') == marks['regs'] and r3.get('esi') == ESI_VALUE and
+          r3.get('eip') == marks['eip'] and r3.get('eax') == 0 and
+          r3.get('cr3') == marks['cr3'],
+          'level 3\'s live registers: the guest\'s, EAX = NL_OK')
+    ret = wrmsr_return(objdump, tinyvmm)
+    for i in (1, 2):
+        ri = nodes2[i]['regs']
+        check(ri.get('eip') == ret and ri.get('ecx') == MSR_NESTLAB_RUN and
+              ri.get('cpl') == 0 and not ri.get('cr0', 1 << 31) & (1 << 31),
+              'level %d is in tinyvmm\'s WRMSR (EIP 0x%x, ECX MSR_NESTLAB_RUN, CPL 0, '
+              'paging off)' % (i, ret))
+
+    steps = re.findall(r'step level (\d) node \d (virtual|physical) ([0-9a-f]+) -> ([0-9a-f]+)'
+                       r'(?: pde\[([0-9a-f]+)\]=([0-9a-f]+) pte\[([0-9a-f]+)\]=([0-9a-f]+))?',
+                       tree2.split('translate 3:')[1].split('translate 2:')[0])
+    pa = marks['pa'] | (va & 0xfff)
+    want_steps = [('3', 'virtual', va, pa), ('3', 'physical', pa, bases[1] + pa),
+                  ('2', 'physical', bases[1] + pa, bases[0] + bases[1] + pa),
+                  ('1', 'physical', bases[0] + bases[1] + pa, bases[0] + bases[1] + pa)]
+    got = [(s[0], s[1], int(s[2], 16), int(s[3], 16)) for s in steps]
+    check(got == want_steps, 'the chain of 0x%x: %s' % (va, got))
+    if steps:
+        s = steps[0]
+        check(s[4] and int(s[4], 16) == pde_addr and int(s[5], 16) == marks['pde'] and
+              int(s[6], 16) == (marks['pde'] & ~0xfff) + ((va >> 12) & 1023) * 4 and
+              int(s[7], 16) == marks['pte'],
+              'its page-table entries are the guest\'s, at the addresses its CR3 gives')
+    m = re.search(r'host-physical ([0-9a-f]+) holds ([0-9a-f]+)', tree2.split('translate 3:')[1])
+    check(m is not None and int(m.group(2), 16) == SIGNATURE,
+          'the host-physical word is the signature the guest wrote there')
+    m = re.search(r'translate 2:\S+ node 2\n  step level 2 node 2 virtual ([0-9a-f]+) -> '
+                  r'([0-9a-f]+) paging off', tree2)
+    check(m is not None, 'level 2 (tinyvmm) translates with paging off')
+
+    if failures:
+        print('%d check(s) failed' % len(failures))
+        return 1
+    print('all checks passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
