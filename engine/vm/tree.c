@@ -817,9 +817,11 @@ static void abi_call(void *opaque, struct cpu *cpu)
 	g_free(call);
 	if (why) {
 		const char *cmd = vm_abi_command_name(cpu->r[EAX]);
-		char *text = g_strdup_printf("engine: %s%s from level %d refused: %s (%s)",
-		                             cmd ? cmd : "command ", cmd ? "" : "?",
-		                             level_of(c.root, c.node), why, vm_abi_result_name(res));
+		char num[24];
+		g_snprintf(num, sizeof num, "command 0x%08x", cpu->r[EAX]);
+		char *text = g_strdup_printf("engine: %s from level %d refused: %s (%s)",
+		                             cmd ? cmd : num, level_of(c.root, c.node), why,
+		                             vm_abi_result_name(res));
 		add_event(c.root, c.node, false, NULL, 0, text);
 		g_free(text);
 	}

@@ -102,7 +102,7 @@ def main():
     nodes, events = parse_tree(err.split('tree at the end:')[1])
     want = [(0, 'machine', 0, None), (1, 'vm0', 1, 0), (2, 'tinyvmm.elf', 2, 1),
             (3, 'treemark.elf', 3, 2)]
-    check(sorted(nodes) == [0, 1, 2, 3], 'four nodes: %s' % sorted(nodes))
+    check(sorted(nodes) == [0, 1, 2, 3, 4], 'five nodes: %s' % sorted(nodes))
     for i, name, level, parent in want:
         n = nodes.get(i, {})
         check(n.get('name') == name and n.get('level') == level and n.get('parent') == parent,
@@ -111,8 +111,26 @@ def main():
           'vm0 is run by the engine\'s monitor and runs tinyvmm')
     check('monitor tinyvmm' in nodes[2]['rest'] and 'runs monitor tinyvmm' in nodes[2]['rest'],
           'node 2 is run by tinyvmm and runs tinyvmm')
-    check('monitor tinyvmm' in nodes[3]['rest'] and 'runs monitor' not in nodes[3]['rest'],
-          'node 3 is run by tinyvmm and runs no monitor')
+    check('monitor tinyvmm' in nodes[3]['rest'] and 'runs monitor treemark' in nodes[3]['rest'],
+          'node 3 is run by tinyvmm and said HELLO itself as treemark')
+    n4 = nodes.get(4, {})
+    check(n4.get('name') == 'child' and n4.get('level') == 4 and n4.get('parent') == 3 and
+          n4.get('state') == 'destroyed', 'node 4, treemark\'s VM child, is destroyed')
+
+    # Malformed calls from level 3: the result codes, and the engine's LOG lines.
+    results = dict(re.findall(r'treemark: bad ([\w-]+)=(\d+)', out))
+    want_bad = {'create-before-hello': 8, 'hello-wild': 2, 'mark-wild': 2, 'mark-version': 3,
+                'command': 1, 'hello': 0, 'hello-again': 8, 'create-past-memory': 6,
+                'create-overlap': 5, 'create': 0, 'create-again': 7, 'destroy': 0,
+                'destroy-again': 7}
+    check({k: int(v) for k, v in results.items()} == want_bad,
+          'malformed calls get their codes: %s' % results)
+    logs = re.findall(r'event \d+ level 3 node 3 log engine: (\S+(?: 0x4e4c0077)?) from level 3 '
+                      r'refused: '
+                      r'.* \((NL_E_\w+)\)', err)
+    check(len(logs) == 10 and ('command 0x4e4c0077', 'NL_E_COMMAND') in logs and ('VM_CREATE', 'NL_E_MAP_SIZE') in logs and
+          ('MARK', 'NL_E_FAULT') in logs and ('HELLO', 'NL_E_FAULT') in logs,
+          'each refused call is a LOG line naming it and its level: %s' % logs)
 
     by_name = {e['name']: e for e in events}
     for name, value in marks.items():

@@ -12,6 +12,12 @@
  *      that map it), sig, cr0, cr3.
  *   3. MARK "regs" with ESP as its value, ESI = ESI_VALUE, EDI = EDI_VALUE,
  *      then MARK "eip" with the address right after that first call.
+ *   4. Makes malformed calls, each printed as "bad NAME=RESULT": VM_CREATE
+ *      before HELLO, HELLO with a wild running-child pointer, MARK with a
+ *      wild descriptor and with a wrong version, an unknown command; then
+ *      HELLO (it becomes a monitor with no running guest), VM_CREATE with a
+ *      map past its own memory, with overlapping ranges, a good one (id 5)
+ *      twice, and VM_DESTROY of it twice.
  * On any CPU without the ABI the calls do nothing; it prints what it
  * marked and exits with status 0.
  */
@@ -61,6 +67,43 @@ static uint32_t mark_regs(void)
 	return after;
 }
 
+static void bad(const char *what, uint32_t cmd, const void *desc)
+{
+	rt_printf("treemark: bad %s=%u\n", what, (unsigned)nl_call(cmd, desc));
+}
+
+static void bad_calls(void)
+{
+	static volatile uint32_t running;
+	static struct nl_hello hello = { NL_ABI_VERSION, sizeof hello, "treemark", 0, 0 };
+	static struct nl_vm_create vc = {
+		.version = NL_ABI_VERSION, .size = sizeof vc, .id = 5, .name = "child",
+		.n_ranges = 1, .ranges = { { 0, 0x100000, 0x200000 } },
+	};
+	static struct nl_mark m = { 2, sizeof m, "v2", 0 };
+	bad("create-before-hello", NL_CMD_VM_CREATE, &vc);
+	hello.running = 0xdead0000u; /* not mapped */
+	bad("hello-wild", NL_CMD_HELLO, &hello);
+	bad("mark-wild", NL_CMD_MARK, (const void *)0x80000000u);
+	bad("mark-version", NL_CMD_MARK, &m);
+	bad("command", 0x4e4c0077u, &m);
+	hello.running = (uint32_t)(uintptr_t)&running;
+	bad("hello", NL_CMD_HELLO, &hello);
+	bad("hello-again", NL_CMD_HELLO, &hello);
+	vc.ranges[0].mpa = 0x7ff00000u; /* past its own RAM */
+	bad("create-past-memory", NL_CMD_VM_CREATE, &vc);
+	vc.n_ranges = 2;
+	vc.ranges[0].mpa = 0x200000;
+	vc.ranges[1] = (struct nl_range){ 0x80000, 0x100000, 0x400000 }; /* overlaps range 0 */
+	bad("create-overlap", NL_CMD_VM_CREATE, &vc);
+	vc.n_ranges = 1;
+	bad("create", NL_CMD_VM_CREATE, &vc);
+	bad("create-again", NL_CMD_VM_CREATE, &vc);
+	static struct nl_vm_destroy d = { NL_ABI_VERSION, sizeof d, 5 };
+	bad("destroy", NL_CMD_VM_DESTROY, &d);
+	bad("destroy-again", NL_CMD_VM_DESTROY, &d);
+}
+
 int main(void)
 {
 	for (uint32_t i = 0; i < 1024; i++)
@@ -80,6 +123,7 @@ int main(void)
 	mark("cr0", read_cr0());
 	mark("cr3", read_cr3());
 	mark("eip", mark_regs());
+	bad_calls();
 	rt_printf("treemark: done\n");
 	rt_exit(0);
 }
