@@ -323,13 +323,33 @@ static uint32_t running_child(struct machine *root, unsigned node)
 	return ok ? w : 0;
 }
 
+/* Whether `node` is in its world switch to a VM of its own, as its
+ * monitor's core records it (vmm_nest.active): the CPU at node 0 in the
+ * assist's guest mode, the engine's monitor running an L1 VM's guest, a
+ * declared VM's `nest` block. That is exact to the instruction, where the
+ * running-child word is set a few instructions before the switch; a VM
+ * without a nest block (a trap path without the assist) has only the word. */
+static bool in_world_switch(struct machine *root, unsigned node)
+{
+	if (node == 0)
+		return root->cpu->assist_run != 0;
+	struct machine *vm = l1_vm(root, node);
+	if (vm)
+		return vm->l0 && l0_vmm(vm->l0)->nest.active;
+	struct tree_decl *d = decl_of(root, node);
+	if (!d || !d->nest)
+		return true;
+	uint8_t active = 0;
+	return phys_access(root, d->parent, d->nest + NL_NEST_ACTIVE, &active, 1, false) && active;
+}
+
 static unsigned current_node(struct machine *root)
 {
 	unsigned node = cpu_vm_node(root);
 	for (int depth = 0; depth < TREE_DEPTH_MAX; depth++) {
 		uint32_t w = running_child(root, node);
 		int child = w ? child_with_id(root, node, w) : -1;
-		if (child < 0)
+		if (child < 0 || !in_world_switch(root, node))
 			break;
 		node = (unsigned)child;
 	}
