@@ -13,6 +13,8 @@ against two more oracles of its own:
   - at that MARK (--tree-at), level 3 executes and levels 1 and 2 are in
     their WRMSR: their EIP is the instruction after tinyvmm's WRMSR of
     MSR_NESTLAB_RUN, found in tinyvmm.elf by objdump;
+  - a snapshot taken halfway and restored in another process ends with
+    the same tree and events as the run that went straight through;
   - the translation chain of the guest's probe address: its own PDE and PTE
     (addresses walked here from the CR3 it reported), then each tinyvmm's
     guest RAM base (from their banners), and the host-physical word is the
@@ -20,9 +22,11 @@ against two more oracles of its own:
 
 usage: test-tree-depth.py NESTLAB_RUN TINYVMM_ELF TREEMARK_ELF OBJDUMP
 """
+import os
 import re
 import subprocess
 import sys
+import tempfile
 
 ESI_VALUE = 0x51515151
 EDI_VALUE = 0xD1D1D1D1
@@ -190,6 +194,16 @@ def main():
     m = re.search(r'translate 2:\S+ node 2\n  step level 2 node 2 virtual ([0-9a-f]+) -> '
                   r'([0-9a-f]+) paging off', tree2)
     check(m is not None, 'level 2 (tinyvmm) translates with paging off')
+
+    snap = os.path.join(tempfile.mkdtemp(), 'depth3.snap')
+    run(nestlab_run, tinyvmm, treemark, ['--snapshot-at', '%d:%s' % (at, snap)])
+    p = subprocess.run([nestlab_run, '--restore', snap, '--tree'], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=240)
+    os.unlink(snap)
+    end = err.split('tree at the end:')[1]
+    check(p.returncode == 1 and 'tree at the end:' in p.stderr and
+          p.stderr.split('tree at the end:')[1] == end,
+          'restored from a snapshot at MARK regs, the run ends with the same tree and events')
 
     if failures:
         print('%d check(s) failed' % len(failures))
