@@ -492,6 +492,30 @@ bool machine_tree_event(struct machine *m, unsigned i, struct machine_tree_event
 /* Prints the tree (each node with its registers, exits, and the events) to
  * `out`, as nestlab-run --tree. */
 void machine_print_tree(struct machine *m, FILE *out);
+
+/* {====== exits by level (--stats) ====== */
+
+/* Node `node`'s exits to its monitor by reason (MACHINE_EXIT_REASONS, the
+ * order of the monitor's exit table) and the modelled cycles its monitor
+ * counts for them (the engine's monitor does; tinyvmm counts none). False
+ * for the machine, a destroyed VM, or one whose monitor gave no stats. */
+#define MACHINE_EXIT_REASONS 12
+bool machine_tree_exit_counts(struct machine *m, unsigned node,
+                              uint64_t exits[MACHINE_EXIT_REASONS],
+                              uint64_t cycles[MACHINE_EXIT_REASONS]);
+/* From now on, attribute every trap the engine's monitor takes to the
+ * level whose code trapped (docs/abi.md, "Exit multiplication"). A hook
+ * on each trap: only for statistics runs. */
+void machine_tree_stats_enable(struct machine *m);
+/* For traps of code at `level` (>= 1): how many (*traps), the exits they
+ * set off at each monitor level 0 .. level-1 (exits[0 .. level-1], the
+ * trap itself included) and the modelled cycles until that level ran
+ * again. False before machine_tree_stats_enable or for a level out of range. */
+bool machine_tree_trap_stats(struct machine *m, int level, uint64_t *traps, uint64_t *exits,
+                             uint64_t *cycles);
+/* Prints both per level, as nestlab-run --stats. */
+void machine_print_tree_stats(struct machine *m, FILE *out);
+/* }====== */
 void machine_console_hash(const struct machine *m, char out[65]);
 
 /* Virtual time since power-on, in nanoseconds. */

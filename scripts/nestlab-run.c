@@ -1784,6 +1784,8 @@ static int run_guest(uint16_t post)
 		const struct input_spec *in = &g_array_index(g_inputs, struct input_spec, i);
 		machine_add_input(m, in->dev, in->at_ns, in->wait_for, in->text);
 	}
+	if (o.stats)
+		machine_tree_stats_enable(m);
 	if (g_restore) {
 		gsize len;
 		const uint8_t *b = g_bytes_get_data(g_restore, &len);
@@ -1879,6 +1881,7 @@ static int run_guest(uint16_t post)
 	if (o.stats) {
 		print_stats(m, t0);
 		machine_print_monitor_stats(m, stderr);
+		machine_print_tree_stats(m, stderr);
 		for (guint i = 0; i < g_inputs->len; i++) {
 			uint64_t ic, ns;
 			if (machine_input_delivered(m, i, &ic, &ns))

@@ -54,7 +54,20 @@ struct tree_decl {
 	bool destroyed;
 };
 
+/* --stats per level: every trap the engine's monitor takes, by the level
+ * whose code trapped, and what it set off (tree_exit_hook). */
+struct tree_stats {
+	bool on;
+	uint64_t traps[TREE_DEPTH_MAX];
+	uint64_t exits[TREE_DEPTH_MAX][TREE_DEPTH_MAX]; /* [trap level][monitor level] */
+	uint64_t cycles[TREE_DEPTH_MAX];
+	bool open[TREE_DEPTH_MAX];
+	uint64_t start[TREE_DEPTH_MAX];
+	uint64_t start_exits[TREE_DEPTH_MAX][TREE_DEPTH_MAX]; /* exit_totals at the episode's start */
+};
+
 struct vm_tree {
+	struct tree_stats stats;
 	struct tree_monitor mon[1 + MACHINE_MAX_VMS + 1 + TREE_DECLARED_MAX];
 	struct tree_decl decl[TREE_DECLARED_MAX];
 	unsigned n_decl;
@@ -949,6 +962,132 @@ bool vm_tree_restore(struct machine *root, const uint8_t *buf, size_t len)
 			t->decl[i].name[NL_NAME_MAX - 1] = 0;
 	}
 	return p == end;
+}
+
+/* }====================================================================== */
+
+/* {====== exit multiplication (--stats) ======
+ *
+ * Every trap reaches the engine's monitor first. A trap of code at level k
+ * opens an episode that lasts until level k (or a level under it) runs
+ * again; its row counts what the monitors' own exit counters moved by
+ * meanwhile: exits[k][m] are the exits monitor level m took (level 0: the
+ * engine's monitor; level m >= 1: the VMs at level m+1, as their monitors
+ * count them), the trap itself included, and cycles[k] the machine's clock
+ * plus the engine's modelled monitor cycles from the trap to the resume.
+ * Read at each trap (the hook is set only by machine_tree_stats_enable),
+ * not saved in snapshots. */
+
+static uint64_t clock_now_all(struct machine *root)
+{
+	struct machine *vm = root->current ? root->current : root;
+	return root->cpu->cycles + (vm->l0 ? l0_overhead_cycles(vm->l0) : 0);
+}
+
+/* Each monitor level's exits so far: out[m] for m = 0 .. TREE_DEPTH_MAX-1. */
+static void exit_totals(struct machine *root, uint64_t out[TREE_DEPTH_MAX])
+{
+	memset(out, 0, TREE_DEPTH_MAX * sizeof out[0]);
+	struct machine *vm = root->current ? root->current : root;
+	if (vm->l0) {
+		const struct vmm_stats *st = l0_stats(vm->l0);
+		for (int e = 0; e < VMM_EXIT_COUNT; e++)
+			out[0] += st->exits[e];
+	}
+	struct vm_tree *t = tree_of(root);
+	for (unsigned i = 0; i < t->n_decl; i++) {
+		unsigned node = first_decl(root) + i;
+		int lvl = level_of(root, node);
+		if (t->decl[i].destroyed || lvl < 1 || lvl > TREE_DEPTH_MAX)
+			continue;
+		out[lvl - 1] += decl_exits(root, &t->decl[i]);
+	}
+}
+
+static void tree_exit_hook(void *opaque, bool after)
+{
+	struct machine *root = opaque;
+	struct tree_stats *st = &tree_of(root)->stats;
+	int lvl = level_of(root, current_node(root));
+	if (lvl < 1 || lvl >= TREE_DEPTH_MAX)
+		return;
+	uint64_t now = clock_now_all(root), tot[TREE_DEPTH_MAX];
+	if (!after) {
+		st->traps[lvl]++;
+		if (!st->open[lvl]) {
+			exit_totals(root, st->start_exits[lvl]);
+			st->open[lvl] = true;
+			st->start[lvl] = now;
+		}
+		return;
+	}
+	bool any = false;
+	for (int k = 1; k <= lvl; k++)
+		any |= st->open[k];
+	if (!any)
+		return;
+	exit_totals(root, tot);
+	for (int k = 1; k <= lvl; k++)
+		if (st->open[k]) {
+			st->open[k] = false;
+			st->cycles[k] += now - st->start[k];
+			for (int m = 0; m < k; m++)
+				st->exits[k][m] += tot[m] - st->start_exits[k][m];
+		}
+}
+
+void machine_tree_stats_enable(struct machine *m)
+{
+	struct machine *root = root_of(m);
+	tree_of(root)->stats.on = true;
+	for (unsigned i = 1; i <= n_l1(root); i++) {
+		struct machine *vm = l1_vm(root, i);
+		if (vm->l0)
+			l0_set_exit_hook(vm->l0, tree_exit_hook, root);
+	}
+}
+
+bool machine_tree_trap_stats(struct machine *m, int level, uint64_t *traps, uint64_t *exits,
+                             uint64_t *cycles)
+{
+	struct tree_stats *st = &tree_of(root_of(m))->stats;
+	if (!st->on || level < 1 || level >= TREE_DEPTH_MAX)
+		return false;
+	*traps = st->traps[level];
+	*cycles = st->cycles[level];
+	for (int k = 0; k < level; k++)
+		exits[k] = st->exits[level][k];
+	return true;
+}
+
+_Static_assert(MACHINE_EXIT_REASONS == VMM_EXIT_COUNT && NL_EXIT_REASONS == VMM_EXIT_COUNT,
+               "exit reasons");
+
+bool machine_tree_exit_counts(struct machine *m, unsigned node,
+                              uint64_t exits[MACHINE_EXIT_REASONS],
+                              uint64_t cycles[MACHINE_EXIT_REASONS])
+{
+	struct machine *root = root_of(m);
+	if (node == 0 || node >= machine_tree_count(root))
+		return false;
+	struct machine *vm = l1_vm(root, node);
+	if (vm) {
+		if (!vm->l0)
+			return false;
+		const struct vmm_stats *s = l0_stats(vm->l0);
+		memcpy(exits, s->exits, sizeof s->exits);
+		memcpy(cycles, s->exit_cycles, sizeof s->exit_cycles);
+		return true;
+	}
+	struct tree_decl *d = decl_of(root, node);
+	if (!d || d->destroyed || !d->stats)
+		return false;
+	uint64_t buf[2 * NL_EXIT_REASONS];
+	if (!phys_access(root, d->parent, d->stats, buf, sizeof buf, false))
+		return false;
+	memcpy(exits, buf, NL_EXIT_REASONS * 8);
+	memcpy(cycles, buf + NL_EXIT_REASONS, NL_EXIT_REASONS * 8);
+	return true;
 }
 
 /* }====================================================================== */

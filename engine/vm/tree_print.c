@@ -6,6 +6,7 @@
 #include <inttypes.h>
 
 #include "nestlab.h"
+#include "vmm.h"
 
 static void print_regs(const struct machine_regs *r, FILE *out)
 {
@@ -54,5 +55,66 @@ void machine_print_tree(struct machine *m, FILE *out)
 				print_regs(&e.regs, out);
 		} else
 			fprintf(out, "log %s\n", e.text);
+	}
+}
+
+/* The exit table of each level: every node's exits as its monitor counts
+ * them, by reason, summed over the nodes of the level. */
+static void print_level_exits(struct machine *m, int level, FILE *out)
+{
+	uint64_t sum[MACHINE_EXIT_REASONS] = { 0 }, cyc[MACHINE_EXIT_REASONS] = { 0 }, total = 0;
+	GString *names = g_string_new(NULL);
+	for (unsigned i = 1; i < machine_tree_count(m); i++) {
+		struct machine_tree_node n;
+		uint64_t e[MACHINE_EXIT_REASONS], c[MACHINE_EXIT_REASONS];
+		if (!machine_tree_node(m, i, &n) || n.level != level ||
+		    !machine_tree_exit_counts(m, i, e, c))
+			continue;
+		g_string_append_printf(names, "%s%s (monitor %s)", names->len ? ", " : "", n.name,
+		                       n.monitor);
+		for (int r = 0; r < MACHINE_EXIT_REASONS; r++) {
+			sum[r] += e[r];
+			cyc[r] += c[r];
+			total += e[r];
+		}
+	}
+	if (names->len) {
+		fprintf(out, "  level %d: %s, %" PRIu64 " exits\n", level, names->str, total);
+		for (int r = 0; r < MACHINE_EXIT_REASONS; r++)
+			if (sum[r])
+				fprintf(out, "    %-26s %12" PRIu64 " %14" PRIu64 "\n",
+				        vmm_exit_name((enum vmm_exit)r), sum[r], cyc[r]);
+	}
+	g_string_free(names, TRUE);
+}
+
+void machine_print_tree_stats(struct machine *m, FILE *out)
+{
+	int deepest = 0;
+	for (unsigned i = 0; i < machine_tree_count(m); i++) {
+		struct machine_tree_node n;
+		if (machine_tree_node(m, i, &n) && n.state != MACHINE_TREE_DESTROYED &&
+		    n.level > deepest)
+			deepest = n.level;
+	}
+	if (deepest < 1)
+		return;
+	fprintf(out, "exits by level (each VM's exits to its own monitor: count, model cycles "
+	        "where the monitor counts them):\n");
+	for (int l = 1; l <= deepest; l++)
+		print_level_exits(m, l, out);
+	uint64_t traps, cycles, exits[16];
+	if (!machine_tree_trap_stats(m, 1, &traps, exits, &cycles))
+		return;
+	fprintf(out, "exit multiplication (the traps of code at each level; the exits they set off "
+	        "at each monitor level, until that level ran again, in all and per trap; model "
+	        "cycles likewise):\n");
+	for (int l = 1; l <= deepest; l++) {
+		if (!machine_tree_trap_stats(m, l, &traps, exits, &cycles) || !traps)
+			continue;
+		fprintf(out, "  level %d: %" PRIu64 " traps:", l, traps);
+		for (int k = 0; k < l; k++)
+			fprintf(out, " L%d %" PRIu64 " (%.2f)", k, exits[k], (double)exits[k] / (double)traps);
+		fprintf(out, " cycles %" PRIu64 " (%.0f)\n", cycles, (double)cycles / (double)traps);
 	}
 }

@@ -50,6 +50,8 @@ struct l0 {
 	uint32_t stall_sig;     /* exits in a row that changed nothing of the guest's */
 	uint32_t stalls;
 	char stop_buf[256];     /* `stopped` after a restore */
+	void (*exit_hook)(void *opaque, bool after); /* l0_set_exit_hook, or NULL */
+	void *exit_opaque;
 	struct vmm vm;          /* last: large */
 };
 
@@ -274,6 +276,8 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 	 * guest never saw that delivery. account() charges what it did see. */
 	if (!(flags & (CPU_EV_SOFT | CPU_EV_EXT)))
 		c->cycles -= DELIVERY_CYCLES + (vec == 14 || vec == CPU_VEC_NPF ? PF_CYCLES : 0);
+	if (l->exit_hook)
+		l->exit_hook(l->exit_opaque, false);
 	struct vmm_result res = vmm_trap(&l->vm, &r, vec, err, flags, cr2, c->guest.npf_gpa);
 	if (l->trace)
 		fprintf(l->trace, "exit %" G_GUINT64_FORMAT ": vec %d err %#x flags %u eip %08x cr2 %08x "
@@ -289,6 +293,8 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 	if (shadow >= 0)
 		c->intr_shadow = (uint8_t)shadow;
 	account(l, vec, flags, &res);
+	if (l->exit_hook)
+		l->exit_hook(l->exit_opaque, true);
 	/* A guard against a monitor bug that would hang the host: the same
 	 * instruction trapping again and again, each time resolved without
 	 * the guest moving on (same EIP, same registers). (A guest cannot make this happen: a fault it
@@ -319,6 +325,12 @@ static void l0_event(void *opaque, struct cpu *c, int vec, int err, unsigned fla
 		}
 		cpu_fault(c, res.refault_vec, res.refault_err);
 	}
+}
+
+void l0_set_exit_hook(struct l0 *l, void (*fn)(void *opaque, bool after), void *opaque)
+{
+	l->exit_hook = fn;
+	l->exit_opaque = opaque;
 }
 
 /* }====================================================================== */

@@ -71,4 +71,9 @@ const struct vmm_stats *l0_stats(const struct l0 *l);
 uint64_t l0_overhead_cycles(const struct l0 *l);
 const struct vmm *l0_vmm(const struct l0 *l);
 
+/* Calls `fn` (NULL: none) at every trap, before the core sees it
+ * (`after` false) and once its result is in the CPU (`after` true): the
+ * tree's per-level statistics (engine/vm/tree.c). Host-side: not saved. */
+void l0_set_exit_hook(struct l0 *l, void (*fn)(void *opaque, bool after), void *opaque);
+
 #endif

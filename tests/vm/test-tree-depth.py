@@ -95,7 +95,7 @@ def wrmsr_return(objdump, tinyvmm):
 
 def main():
     nestlab_run, tinyvmm, treemark, objdump = sys.argv[1:5]
-    out, err = run(nestlab_run, tinyvmm, treemark, ['--tree'])
+    out, err = run(nestlab_run, tinyvmm, treemark, ['--tree', '--stats'])
     marks = {k: int(v, 16) for k, v in re.findall(r'treemark: (\w+)=0x([0-9a-f]+)', out)}
     check(set(marks) >= {'va', 'pa', 'pde', 'pte', 'sig', 'cr0', 'cr3', 'regs', 'eip'},
           'the guest reported its marks: %s' % sorted(marks))
@@ -135,6 +135,28 @@ def main():
     check(len(logs) == 10 and ('command 0x4e4c0077', 'NL_E_COMMAND') in logs and ('VM_CREATE', 'NL_E_MAP_SIZE') in logs and
           ('MARK', 'NL_E_FAULT') in logs and ('HELLO', 'NL_E_FAULT') in logs,
           'each refused call is a LOG line naming it and its level: %s' % logs)
+
+    # --stats: each level's exit table is its nodes' exits; the matrix.
+    for i in (1, 2, 3):
+        total = int(re.search(r'exits (\d+)', nodes[i]['rest']).group(1))
+        check(re.search(r'  level %d: %s \(monitor \w+\), %d exits' %
+                        (i, re.escape(nodes[i]['name']), total), err) is not None,
+              '--stats: level %d\'s exit table is %s\'s %d exits' % (i, nodes[i]['name'], total))
+    rows = {}
+    for m in re.finditer(r'  level (\d): (\d+) traps:((?: L\d \d+ \([0-9.]+\))+) cycles', err):
+        rows[int(m.group(1))] = (int(m.group(2)),
+                                 [int(x) for x in re.findall(r'L\d (\d+) ', m.group(3))])
+    check(sorted(rows) == [1, 2, 3] and all(len(rows[k][1]) == k for k in rows),
+          '--stats: the multiplication matrix has a row per level, a column per level below')
+    if sorted(rows) == [1, 2, 3]:
+        check(all(rows[k][1][0] >= rows[k][0] for k in rows) and rows[1][1][0] == rows[1][0],
+              'every trap is an exit of the engine\'s monitor (level 1\'s: exactly one)')
+        n3 = int(re.search(r'exits (\d+)', nodes[3]['rest']).group(1))
+        check(rows[3][1][2] == n3 and rows[3][1][1] >= rows[3][1][2],
+              'level 3\'s traps set off all %d exits its monitor counted, each through level 1'
+              % n3)
+        check(rows[3][1][0] * rows[2][0] > rows[2][1][0] * rows[3][0],
+              'a trap at level 3 costs the engine\'s monitor more exits than one at level 2')
 
     by_name = {e['name']: e for e in events}
     for name, value in marks.items():
@@ -200,9 +222,12 @@ def main():
     p = subprocess.run([nestlab_run, '--restore', snap, '--tree'], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=240)
     os.unlink(snap)
-    end = err.split('tree at the end:')[1]
-    check(p.returncode == 1 and 'tree at the end:' in p.stderr and
-          p.stderr.split('tree at the end:')[1] == end,
+    def tree_lines(text):
+        text = text.split('tree at the end:')[1] if 'tree at the end:' in text else ''
+        return [l for l in text.splitlines()
+                if l.startswith(('tree:', 'node ', 'event ', '  regs ', '       eip='))]
+    end = tree_lines(err)
+    check(p.returncode == 1 and end and tree_lines(p.stderr) == end,
           'restored from a snapshot at MARK regs, the run ends with the same tree and events')
 
     if failures:
