@@ -145,7 +145,9 @@ static const GOptionEntry entries[] = {
 	 "memory writes, zstd blocks with an index) to FILE, for nestlab-itrace; slower", "FILE"},
 	{"stats", 0, 0, G_OPTION_ARG_NONE, &o.stats,
 	 "At the end, print instructions, cycles, host seconds, MIPS, virtual seconds and when "
-	 "each --input took effect to stderr", NULL},
+	 "each --input took effect to stderr; under a monitor its exit table, and with guest "
+	 "monitors that use the introspection ABI each level's exits and the exit-multiplication "
+	 "matrix (docs/abi.md)", NULL},
 	{"vectors", 0, 0, G_OPTION_ARG_FILENAME, &o.vectors,
 	 "Run the hardware-recorded instruction tests in DIR (e.g. shared/vectors/real16) "
 	 "instead of a guest", "DIR"},
