@@ -496,6 +496,22 @@ static uint64_t decl_exits(struct machine *root, struct tree_decl *d)
 
 /* {====== the nodes ====== */
 
+/* A declared VM is gone with its monitor: destroyed itself, or under a VM
+ * that was (an engine VM destroyed with machine_vm_destroy included). */
+static bool gone(struct machine *root, unsigned node)
+{
+	for (int depth = 0; depth < TREE_DEPTH_MAX && node != 0; depth++) {
+		struct machine *vm = l1_vm(root, node);
+		if (vm)
+			return vm->vm_state == VM_DESTROYED;
+		struct tree_decl *d = decl_of(root, node);
+		if (!d || d->destroyed)
+			return true;
+		node = d->parent;
+	}
+	return false;
+}
+
 unsigned machine_tree_count(struct machine *m)
 {
 	struct machine *root = root_of(m);
@@ -561,11 +577,11 @@ bool machine_tree_node(struct machine *m, unsigned i, struct machine_tree_node *
 	out->parent = (int)d->parent;
 	out->monitor = t->mon[d->parent].name;
 	out->id = d->id;
-	out->state = d->destroyed ? MACHINE_TREE_DESTROYED
+	out->state = gone(root, i) ? MACHINE_TREE_DESTROYED
 	             : !chain     ? MACHINE_TREE_READY
 	             : cur == i   ? MACHINE_TREE_EXECUTING
 	                          : MACHINE_TREE_RUNNING;
-	if (!d->destroyed) {
+	if (out->state != MACHINE_TREE_DESTROYED) {
 		out->regs_known = decl_regs(root, i, d, &out->regs);
 		out->exits = decl_exits(root, d);
 	}
