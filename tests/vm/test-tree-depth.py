@@ -13,6 +13,7 @@ against two more oracles of its own:
   - at that MARK (--tree-at), level 3 executes and levels 1 and 2 are in
     their WRMSR: their EIP is the instruction after tinyvmm's WRMSR of
     MSR_NESTLAB_RUN, found in tinyvmm.elf by objdump;
+  - vm0 destroyed there takes levels 2 and 3 with it;
   - a snapshot taken halfway and restored in another process ends with
     the same tree and events as the run that went straight through;
   - the translation chain of the guest's probe address: its own PDE and PTE
@@ -216,6 +217,15 @@ def main():
     m = re.search(r'translate 2:\S+ node 2\n  step level 2 node 2 virtual ([0-9a-f]+) -> '
                   r'([0-9a-f]+) paging off', tree2)
     check(m is not None, 'level 2 (tinyvmm) translates with paging off')
+
+    # Destroying the engine's VM takes the levels under it with it.
+    p = subprocess.run([nestlab_run, '--nest', '3', '--tinyvmm', tinyvmm, '--vm-at',
+                        'destroy:vm0@%d' % at, '--tree', treemark], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=240)
+    gone, _ = parse_tree(p.stderr.split('tree at the end:')[1] if 'tree at the end:' in p.stderr
+                         else '')
+    check([gone.get(i, {}).get('state') for i in (1, 2, 3)] == ['destroyed'] * 3,
+          'vm0 destroyed at MARK regs: it and the two levels under it are destroyed')
 
     snap = os.path.join(tempfile.mkdtemp(), 'depth3.snap')
     run(nestlab_run, tinyvmm, treemark, ['--snapshot-at', '%d:%s' % (at, snap)])
