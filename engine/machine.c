@@ -1416,6 +1416,10 @@ void machine_print_monitor_stats(struct machine *m, FILE *out)
 		        ", roots evicted %" G_GUINT64_FORMAT ", tables unprotected %" G_GUINT64_FORMAT
 		        ", monitor pages in use %u\n", st->spt_fills, st->spt_zaps, st->spt_evictions,
 		        st->pt_unprotects, vm->mon_used);
+	if (vm->nest.entries)
+		fprintf(out, "  assist: guest-monitor runs %" G_GUINT64_FORMAT ", composed nested map: "
+		        "fills %" G_GUINT64_FORMAT ", emptied %" G_GUINT64_FORMAT "\n", vm->nest.entries,
+		        vm->nest.fills, vm->nest.flushes);
 }
 
 const GByteArray *machine_serial_output(const struct machine *m, int port)

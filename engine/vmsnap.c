@@ -276,6 +276,18 @@ static void move_monitor(struct machine *vm, const struct move *mv)
 		v->spt[i].hpa = moved(mv, v->spt[i].hpa);
 		move_table(vm, mv, v->spt[i].hpa);
 	}
+	/* The composed maps of a guest monitor's guests: their pages move,
+	 * their entries (host-physical RAM) are made afresh at the next entry. */
+	for (int i = 0; i < VMM_NEST_MAPS; i++) {
+		struct vmm_cnpt *c = &v->nest.maps[i];
+		c->root = moved(mv, c->root);
+		move_table(vm, mv, c->root);
+		for (int k = 0; k < 1024; k++) {
+			c->pt[k] = moved(mv, c->pt[k]);
+			move_table(vm, mv, c->pt[k]);
+		}
+		c->valid = false;
+	}
 	v->npt_root = moved(mv, v->npt_root);
 	if (v->paging == VMM_NESTED && v->npt_root) {
 		move_table(vm, mv, v->npt_root);

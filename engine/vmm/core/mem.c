@@ -129,10 +129,18 @@ void vmem_wr_gpa(struct vmm *vm, uint32_t gpa, uint32_t v, int size)
 		return;
 	}
 	vm->ops->write(vm->ops->opaque, hpa, &v, (uint32_t)size);
-	if (spt_is_pt_frame(vm, gpa))
-		spt_guest_wrote(vm, gpa);
+	vmem_guest_wrote(vm, gpa, (uint32_t)size);
+}
+
+void vmem_guest_wrote(struct vmm *vm, uint32_t gpa, uint32_t len)
+{
+	if (spt_is_pt_frame(vm, gpa)) /* every entry the bytes touch (one page) */
+		for (uint32_t a = gpa & ~3u; a < gpa + len; a += 4)
+			spt_guest_wrote(vm, a);
 	if (vdesc_is_dt_frame(vm, gpa))
-		vdesc_guest_wrote(vm, gpa, size);
+		vdesc_guest_wrote(vm, gpa, (int)len);
+	if (vm->nest.n_tables)
+		vnest_table_written(vm, gpa);
 }
 
 /* }====================================================================== */

@@ -21,9 +21,14 @@
  * its nested map, this core's. The real CPU walks two, so the core gives
  * it the composition of the last two (the guest monitor's map, each frame
  * taken through this core's map), filled entry by entry on the real CPU's
- * nested misses and emptied at every entry, so it is never staler than the
- * guest monitor's map at its WRMSR (as a CPU's TLB after a VMRUN). A miss
- * the guest monitor's map itself has is the guest monitor's exit.
+ * nested misses. It is never staler than the guest monitor's map at its
+ * WRMSR (as a CPU's TLB after a VMRUN), yet it is kept from one entry to
+ * the next: the frames of the guest monitor's tables that a fill reads are
+ * write-protected in this core's map, so a write to one is this core's
+ * trap and empties it; so do an entry with another map and this core
+ * taking back a write permission it had given (a composed entry may have
+ * copied it). A miss the guest monitor's map itself has is the guest
+ * monitor's exit.
  *
  * The core's own paging must be nested (its nested map is the second
  * dimension). docs/monitor.md, "Nesting", has the design.
@@ -33,26 +38,20 @@
 
 #define BLOCK_WORDS (0x0d0 / 4) /* version .. cycles: what the CPU reads and writes */
 
-/* Word by word through the guest-physical path (so the core's own
- * write-protection sees the writes), copied bytewise: no aliasing of the
- * struct through another type. */
+/* The block lies in one page of the guest's RAM (vnest_request checks
+ * it): read and written whole, as the CPU's assist does. The write is the
+ * guest's memory changing, so the core's watches see it as they see the
+ * guest's own writes (vmem_wr_gpa). */
 static void block_read(struct vmm *vm, uint32_t gpa, struct nl_run *b)
 {
-	uint8_t *p = (uint8_t *)b;
-	for (uint32_t i = 0; i < BLOCK_WORDS; i++) {
-		uint32_t w = vmem_rd_gpa(vm, gpa + i * 4, 4);
-		__builtin_memcpy(p + i * 4, &w, 4);
-	}
+	vm->ops->read(vm->ops->opaque, vm->ram_base + gpa, b, BLOCK_WORDS * 4);
 }
 
 static void block_write(struct vmm *vm, uint32_t gpa, const struct nl_run *b, uint32_t from)
 {
-	const uint8_t *p = (const uint8_t *)b;
-	for (uint32_t i = from / 4; i < BLOCK_WORDS; i++) {
-		uint32_t w;
-		__builtin_memcpy(&w, p + i * 4, 4);
-		vmem_wr_gpa(vm, gpa + i * 4, w, 4);
-	}
+	uint32_t len = BLOCK_WORDS * 4 - from;
+	vm->ops->write(vm->ops->opaque, vm->ram_base + gpa + from, (const uint8_t *)b + from, len);
+	vmem_guest_wrote(vm, gpa + from, len);
 }
 
 /* A table the real CPU reads physically: wholly inside the guest's RAM. */
@@ -60,6 +59,114 @@ static bool in_ram(const struct vmm *vm, uint32_t base, uint32_t limit)
 {
 	return base < vm->ram_size && limit < vm->ram_size - base;
 }
+
+/* {====== the composed maps' lifetime ====== */
+
+static bool watched(const struct vmm *vm, uint32_t f)
+{
+	for (uint32_t i = 0; i < vm->nest.n_tables; i++)
+		if (vm->nest.tables[i] == f)
+			return true;
+	return false;
+}
+
+static bool in_use(const struct vmm *vm)
+{
+	return vm->nest.active && vm->nest.inner_nested;
+}
+
+/* Empties composed map `m` (and so the real CPU's TLB). */
+static void cnpt_flush(struct vmm *vm, struct vmm_cnpt *m)
+{
+	for (int i = 0; i < 1024; i++)
+		if (m->pt[i])
+			vmem_zero_page(vm, m->pt[i]);
+	m->valid = true;
+	vm->nest.flushes++;
+	vm->tlb_stale = true;
+}
+
+/* Every composed map may disagree with the maps now: the one in use is
+ * emptied at once, the others at their next entry. */
+static void invalidate(struct vmm *vm)
+{
+	for (int i = 0; i < VMM_NEST_MAPS; i++)
+		vm->nest.maps[i].valid = false;
+	if (in_use(vm))
+		cnpt_flush(vm, &vm->nest.maps[vm->nest.cur]);
+}
+
+/* Frame `f` holds a table of a guest monitor's map that a fill reads:
+ * from now on a write to it is this core's. Composed entries made before
+ * may map it writable (if a fill ever made one that does): they go. With
+ * more tables than the core can watch, every map is made afresh at every
+ * entry, as if none were watched. */
+static void watch(struct vmm *vm, uint32_t f)
+{
+	if (watched(vm, f))
+		return;
+	if (vm->nest.n_tables == VMM_NEST_TABLES) {
+		for (int i = 0; i < VMM_NEST_MAPS; i++)
+			vm->nest.maps[i].valid = false;
+		return;
+	}
+	vm->nest.tables[vm->nest.n_tables++] = f;
+	npt_set_writable(vm, f, false);
+	uint32_t k = f >> 12;
+	if (vm->nest.w_map[k >> 3] & (1u << (k & 7)))
+		invalidate(vm);
+}
+
+bool vnest_table_written(struct vmm *vm, uint32_t gpa)
+{
+	if (!watched(vm, gpa & PAGE_MASK))
+		return false;
+	/* None is watched any more (their frames writable again, but for
+	 * those this core protects as descriptor tables); fills watch them
+	 * again. */
+	for (uint32_t i = 0; i < vm->nest.n_tables; i++) {
+		uint32_t f = vm->nest.tables[i];
+		if (!vdesc_is_dt_frame(vm, f))
+			npt_set_writable(vm, f, true);
+	}
+	vm->nest.n_tables = 0;
+	invalidate(vm);
+	return true;
+}
+
+void vnest_write_taken(struct vmm *vm)
+{
+	invalidate(vm);
+}
+
+/* The composed map for the guest monitor's map `inner`: the one made
+ * before, or the least recently used one made afresh. NULL if the monitor
+ * has no page for it. */
+static struct vmm_cnpt *cnpt_for(struct vmm *vm, uint32_t inner)
+{
+	struct vmm_cnpt *m = NULL;
+	for (int i = 0; i < VMM_NEST_MAPS && !m; i++)
+		if (vm->nest.maps[i].used && vm->nest.maps[i].inner == inner)
+			m = &vm->nest.maps[i];
+	if (!m) {
+		m = &vm->nest.maps[0]; /* a free one, else the least recently used */
+		for (int i = 1; i < VMM_NEST_MAPS && m->used; i++)
+			if (!vm->nest.maps[i].used || vm->nest.maps[i].lru < m->lru)
+				m = &vm->nest.maps[i];
+		m->used = true;
+		m->inner = inner;
+		m->valid = false;
+	}
+	if (!m->root && !(m->root = vmem_page_alloc(vm)))
+		return NULL;
+	if (!m->valid)
+		cnpt_flush(vm, m);
+	m->lru = ++vm->nest.lru;
+	vm->nest.cur = (int)(m - vm->nest.maps);
+	return m;
+}
+
+/* }====================================================================== */
 
 vfault vnest_request(struct vmm *vm, uint64_t pa)
 {
@@ -93,14 +200,9 @@ void vnest_enter(struct vmm *vm, struct vmm_regs *regs, bool *halt, bool *shadow
 	vm->nest.inner_npt = b.npt_root;
 	vm->nest.vcpl = (uint8_t)b.vcpl;
 	if (vm->nest.inner_nested) {
-		if (!vm->nest.cnpt_root)
-			vm->nest.cnpt_root = vmem_page_alloc(vm);
-		if (!vm->nest.cnpt_root)
+		if (!cnpt_for(vm, b.npt_root))
 			vm->stop_why = "the monitor has no page left for its guest monitor's nested map";
-		for (int i = 0; i < 1024; i++)
-			if (vm->nest.cnpt_pt[i])
-				vmem_zero_page(vm, vm->nest.cnpt_pt[i]);
-		vm->tlb_stale = true;
+		vm->tlb_stale = true; /* the real TLB held the guest monitor's own translations */
 	}
 	vm->nest.ctl = b.nestlab_ctl;
 	vm->nest.cycles = vm->ops->cycles(vm->ops->opaque);
@@ -133,6 +235,8 @@ bool vnest_npf(struct vmm *vm, uint32_t gpa, int err)
 	uint32_t pte_gpa = (pde & PTE_FRAME) + ((gpa >> 12) & 1023) * 4;
 	if ((pde & PTE_FRAME) >= vm->ram_size)
 		return false;
+	watch(vm, vm->nest.inner_npt & PTE_FRAME);
+	watch(vm, pde & PTE_FRAME);
 	uint32_t pte = vmem_rd_gpa(vm, pte_gpa, 4);
 	uint32_t f = pte & PTE_FRAME, hpa;
 	if (!(pte & PTE_P) || !vmem_gpa_ram(vm, f, &hpa))
@@ -145,24 +249,28 @@ bool vnest_npf(struct vmm *vm, uint32_t gpa, int err)
 	uint32_t npde = vmem_rd_hpa(vm, vm->npt_root + (f >> 22) * 4), npte = 0;
 	if (npde & PTE_P)
 		npte = vmem_rd_hpa(vm, (npde & PTE_FRAME) + ((f >> 12) & 1023) * 4);
+	if (write && !(npte & PTE_W) && vnest_table_written(vm, f) && !vdesc_is_dt_frame(vm, f))
+		npte |= PTE_W; /* the guest's guest writes the guest monitor's map */
 	if (write && !(npte & PTE_W) && vdesc_is_dt_frame(vm, f)) {
 		vdesc_release_frame(vm, f);
 		npte |= PTE_W;
 	}
 	if (!(npte & PTE_W))
 		w = false;
+	struct vmm_cnpt *m = &vm->nest.maps[vm->nest.cur];
 	uint32_t i = gpa >> 22;
-	if (!vm->nest.cnpt_pt[i]) {
+	if (!m->pt[i]) {
 		uint32_t pt = vmem_page_alloc(vm);
 		if (!pt) {
 			vm->stop_why = "the monitor has no page left for its guest monitor's nested map";
 			return true;
 		}
-		vm->nest.cnpt_pt[i] = pt;
-		vmem_wr_hpa(vm, vm->nest.cnpt_root + i * 4, pt | PTE_P | PTE_W | PTE_U);
+		m->pt[i] = pt;
+		vmem_wr_hpa(vm, m->root + i * 4, pt | PTE_P | PTE_W | PTE_U);
 	}
-	vmem_wr_hpa(vm, vm->nest.cnpt_pt[i] + ((gpa >> 12) & 1023) * 4,
-	            hpa | PTE_P | PTE_U | (w ? PTE_W : 0));
+	vmem_wr_hpa(vm, m->pt[i] + ((gpa >> 12) & 1023) * 4, hpa | PTE_P | PTE_U | (w ? PTE_W : 0));
+	if (w)
+		vm->nest.w_map[f >> 15] |= (uint8_t)(1u << ((f >> 12) & 7));
 	vm->nest.fills++;
 	vm->tlb_stale = true;
 	return true;
@@ -203,7 +311,8 @@ void vnest_mode(const struct vmm *vm, struct vmm_regs *regs)
 {
 	if (vm->nest.active) {
 		regs->mode = vm->nest.inner_nested
-		             ? (struct vmm_mode){ true, vm->nest.vcpl, vm->nest.cnpt_root, vm->nest.ctl }
+		             ? (struct vmm_mode){ true, vm->nest.vcpl, vm->nest.maps[vm->nest.cur].root,
+		                                  vm->nest.ctl }
 		             : (struct vmm_mode){ true, 3, vm->npt_root, vm->nest.ctl };
 		return;
 	}

@@ -53,7 +53,7 @@ static void set_pt_frame(struct vmm *vm, uint32_t gpa, bool on)
 
 static int spt_slot_of(const struct vmm *vm, uint32_t hpa)
 {
-	for (int i = 0; i < VMM_SPT_PAGES; i++)
+	for (int i = 0; i < vm->spt_top; i++)
 		if (vm->spt[i].hpa == hpa)
 			return i;
 	return -1;
@@ -70,7 +70,7 @@ static void root_free(struct vmm *vm, int r)
 	struct vmm_spt_root *rt = &vm->roots[r];
 	if (!rt->hpa)
 		return;
-	for (int i = 0; i < VMM_SPT_PAGES; i++)
+	for (int i = 0; i < vm->spt_top; i++)
 		if (vm->spt[i].hpa && vm->spt[i].root == r)
 			spt_free_slot(vm, i);
 	vmem_page_free(vm, rt->hpa);
@@ -119,6 +119,8 @@ static uint32_t spt_get(struct vmm *vm, uint32_t idx, uint32_t gpt)
 		return 0;
 	vm->spt[s] = (struct vmm_spt_page){ .hpa = hpa, .gpt = gpt, .root = (uint16_t)r,
 	                                    .pde = (uint16_t)idx };
+	if (s >= vm->spt_top)
+		vm->spt_top = (uint16_t)(s + 1);
 	vmem_wr_hpa(vm, a, hpa | SPT_PDE);
 	return hpa;
 }
@@ -208,6 +210,7 @@ void spt_write_protect(struct vmm *vm, uint32_t gpa)
 	uint32_t target = vm->ram_base + (gpa & PAGE_MASK);
 	if (vm->paging == VMM_NESTED) {
 		npt_set_writable(vm, gpa, false);
+		vnest_write_taken(vm);
 		return;
 	}
 	/* Only a frame some shadow PTE made writable needs the search (fill()
@@ -225,13 +228,16 @@ void spt_write_protect(struct vmm *vm, uint32_t gpa)
 		vm->tlb_stale = true;
 		return;
 	}
-	for (int i = 0; i < VMM_SPT_PAGES; i++) {
+	/* Each table read whole (one host read, which a monitor running as a
+	 * guest does with a string move), entries changed one by one. */
+	for (int i = 0; i < vm->spt_top; i++) {
 		if (!vm->spt[i].hpa)
 			continue;
+		vm->ops->read(vm->ops->opaque, vm->spt[i].hpa, vm->scratch, PAGE);
 		for (uint32_t k = 0; k < 1024; k++) {
-			uint32_t a = vm->spt[i].hpa + k * 4, e = vmem_rd_hpa(vm, a);
+			uint32_t e = vm->scratch[k];
 			if ((e & PTE_W) && (e & PTE_FRAME) == target)
-				vmem_wr_hpa(vm, a, e & ~PTE_W);
+				vmem_wr_hpa(vm, vm->spt[i].hpa + k * 4, e & ~PTE_W);
 		}
 	}
 	vm->tlb_stale = true;
@@ -340,7 +346,7 @@ vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind
 static void unprotect(struct vmm *vm, uint32_t frame)
 {
 	set_pt_frame(vm, frame, false);
-	for (int i = 0; i < VMM_SPT_PAGES; i++)
+	for (int i = 0; i < vm->spt_top; i++)
 		if (vm->spt[i].hpa && vm->spt[i].gpt == frame)
 			drop_pde(vm, vm->spt[i].root, vm->spt[i].pde);
 	for (int r = 0; r < VMM_SPT_ROOTS; r++)
@@ -353,7 +359,7 @@ static void unprotect(struct vmm *vm, uint32_t frame)
 void spt_guest_wrote(struct vmm *vm, uint32_t gpa)
 {
 	uint32_t frame = gpa & PAGE_MASK, idx = (gpa & 0xfff) >> 2;
-	for (int i = 0; i < VMM_SPT_PAGES; i++)
+	for (int i = 0; i < vm->spt_top; i++)
 		if (vm->spt[i].hpa && vm->spt[i].gpt == frame) {
 			vmem_wr_hpa(vm, vm->spt[i].hpa + idx * 4, 0);
 			vm->tlb_stale = true;

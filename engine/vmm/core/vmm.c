@@ -202,8 +202,12 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 				res.reason = VMM_EXIT_NEST;
 			}
 		} else if (vec == NPF_VEC && vmem_gpa_ram(vm, gpa, &hpa) && vdesc_is_dt_frame(vm, gpa)) {
+			vnest_table_written(vm, gpa);
 			vdesc_release_frame(vm, gpa);
 			res.reason = VMM_EXIT_DT_WRITE;
+		} else if (vec == NPF_VEC && vmem_gpa_ram(vm, gpa, &hpa) &&
+		           vnest_table_written(vm, gpa)) {
+			res.reason = VMM_EXIT_NPF; /* retried */
 		} else if (vec == NPF_VEC) {
 			vm->stop_why = "the guest monitor's own guest reached memory outside the guest "
 			               "monitor's RAM (device memory is not virtualized for it yet)";
@@ -240,9 +244,14 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
 		res.reason = VMM_EXIT_NPF;
 		uint32_t hpa;
 		bool ram = vmem_gpa_ram(vm, gpa, &hpa);
+		/* A table of the guest's own nested map (it runs a guest that
+		 * uses it: the composed map is made afresh), and retried. */
+		bool table = ram && vnest_table_written(vm, gpa);
 		if (ram && vdesc_is_dt_frame(vm, gpa)) {
 			vdesc_release_frame(vm, gpa); /* as under shadow paging: retried */
 			res.reason = VMM_EXIT_DT_WRITE;
+		} else if (table) {
+			res.reason = VMM_EXIT_NPF;
 		} else if (ram) {
 			vm->stop_why = "nested page fault inside the VM's RAM (a monitor bug)";
 		} else {

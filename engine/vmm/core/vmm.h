@@ -200,6 +200,20 @@ struct vmm_stats {
 	uint64_t spt_fills, spt_evictions, spt_zaps, pt_unprotects;
 };
 
+#define VMM_NEST_TABLES 128 /* table frames of a guest monitor's nested maps the core watches */
+#define VMM_NEST_MAPS 4      /* composed maps kept, one per nested map of the guest monitor */
+
+/* The composition of one of the guest monitor's nested maps with this
+ * core's (see struct vmm_nest). */
+struct vmm_cnpt {
+	bool used;
+	bool valid;             /* its entries agree with `inner` as it is now */
+	uint32_t inner;         /* the guest monitor's map (guest-physical) */
+	uint64_t lru;
+	uint32_t root;          /* page directory (host-physical), 0: none yet */
+	uint32_t pt[1024];      /* ... its page tables, by directory index (0: none) */
+};
+
 /* The assist as the core offers it to its guest (docs/monitor.md,
  * "Nesting"): the guest's WRMSR MSR_NESTLAB_RUN runs the guest's guest on
  * the real CPU, and that guest's every event comes back as the guest's exit. */
@@ -213,13 +227,23 @@ struct vmm_nest {
 	uint64_t entries;       /* statistics: runs of the guest's guest */
 	/* A guest monitor that runs its guest with nested paging: its nested
 	 * map (guest-physical) composed with this core's, filled lazily on the
-	 * real CPU's nested misses and emptied at every entry. */
+	 * real CPU's nested misses. Kept from one entry to the next, one per
+	 * map the guest monitor uses (its own guest's, and the composed map it
+	 * makes for its guest's guest), while those maps cannot have changed:
+	 * the frames of their tables that fills read are write-protected in
+	 * this core's map, and a write to one, or this core taking a write
+	 * permission back, empties them. */
 	bool inner_nested;
 	uint8_t vcpl;           /* the run block's vcpl (nested) */
 	uint32_t inner_npt;     /* the guest monitor's nested map (guest-physical) */
-	uint32_t cnpt_root;     /* the composed map's page directory (host-physical), 0: none yet */
-	uint32_t cnpt_pt[1024]; /* ... its page tables, by directory index (0: none) */
+	int cur;                /* the composed map in use */
+	uint64_t lru;
+	struct vmm_cnpt maps[VMM_NEST_MAPS];
+	uint32_t n_tables;      /* frames of the guest monitor's tables, protected in this core's map */
+	uint32_t tables[VMM_NEST_TABLES];
+	uint8_t w_map[(1u << 20) / 8]; /* guest frames a composed entry ever mapped writable */
 	uint64_t fills;         /* statistics: composed entries filled */
+	uint64_t flushes;       /* ... and times a composed map was emptied */
 };
 
 struct vmm {
@@ -242,6 +266,7 @@ struct vmm {
 	struct vmm_spt_root roots[VMM_SPT_ROOTS];
 	int cur_root;
 	struct vmm_spt_page spt[VMM_SPT_PAGES];
+	uint16_t spt_top;       /* no slot at or above this one was ever used */
 	uint8_t pt_map[(1u << 20) / 8];   /* guest frames write-protected as page tables */
 	uint32_t pt_tag[VMM_PT_TRACK];    /* flood detection: frame | 1 ... */
 	uint16_t pt_writes[VMM_PT_TRACK]; /* ... and its emulated writes since last used as a table */
@@ -261,6 +286,7 @@ struct vmm {
 	bool assist;            /* the core offers its guest the assist (set by the host; nested
 	                         * paging only) */
 	struct vmm_nest nest;
+	uint32_t scratch[1024];  /* a page read whole (no state: used within one call) */
 };
 
 /*

@@ -49,6 +49,9 @@ bool vmem_gpa_rom(const struct vmm *vm, uint32_t gpa, uint32_t *hpa);
 /* Guest-physical access of 1, 2 or 4 bytes (RAM, or the VM's devices). */
 uint32_t vmem_rd_gpa(struct vmm *vm, uint32_t gpa, int size);
 void vmem_wr_gpa(struct vmm *vm, uint32_t gpa, uint32_t v, int size);
+/* `len` bytes of guest RAM at `gpa` (within one page) changed: the shadows,
+ * descriptor copies and composed maps that depend on them are told. */
+void vmem_guest_wrote(struct vmm *vm, uint32_t gpa, uint32_t len);
 /*
  * Walks the guest's tables for `gva` as the hardware would for an access
  * of kind `acc` at privilege `user` (setting A/D bits only where the
@@ -192,6 +195,13 @@ void vnest_exit(struct vmm *vm, struct vmm_regs *regs, int vec, int err, unsigne
 /* A nested miss of the guest's guest run with the composed map: true if
  * the core resolved it (filled, retried), false if it is the guest's exit. */
 bool vnest_npf(struct vmm *vm, uint32_t gpa, int err);
+/* A write to guest frame `gpa` that this core's map refused: true if the
+ * frame holds a table of the guest monitor's nested map that the composed
+ * map was made from (no longer watched: the write may go ahead). */
+bool vnest_table_written(struct vmm *vm, uint32_t gpa);
+/* This core took a write permission back in its own map: the composed
+ * map, which may have copied it, is made afresh. */
+void vnest_write_taken(struct vmm *vm);
 /* regs->mode: the real guest mode for what runs now. */
 void vnest_mode(const struct vmm *vm, struct vmm_regs *regs);
 /* }====================================================================== */
