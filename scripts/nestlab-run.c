@@ -20,6 +20,9 @@ static int usage(struct run_msg *msg, int code)
 
 int main(int argc, char **argv)
 {
+	int script_code;
+	if (run_script_mode(argc, argv, &script_code))
+		return script_code;
 	join_snapshot_at(&argc, &argv);
 	int rc = load_restore(&argc, &argv);
 	if (rc)

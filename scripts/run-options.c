@@ -163,6 +163,17 @@ static const struct run_option options[] = {
 	{ NULL, RUN_SCOPE_ALL, { "known", 0, 0, G_OPTION_ARG_FILENAME, &o.known,
 	 "With --vectors: failures listed in FILE (tests/vectors/known-differences.txt) are "
 	 "counted apart and do not fail the run", "FILE" } },
+	{ "Scripts (first on the command line; docs/lua.md)", RUN_SCOPE_ALL, { NULL } },
+	{ NULL, RUN_SCOPE_ALL, { "script", 0, 0, G_OPTION_ARG_FILENAME, &o.script,
+	 "Run the Lua script FILE (- for stdin) with the module nestlab, which builds and "
+	 "drives machines (nestlab.machine{...} takes the options above); the arguments after "
+	 "FILE are the script's, in its table arg; exit status: the integer the script returns, "
+	 "else 0, or 92 if it raised an error", "FILE [ARG]..." } },
+	{ NULL, RUN_SCOPE_ALL, { "eval", 0, 0, G_OPTION_ARG_STRING, &o.eval,
+	 "Run the Lua code CODE, as --script runs a file", "CODE [ARG]..." } },
+	{ NULL, RUN_SCOPE_ALL, { "lua", 0, 0, G_OPTION_ARG_NONE, &o.lua,
+	 "An interactive Lua prompt with the module nestlab, line editing and history; an "
+	 "expression prints its value", NULL } },
 	{ "Help", RUN_SCOPE_ALL, { NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "help", 'h', 0, G_OPTION_ARG_NONE, &o.help, "Print this help and exit", NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL } },
@@ -198,6 +209,7 @@ static const char description[] =
 	"  88       ',writeback' asked for a read-only disk image\n"
 	"  89       a snapshot cannot be read or does not fit\n"
 	"  90, 91   --replay went another way, or the recording was cut short\n"
+	"  92       a Lua script raised an error (its message has file and line)\n"
 	"  130      interrupted with Ctrl-C\n"
 	"\n"
 	"Examples:\n"
@@ -846,6 +858,10 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 /* The options of a run, not of the machine, that do not go together. */
 static int check_run_options(struct run_msg *ctx)
 {
+	if (o.script || o.eval || o.lua)
+		return usage_error(ctx, "--script, --eval and --lua come first on the command line "
+		                   "(a script gives a machine its options in nestlab.machine{...}; "
+		                   "see docs/lua.md)%s", "");
 	if (o.record && (o.vm_at || o.vm_save_at || o.trace || gdb_given || o.snapshot_at ||
 	                 g_replaying))
 		return usage_error(ctx, "--record runs the guest alone: not with --vm-at, --vm-save-at, "

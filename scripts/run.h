@@ -9,6 +9,7 @@
  *   run-record.c    snapshots (--snapshot-at, --restore), --record, --replay
  *   run-gdb.c       the gdb stub (--gdb)
  *   run-vectors.c   the hardware vectors (--vectors)
+ *   run-script.c    Lua scripts (--script, --eval, --lua; scripts/lua)
  *
  * The options live in two globals, `o` (as given) and `g` (parsed): one
  * command line, one machine at a time. Not a library: nothing outside
@@ -51,6 +52,7 @@ enum {
 	EXIT_BAD_SNAPSHOT = 89, /* a snapshot that cannot be read or does not fit */
 	EXIT_REPLAY_DIFFERS = 90, /* a replay went another way than its recording */
 	EXIT_REPLAY_SHORT = 91, /* the recording was cut short; the replay met all it has */
+	EXIT_SCRIPT_ERROR = 92, /* a Lua script raised an error (LNL_EXIT_SCRIPT_ERROR) */
 	EXIT_INTERRUPTED = 130, /* stopped by Ctrl-C */
 };
 
@@ -102,6 +104,9 @@ struct opts {
 	gchar *replay;
 	gchar *itrace;
 	gboolean help;
+	gchar *script;      /* --script, --eval and --lua: seen here only when not */
+	gchar *eval;        /* first on the command line (run-script.c takes them) */
+	gboolean lua;
 };
 
 
@@ -246,5 +251,10 @@ enum machine_stop serve_gdb(struct machine *m, int *code);
 
 /* --vectors DIR (run-vectors.c); returns the exit status. */
 int run_vectors(void);
+
+/* --script FILE [ARGS], --eval CODE [ARGS] or --lua first on the command
+ * line (run-script.c): runs it, sets *code to the exit status and returns
+ * true; false if argv is not one of them. */
+bool run_script_mode(int argc, char **argv, int *code);
 
 #endif
