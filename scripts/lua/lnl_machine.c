@@ -12,6 +12,7 @@
 #include <lua.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hist.h"
@@ -367,6 +368,16 @@ static int m_send(lua_State *L)
 	return 0;
 }
 
+/* Where text[0..len) first occurs in log at or after `from` (the log
+ * may hold any bytes, NUL too), or SIZE_MAX. */
+static size_t find(const GByteArray *log, size_t from, const char *text, size_t len)
+{
+	for (size_t i = from; i + len <= log->len; i++)
+		if (log->data[i] == (uint8_t)text[0] && !memcmp(log->data + i, text, len))
+			return i;
+	return SIZE_MAX;
+}
+
 /* m:expect(text, {insns=N}): runs until `text` appears in the console log
  * after what the last m:expect found; true, or false and how the run
  * ended (the guest's end, or N instructions). */
@@ -379,14 +390,11 @@ static int m_expect(lua_State *L)
 	uint64_t max = opt_count(L, 3, "insns", 0), start = total_icount(lm->m);
 	for (;;) {
 		const GByteArray *log = machine_console_log(lm->m);
-		if (log && log->len >= lm->expect_from + tlen) {
-			const char *from = (const char *)log->data + lm->expect_from;
-			const char *hit = g_strstr_len(from, (gssize)(log->len - lm->expect_from), text);
-			if (hit) {
-				lm->expect_from = (size_t)(hit - (const char *)log->data) + tlen;
-				lua_pushboolean(L, 1);
-				return 1;
-			}
+		size_t at = log ? find(log, lm->expect_from, text, tlen) : SIZE_MAX;
+		if (at != SIZE_MAX) {
+			lm->expect_from = at + tlen;
+			lua_pushboolean(L, 1);
+			return 1;
 		}
 		uint64_t done = total_icount(lm->m) - start;
 		if (max && done >= max) {
@@ -533,6 +541,23 @@ static int m_console_hash(lua_State *L)
 	return 1;
 }
 
+/* m:monitor_stats(): the exit table nestlab-run --stats prints (empty
+ * when the machine runs bare). */
+static int m_monitor_stats(lua_State *L)
+{
+	struct lnl_machine *lm = lnl_check_machine(L, 1);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return luaL_error(L, "m:monitor_stats: out of memory");
+	machine_print_monitor_stats(lm->m, f);
+	fclose(f);
+	lua_pushlstring(L, buf, len);
+	free(buf);
+	return 1;
+}
+
 /* m:snapshot(file): the whole machine, for nestlab.restore or
  * nestlab-run --restore. */
 static int m_snapshot(lua_State *L)
@@ -621,6 +646,7 @@ static const luaL_Reg methods[] = {
 	{ "state_hash", m_state_hash },
 	{ "console_hash", m_console_hash },
 	{ "snapshot", m_snapshot },
+	{ "monitor_stats", m_monitor_stats },
 	{ "vms", m_vms },
 	{ "vm", m_vm },
 	{ "close", m_close },
@@ -651,6 +677,12 @@ static int m_index(lua_State *L)
 		lua_pushstring(L, lnl_stop_name(lm->last));
 	} else if (!strcmp(key, "time_ns")) {
 		lua_pushinteger(L, (lua_Integer)machine_time_ns(lm->m));
+	} else if (!strcmp(key, "post_code")) {
+		int64_t post = machine_post_code(lm->m);
+		if (post >= 0)
+			lua_pushinteger(L, (lua_Integer)post);
+		else
+			lua_pushnil(L);
 	} else {
 		luaL_getmetafield(L, 1, "methods");
 		if (lua_getfield(L, -1, key) == LUA_TNIL)

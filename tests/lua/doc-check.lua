@@ -16,7 +16,8 @@ for name in pairs(reg["nestlab.machine"].methods) do need("m:" .. name .. "(") e
 for name in pairs(reg["nestlab.vm"].methods) do need("vm:" .. name .. "(") end
 -- The fields, as the binding answers them on a small machine.
 local m = nestlab.machine{rom = arg[2], serial = "none"}
-for _, f in ipairs{"icount", "cycles", "time_ns", "stopped", "exit_status", "regs"} do
+for _, f in ipairs{"icount", "cycles", "time_ns", "stopped", "exit_status", "post_code",
+                   "regs"} do
 	local ok = pcall(function() return m[f] end)
 	assert(ok, "the machine has no field " .. f)
 	need("m." .. f)

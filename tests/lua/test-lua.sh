@@ -3,7 +3,7 @@
 # module against oracles of its own kind: what nestlab-run itself prints
 # for the same run (state hashes, --trace-cpu lines, --restore, --vm-at),
 # and symbol addresses from nm. WHAT is one of hash, trace, points,
-# snapshot, writes, vms.
+# snapshot, writes, vms, more.
 set -u
 what=$1 run=$2 kernel=$3 disk=$4 other=$5
 here=$(dirname "$0")
@@ -35,6 +35,18 @@ hash)
 		want=$(sed -n 's/^nestlab-run: \(console hash .*\)/\1/p' "$tmp/cli")
 		grep -qx "$want" "$tmp/out"; check "after $n instructions the console hash is nestlab-run's" $?
 	done
+	# m:monitor_stats() is the exit table of --stats.
+	"$run" --eval "local m = nestlab.machine{kernel = '$kernel', disk = '$disk,slave',
+		serial = 'none'}; m:run{insns = 3000000}; io.write(m:monitor_stats())" >"$tmp/out"
+	"$run" "$kernel" --disk "$disk,slave" --serial none --max-insns 3000000 --stats \
+		2>"$tmp/cli" >/dev/null
+	# (But for the memory system's figures, page walks and their cycles,
+	# which are not guest state and come out a little higher for the
+	# script's machine, which also keeps a history.)
+	other='page-walk references|memory-system cycles'
+	grep -v '^nestlab-run: ' "$tmp/cli" | grep -Ev "$other" >"$tmp/want"
+	grep -Ev "$other" "$tmp/out" | cmp -s - "$tmp/want" && [ -s "$tmp/want" ]
+	check "m:monitor_stats() is the exit table --stats prints" $?
 	# machine{input=...} is --input: the same session to the same state.
 	input='com1~$ :ls\n'
 	lua hash.lua "$kernel" "$disk" 40000000 "$input"
@@ -92,6 +104,31 @@ vms)
 	want=$(grep -m1 '^nestlab-run: state hash' "$tmp/cli" | sed 's/^nestlab-run: //')
 	[ -n "$want" ] && grep -qx "$want" "$tmp/out"
 	check "the machine ends as with --vm-at destroy:dev@2000000 --max-insns 6000000" $?
+	;;
+more)
+	fork=$(nm "$kernel" | awk '$3 == "fork" { print $1 }')
+	"$run" "$kernel" --disk "$disk,slave" --serial none --max-insns 30000000 \
+		--input 'com1~$ :ls\n' --record "$tmp/r.rec" 2>/dev/null >/dev/null
+	lua more.lua "$kernel" "$disk" "$other" "$tmp/r.rec" "$fork" "$tmp"
+	b=$(sed -n 's/^break break //p' "$tmp/out")
+	[ -n "$b" ] && grep -qx "until until $b" "$tmp/out"
+	check "m:run_until(eip == fork) stops where a breakpoint at fork does ($b)" $?
+	"$run" "$kernel" --disk "$disk,slave" --serial "file:$tmp/cli-com1" --vga-dump --stats \
+		--vm "dev:$other,serial=none" --max-insns 30000000 --state-hash \
+		2>"$tmp/cli" >"$tmp/cli-out"
+	grep -qx "run limit limit" "$tmp/out"; check "m.stopped says how the last run ended" $?
+	cmp -s "$tmp/com1" "$tmp/cli-com1"; check "m:serial(1) is what --serial file: writes" $?
+	[ -s "$tmp/vga" ] && tail -c "$(wc -c <"$tmp/vga")" "$tmp/cli-out" | cmp -s - "$tmp/vga"
+	check "m:vga_text() is what --vga-dump prints" $?
+	c=$(sed -n 's/^nestlab-run: [0-9]* instructions, \([0-9]*\) cycles, .*MIPS, \([0-9.]*\) virtual seconds$/\1 time \2/p' "$tmp/cli")
+	[ -n "$c" ] && grep -qx "cycles $c" "$tmp/out"
+	check "m.cycles and m.time_ns are --stats' cycles and virtual seconds ($c)" $?
+	h=$(sed -n 's/^nestlab-run: vm dev: state hash //p' "$tmp/cli")
+	[ -n "$h" ] && grep -qx "dev hash $h" "$tmp/out"; check "vm:state_hash() is --state-hash's for the VM" $?
+	"$run" --replay "$tmp/r.rec" 2>"$tmp/cli" >/dev/null
+	h=$(sed -n 's/.*replay identical to the recording: .*state hash \([0-9a-f]*\))$/\1/p' "$tmp/cli")
+	[ -n "$h" ] && grep -qx "replayed 30000000 $h" "$tmp/out"
+	check "nestlab.replay(file) run to the end comes to the recording's end state" $?
 	;;
 *)
 	echo "test-lua.sh: no test '$what'"
