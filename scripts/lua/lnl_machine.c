@@ -155,6 +155,8 @@ static bool call_point(lua_State *L, int midx, struct lnl_machine *lm)
 	lua_call(L, 2, 1);
 	bool stop = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	if (!lm->m)
+		luaL_error(L, "the machine was closed by a point's callback, during its run");
 	return !stop;
 }
 
@@ -243,6 +245,8 @@ static int m_run_until(lua_State *L)
 		lua_call(L, 1, 1);
 		bool done = lua_toboolean(L, -1);
 		lua_pop(L, 1);
+		if (!lm->m)
+			return luaL_error(L, "m:run_until: the machine was closed by its function");
 		if (done) {
 			lua_pushliteral(L, "until");
 			return 1;
@@ -258,6 +262,9 @@ static int m_seek(lua_State *L)
 	lua_Integer target = luaL_checkinteger(L, 2);
 	GError *error = NULL;
 	luaL_argcheck(L, target >= 0, 2, "a negative instruction count");
+	if (machine_vm_count(lm->m) > 1)
+		return luaL_error(L, "m:seek: not yet for a machine with more VMs than one (its "
+		                  "history counts the instructions of the VM the CPU holds)");
 	if (!trc_hist_seek(lm->h, (uint64_t)target, NULL, &error))
 		return lnl_gerror(L, "m:seek", error);
 	return 0;

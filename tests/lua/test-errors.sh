@@ -115,6 +115,13 @@ m:breakpoint(0x$(nm "$kernel" | awk '$3 == "fork" { print $1 }'), function() err
 m:run{insns=50000000}"
 expect "m:seek outside the history" 2 "m:seek: instruction 99999999 is outside the history" "$boot
 m:seek(99999999)"
+expect "a machine closed by a point's callback" 3 "the machine was closed by a point's callback" "$boot
+m:breakpoint(0x$(nm "$kernel" | awk '$3 == "fork" { print $1 }'), function(mm) mm:close() end)
+m:run{insns=50000000}"
+expect "m:seek on a machine with two VMs" 3 "m:seek: not yet for a machine with more VMs than one" \
+	"local m = nestlab.machine{kernel='$kernel', disk='$disk,slave', serial='none', vm='dev:$other,serial=none'}
+m:run{insns=100000}
+m:seek(10)"
 expect "m:snapshot to a directory that does not exist" 2 "m:snapshot: " "$boot
 m:snapshot('$tmp/no/dir/s.snap')"
 

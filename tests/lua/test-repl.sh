@@ -35,6 +35,9 @@ check "an error is printed with its line" $?
 # The reset vector (physical 0xFFFF0) is the ROM file's 16th byte from its end.
 want=$(tail -c 16 "$rom" | od -An -tu1 -N1 | tr -d ' ')
 grep -qx "$want" "$tmp/out"; check "a physical read of the reset vector is the ROM file's byte ($want)" $?
+printf 'print(arg[0], ...)\nreturn 3\n' | "$run" --script - x y >"$tmp/out" 2>"$tmp/err"
+[ $? = 3 ] && [ "$(cat "$tmp/out")" = "-	x	y" ]
+check "--script - reads the script from stdin (and returns its status)" $?
 "$run" --lua extra </dev/null >/dev/null 2>"$tmp/err"
 [ $? = 64 ] && grep -q "takes no arguments" "$tmp/err"; check "--lua takes no arguments" $?
 
