@@ -664,8 +664,13 @@ static const luaL_Reg methods[] = {
  * end); else the methods. */
 static int m_index(lua_State *L)
 {
-	struct lnl_machine *lm = lnl_check_machine(L, 1);
 	const char *key = luaL_checkstring(L, 2);
+	luaL_checkudata(L, 1, LNL_MACHINE);
+	luaL_getmetafield(L, 1, "methods");
+	if (lua_getfield(L, -1, key) != LUA_TNIL)
+		return 1; /* a method: each checks the machine is open */
+	lua_pop(L, 2);
+	struct lnl_machine *lm = lnl_check_machine(L, 1);
 	struct machine_regs r;
 	int status;
 	if (!strcmp(key, "icount")) {
@@ -691,9 +696,7 @@ static int m_index(lua_State *L)
 		else
 			lua_pushnil(L);
 	} else {
-		luaL_getmetafield(L, 1, "methods");
-		if (lua_getfield(L, -1, key) == LUA_TNIL)
-			return luaL_error(L, "a machine has no field or method '%s'", key);
+		return luaL_error(L, "a machine has no field or method '%s'", key);
 	}
 	return 1;
 }
