@@ -603,6 +603,34 @@ static int m_vm(lua_State *L)
 	return 1;
 }
 
+/* m:load_vm(name, file): replaces VM `name` (a vm option of this machine,
+ * or vm0) with the VM saved in file (vm:save's, or --vm-save-at's), which
+ * goes on there as it would have in its own machine; the slot needs the
+ * VM's memory size, disks and monitor mode. */
+static int m_load_vm(lua_State *L)
+{
+	struct lnl_machine *lm = lnl_check_machine(L, 1);
+	const char *name = luaL_checkstring(L, 2);
+	const char *path = luaL_checkstring(L, 3);
+	int i = machine_vm_find(lm->m, name);
+	if (i < 0)
+		return luaL_error(L, "m:load_vm: there is no VM called '%s' to load into", name);
+	GBytes *state = NULL;
+	uint64_t icount;
+	GError *error = NULL;
+	if (!trc_snap_read_vm(path, &state, &icount, &error))
+		return lnl_gerror(L, "m:load_vm", error);
+	gsize len;
+	const uint8_t *b = g_bytes_get_data(state, &len);
+	bool ok = machine_vm_load(lm->m, (unsigned)i, b, len, &error);
+	g_bytes_unref(state);
+	if (!ok)
+		return lnl_gerror(L, "m:load_vm", error);
+	lnl_reset_history(lm);
+	lua_pushinteger(L, (lua_Integer)icount);
+	return 1;
+}
+
 static void release(struct lnl_machine *lm)
 {
 	if (!lm->m)
@@ -656,6 +684,7 @@ static const luaL_Reg methods[] = {
 	{ "monitor_stats", m_monitor_stats },
 	{ "vms", m_vms },
 	{ "vm", m_vm },
+	{ "load_vm", m_load_vm },
 	{ "close", m_close },
 	{ NULL, NULL },
 };

@@ -101,6 +101,11 @@ m:run{insns=100000}
 local dev = m:vm('dev')
 dev:destroy()
 dev:pause()"
+expect "m:load_vm into a VM that does not exist" 2 "m:load_vm: there is no VM called 'dev' to load into" "$boot
+m:load_vm('dev', 'x.vmsnap')"
+expect "m:load_vm of a file that does not exist" 2 "m:load_vm: " "$boot
+m:load_vm('vm0', '$tmp/none.vmsnap')"
+grep -q "none.vmsnap" err; check "... names the file" $?
 expect "a breakpoint callback that is not a function" 2 \
 	"bad argument #2 to 'breakpoint' (function expected, got number)" "$boot
 m:breakpoint(0x1000, 5)"

@@ -3,7 +3,7 @@
 # module against oracles of its own kind: what nestlab-run itself prints
 # for the same run (state hashes, --trace-cpu lines, --restore, --vm-at),
 # and symbol addresses from nm. WHAT is one of hash, trace, points,
-# snapshot, writes, vms, more.
+# snapshot, writes, vms, vmload, more.
 set -u
 what=$1 run=$2 kernel=$3 disk=$4 other=$5
 here=$(dirname "$0")
@@ -104,6 +104,16 @@ vms)
 	want=$(grep -m1 '^nestlab-run: state hash' "$tmp/cli" | sed 's/^nestlab-run: //')
 	[ -n "$want" ] && grep -qx "$want" "$tmp/out"
 	check "the machine ends as with --vm-at destroy:dev@2000000 --max-insns 6000000" $?
+	;;
+vmload)
+	lua vmload.lua "$kernel" "$disk" "$other" "$tmp/dev.vmsnap" 2000000
+	"$run" "$kernel" --disk "$disk,slave" --serial none --vm "dev:$other,serial=none" \
+		--vm-load "dev=$tmp/dev.vmsnap" --max-insns 2000000 --state-hash 2>"$tmp/cli" >/dev/null
+	want=$(sed -n 's/^nestlab-run: \(vm dev: state hash .*\)/\1/p' "$tmp/cli")
+	[ -n "$want" ] && grep -qx "$want" "$tmp/out"
+	check "vm:save's file, loaded by m:load_vm, goes on as under --vm-load (the VM's hash)" $?
+	want=$(grep '^nestlab-run: state hash' "$tmp/cli" | sed 's/^nestlab-run: //')
+	[ -n "$want" ] && grep -qx "$want" "$tmp/out"; check "... and the machine's" $?
 	;;
 more)
 	fork=$(nm "$kernel" | awk '$3 == "fork" { print $1 }')
