@@ -17,6 +17,8 @@
 #define LNL_MACHINE "nestlab.machine"
 #define LNL_VM "nestlab.vm"
 #define LNL_REGS "nestlab.regs"
+#define LNL_SERIAL "nestlab.serial"
+#define LNL_VGA "nestlab.vga"
 
 /* A machine's userdata. Its user value is a table: [points] the callbacks
  * of its breakpoints and watchpoints by point id. */
@@ -24,7 +26,8 @@ struct lnl_machine {
 	struct machine *m;   /* NULL once closed */
 	struct trc_hist *h;  /* its history: every run and write goes through it */
 	char **args;         /* the nestlab-run arguments that build it (snapshots) */
-	size_t expect_from;  /* where m:expect looks next in the console log */
+	size_t expect_from[3]; /* where m:expect looks next in the console log,
+	                          m.com1:expect in COM1's output, m.com2:expect in COM2's */
 	enum machine_stop last; /* how the last run ended */
 };
 

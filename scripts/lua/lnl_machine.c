@@ -385,10 +385,16 @@ static size_t find(const GByteArray *log, size_t from, const char *text, size_t 
 	return SIZE_MAX;
 }
 
-/* m:expect(text, {insns=N}): runs until `text` appears in the console log
- * after what the last m:expect found; true, or false and how the run
- * ended (the guest's end, or N instructions). */
-static int m_expect(lua_State *L)
+/* The bytes m:expect (src 0: the console log) or m.comN:expect (src N)
+ * looks in. */
+static const GByteArray *expect_source(struct lnl_machine *lm, int src)
+{
+	return src ? machine_serial_output(lm->m, src - 1) : machine_console_log(lm->m);
+}
+
+/* Runs the machine at index 1 until text (index 2) appears in source src
+ * after what the last expect there found; {insns=N} (index 3) bounds it. */
+static int expect_in(lua_State *L, int src)
 {
 	struct lnl_machine *lm = lnl_check_machine(L, 1);
 	size_t tlen;
@@ -396,10 +402,10 @@ static int m_expect(lua_State *L)
 	luaL_argcheck(L, tlen > 0, 2, "empty text");
 	uint64_t max = opt_count(L, 3, "insns", 0), start = total_icount(lm->m);
 	for (;;) {
-		const GByteArray *log = machine_console_log(lm->m);
-		size_t at = log ? find(log, lm->expect_from, text, tlen) : SIZE_MAX;
+		const GByteArray *log = expect_source(lm, src);
+		size_t at = log ? find(log, lm->expect_from[src], text, tlen) : SIZE_MAX;
 		if (at != SIZE_MAX) {
-			lm->expect_from = at + tlen;
+			lm->expect_from[src] = at + tlen;
 			lua_pushboolean(L, 1);
 			return 1;
 		}
@@ -417,6 +423,97 @@ static int m_expect(lua_State *L)
 		}
 	}
 }
+
+/* m:expect(text, {insns=N}): runs until `text` appears in the console log
+ * after what the last m:expect found; true, or false and how the run
+ * ended (the guest's end, or N instructions). */
+static int m_expect(lua_State *L)
+{
+	return expect_in(L, 0);
+}
+
+/* {====== m.com1, m.com2, m.vga ======
+ *
+ * A serial port or the VGA screen as an object of its own; its user value
+ * is the machine. */
+
+/* The port of the serial object at 1, which is replaced by its machine. */
+static int serial_self(lua_State *L)
+{
+	int port = *(int *)luaL_checkudata(L, 1, LNL_SERIAL);
+	lua_getiuservalue(L, 1, 1);
+	lua_replace(L, 1);
+	return port;
+}
+
+/* m.comN:expect(text, {insns=N}): as m:expect, in this port's output. */
+static int s_expect(lua_State *L)
+{
+	return expect_in(L, serial_self(L) + 1);
+}
+
+/* m.comN:send(text): bytes down this port's line; logged. */
+static int s_send(lua_State *L)
+{
+	int port = serial_self(L);
+	struct lnl_machine *lm = lnl_check_machine(L, 1);
+	size_t len;
+	const char *text = luaL_checklstring(L, 2, &len);
+	if (!machine_inject_serial(lm->m, (unsigned)port, (const uint8_t *)text, len))
+		return luaL_error(L, "com%d:send: the port takes no input now", port + 1);
+	return 0;
+}
+
+/* m.comN:output(): everything the guest sent out of this port. */
+static int s_output(lua_State *L)
+{
+	int port = serial_self(L);
+	push_bytes(L, machine_serial_output(lnl_check_machine(L, 1)->m, port));
+	return 1;
+}
+
+/* m.vga:text(): the screen, as m:vga_text(). */
+static int v_text(lua_State *L)
+{
+	luaL_checkudata(L, 1, LNL_VGA);
+	lua_getiuservalue(L, 1, 1);
+	lua_replace(L, 1);
+	GString *t = g_string_new(NULL);
+	machine_vga_text(lnl_check_machine(L, 1)->m, t);
+	lua_pushlstring(L, t->str, t->len);
+	g_string_free(t, TRUE);
+	return 1;
+}
+
+/* Pushes m.com1 (port 0), m.com2 (1) or m.vga (-1) of the machine at 1. */
+static void push_device(lua_State *L, int port)
+{
+	if (port >= 0)
+		*(int *)lua_newuserdatauv(L, sizeof(int), 1) = port;
+	else
+		lua_newuserdatauv(L, 1, 1);
+	lua_pushvalue(L, 1);
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, port >= 0 ? LNL_SERIAL : LNL_VGA);
+}
+
+static void open_devices(lua_State *L)
+{
+	static const luaL_Reg serial[] = {
+		{ "expect", s_expect }, { "send", s_send }, { "output", s_output }, { NULL, NULL },
+	};
+	static const luaL_Reg vga[] = { { "text", v_text }, { NULL, NULL } };
+	luaL_newmetatable(L, LNL_SERIAL);
+	luaL_newlib(L, serial);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, LNL_VGA);
+	luaL_newlib(L, vga);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
+/* }====================================================================== */
 
 /* m:vga_text(): the VGA text screen, as lines. */
 static int m_vga_text(lua_State *L)
@@ -718,6 +815,10 @@ static int m_index(lua_State *L)
 		lua_pushstring(L, lnl_stop_name(lm->last));
 	} else if (!strcmp(key, "time_ns")) {
 		lua_pushinteger(L, (lua_Integer)machine_time_ns(lm->m));
+	} else if (!strcmp(key, "com1") || !strcmp(key, "com2")) {
+		push_device(L, key[3] - '1');
+	} else if (!strcmp(key, "vga")) {
+		push_device(L, -1);
 	} else if (!strcmp(key, "post_code")) {
 		int64_t post = machine_post_code(lm->m);
 		if (post >= 0)
@@ -753,6 +854,7 @@ void lnl_reset_history(struct lnl_machine *lm)
 
 void lnl_open_machine(lua_State *L)
 {
+	open_devices(L);
 	luaL_newmetatable(L, LNL_MACHINE);
 	luaL_newlib(L, methods);
 	lua_setfield(L, -2, "methods");

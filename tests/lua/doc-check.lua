@@ -14,10 +14,12 @@ end
 local reg = debug.getregistry()
 for name in pairs(reg["nestlab.machine"].methods) do need("m:" .. name .. "(") end
 for name in pairs(reg["nestlab.vm"].methods) do need("vm:" .. name .. "(") end
+for name in pairs(reg["nestlab.serial"].__index) do need("m.com1:" .. name .. "(") end
+for name in pairs(reg["nestlab.vga"].__index) do need("m.vga:" .. name .. "(") end
 -- The fields, as the binding answers them on a small machine.
 local m = nestlab.machine{rom = arg[2], serial = "none"}
 for _, f in ipairs{"icount", "cycles", "time_ns", "stopped", "exit_status", "post_code",
-                   "regs"} do
+                   "regs", "com1", "com2", "vga"} do
 	local ok = pcall(function() return m[f] end)
 	assert(ok, "the machine has no field " .. f)
 	need("m." .. f)

@@ -91,6 +91,7 @@ writes)
 	grep -qx "differs_from_plain true" "$tmp/out"; check "the writes change the run" $?
 	grep -qx "again_after_seek true 3200000" "$tmp/out"
 	check "after m:seek before them, the logged writes happen again: the same state" $?
+	grep -qx "com1 expect ok" "$tmp/out"; check "m.com1:expect, m.com2:expect, m.com1:send" $?
 	;;
 vms)
 	lua vms.lua "$kernel" "$disk" "$other" 2000000 6000000
@@ -128,6 +129,8 @@ more)
 		2>"$tmp/cli" >"$tmp/cli-out"
 	grep -qx "run limit limit" "$tmp/out"; check "m.stopped says how the last run ended" $?
 	cmp -s "$tmp/com1" "$tmp/cli-com1"; check "m:serial(1) is what --serial file: writes" $?
+	cmp -s "$tmp/com1-object" "$tmp/cli-com1"; check "m.com1:output() too" $?
+	grep -qx "vga object true" "$tmp/out"; check "m.vga:text() is m:vga_text()" $?
 	[ -s "$tmp/vga" ] && tail -c "$(wc -c <"$tmp/vga")" "$tmp/cli-out" | cmp -s - "$tmp/vga"
 	check "m:vga_text() is what --vga-dump prints" $?
 	c=$(sed -n 's/^nestlab-run: [0-9]* instructions, \([0-9]*\) cycles, .*MIPS, \([0-9.]*\) virtual seconds$/\1 time \2/p' "$tmp/cli")
