@@ -174,6 +174,9 @@ static const struct run_option options[] = {
 	{ NULL, RUN_SCOPE_ALL, { "lua", 0, 0, G_OPTION_ARG_NONE, &o.lua,
 	 "An interactive Lua prompt with the module nestlab, line editing and history; an "
 	 "expression prints its value", NULL } },
+	{ NULL, RUN_SCOPE_ALL, { "allow-host", 0, 0, G_OPTION_ARG_NONE, &o.allow_host,
+	 "Before --script, --eval or --lua: let the script use os.execute, os.exit and io.popen "
+	 "(without it they raise an error)", NULL } },
 	{ "Help", RUN_SCOPE_ALL, { NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "help", 'h', 0, G_OPTION_ARG_NONE, &o.help, "Print this help and exit", NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL } },
@@ -858,8 +861,9 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 /* The options of a run, not of the machine, that do not go together. */
 static int check_run_options(struct run_msg *ctx)
 {
-	if (o.script || o.eval || o.lua)
-		return usage_error(ctx, "--script, --eval and --lua come first on the command line "
+	if (o.script || o.eval || o.lua || o.allow_host)
+		return usage_error(ctx, "--script, --eval and --lua (after --allow-host) come first on "
+		                   "the command line "
 		                   "(a script gives a machine its options in nestlab.machine{...}; "
 		                   "see docs/lua.md)%s", "");
 	if (o.record && (o.vm_at || o.vm_save_at || o.trace || gdb_given || o.snapshot_at ||

@@ -1,9 +1,10 @@
 /*
  * run-script.c - nestlab-run's script modes: --script FILE [ARGS],
  * --eval CODE [ARGS] and --lua, on the Lua module of scripts/lua
- * (docs/lua.md). They come first on the command line, so that everything
- * after the script is the script's own; the machines a script builds get
- * their options from nestlab.machine{...}.
+ * (docs/lua.md). They come first on the command line (after
+ * --allow-host, which gives the script os.execute, os.exit and io.popen),
+ * so that everything after the script is the script's own; the machines
+ * a script builds get their options from nestlab.machine{...}.
  */
 #include <glib.h>
 #include <stdio.h>
@@ -39,12 +40,24 @@ static int usage(const char *msg)
 
 bool run_script_mode(int argc, char **argv, int *code)
 {
-	if (argc < 2)
-		return false;
+	bool allow_host = argc >= 2 && !strcmp(argv[1], "--allow-host");
+	if (allow_host) {
+		argv++;
+		argc--;
+	}
+	if (argc < 2) {
+		if (allow_host)
+			*code = usage("--allow-host goes before --script, --eval or --lua");
+		return allow_host;
+	}
 	int rest = argc;
 	const char *file = value_of(argc, argv, "--script", &rest);
 	const char *eval = file ? NULL : value_of(argc, argv, "--eval", &rest);
 	bool lua = !strcmp(argv[1], "--lua");
+	if (!file && !eval && !lua && allow_host) {
+		*code = usage("--allow-host goes before --script, --eval or --lua");
+		return true;
+	}
 	if (!file && !eval && !lua) {
 		if (!strcmp(argv[1], "--script") || !strcmp(argv[1], "--eval")) {
 			*code = usage(!strcmp(argv[1], "--script") ? "--script needs a FILE (- for stdin)"
@@ -61,7 +74,7 @@ bool run_script_mode(int argc, char **argv, int *code)
 		*code = usage(file ? "--script needs a FILE (- for stdin)" : "--eval needs CODE");
 		return true;
 	}
-	lua_State *L = lnl_new_state();
+	lua_State *L = lnl_new_state(allow_host);
 	if (file)
 		*code = lnl_run_file(L, file, argv + rest, argc - rest);
 	else if (eval)

@@ -107,6 +107,7 @@ struct opts {
 	gchar *script;      /* --script, --eval and --lua: seen here only when not */
 	gchar *eval;        /* first on the command line (run-script.c takes them) */
 	gboolean lua;
+	gboolean allow_host;
 };
 
 

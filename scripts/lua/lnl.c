@@ -237,7 +237,26 @@ int luaopen_nestlab(lua_State *L)
 
 /* {====== the script modes ====== */
 
-lua_State *lnl_new_state(void)
+/* What a script may not do without --allow-host: the function raises
+ * an error naming itself. */
+static int refused(lua_State *L)
+{
+	return luaL_error(L, "%s is not allowed in a script: it reaches the host (give nestlab-run "
+	                  "--allow-host before --script to allow it)",
+	                  lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* Replaces lib.name (lib a global table) with `refused`. */
+static void refuse(lua_State *L, const char *lib, const char *name)
+{
+	lua_getglobal(L, lib);
+	lua_pushfstring(L, "%s.%s", lib, name);
+	lua_pushcclosure(L, refused, 1);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+}
+
+lua_State *lnl_new_state(bool allow_host)
 {
 	lua_State *L = luaL_newstate();
 	if (!L) {
@@ -254,6 +273,11 @@ lua_State *lnl_new_state(void)
 	lua_pushinteger(L, 0);
 	lua_call(L, 1, 0);
 	lua_pop(L, 1);
+	if (!allow_host) {
+		refuse(L, "os", "execute");
+		refuse(L, "os", "exit");
+		refuse(L, "io", "popen");
+	}
 	return L;
 }
 

@@ -22,6 +22,7 @@
 #define NESTLAB_LNL_H
 
 #include <lua.h>
+#include <stdbool.h>
 
 /* The exit status of a script that raised an error (docs/nestlab-run.md). */
 #define LNL_EXIT_SCRIPT_ERROR 92
@@ -30,8 +31,10 @@
 int luaopen_nestlab(lua_State *L);
 
 /* A new Lua state with the standard libraries and the module; aborts only
- * when the host is out of memory. Close with lua_close. */
-lua_State *lnl_new_state(void);
+ * when the host is out of memory. Without allow_host, os.execute, os.exit
+ * and io.popen raise an error instead (a script works on machines, not on
+ * the host's processes). Close with lua_close. */
+lua_State *lnl_new_state(bool allow_host);
 
 /*
  * Runs the script FILE ("-": standard input) with `arg` set to

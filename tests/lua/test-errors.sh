@@ -130,6 +130,13 @@ m:seek(10)"
 expect "m:snapshot to a directory that does not exist" 2 "m:snapshot: " "$boot
 m:snapshot('$tmp/no/dir/s.snap')"
 
+expect "os.execute without --allow-host" 1 "os.execute is not allowed in a script: it reaches the host" \
+	"os.execute('true')"
+expect "io.popen without --allow-host" 1 "io.popen is not allowed in a script" "io.popen('true')"
+expect "os.exit without --allow-host" 1 "os.exit is not allowed in a script" "os.exit(3)"
+"$run" --allow-host --eval 'os.exit(5)' >out 2>err
+check "--allow-host gives os.exit (exit $?, want 5)" $(($? != 5))
+
 "$run" --script "$tmp/none.lua" >out 2>err
 st=$?
 [ "$st" = 66 ] && grep -q "cannot open $tmp/none.lua" err
