@@ -177,6 +177,12 @@ static const struct run_option options[] = {
 	{ NULL, RUN_SCOPE_ALL, { "allow-host", 0, 0, G_OPTION_ARG_NONE, &o.allow_host,
 	 "Before --script, --eval or --lua: let the script use os.execute, os.exit and io.popen "
 	 "(without it they raise an error)", NULL } },
+	{ NULL, RUN_SCOPE_ALL, { "script-limit", 0, 0, G_OPTION_ARG_STRING, &o.script_limit,
+	 "Before --script, --eval or --lua: stop the script with an error once it has run N Lua "
+	 "instructions (counted in thousands; default: no limit)", "N" } },
+	{ NULL, RUN_SCOPE_ALL, { "script-mem", 0, 0, G_OPTION_ARG_STRING, &o.script_mem,
+	 "Before --script, --eval or --lua: the Lua heap's size at most (default 1G); past it "
+	 "an allocation fails with the error 'not enough memory'", "SIZE" } },
 	{ "Help", RUN_SCOPE_ALL, { NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "help", 'h', 0, G_OPTION_ARG_NONE, &o.help, "Print this help and exit", NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL } },
@@ -310,7 +316,7 @@ static int usage_error(struct run_msg *ctx, const char *fmt, const char *arg)
  * allowed); a bare number is MiB. False unless it is a whole number of
  * MiB that fits 32 bits.
  */
-static bool parse_size_mib(const char *s, uint32_t *mib)
+bool run_parse_size_mib(const char *s, uint32_t *mib)
 {
 	static const char units[] = "KMGT";
 	char *end;
@@ -411,7 +417,7 @@ static bool parse_vm(const char *spec, int i, const char **why)
 		const char *p = parts[k];
 		if (g_str_has_prefix(p, "mem=")) {
 			uint32_t mib = 0;
-			ok = parse_size_mib(p + 4, &mib) && mib >= 1 && mib <= MACHINE_MEM_MAX_MIB;
+			ok = run_parse_size_mib(p + 4, &mib) && mib >= 1 && mib <= MACHINE_MEM_MAX_MIB;
 			v->mem_mib = mib;
 			*why = "mem= must be a size from 1M to 3G (a bare number is MiB)";
 		} else if (g_str_has_prefix(p, "disk=") && p[5] && v->n_disks < MACHINE_MAX_DISKS) {
@@ -764,7 +770,7 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 		g.kernel = argv[1];
 	}
 	uint32_t mib = 0;
-	if (o.mem_arg && !parse_size_mib(o.mem_arg, &mib))
+	if (o.mem_arg && !run_parse_size_mib(o.mem_arg, &mib))
 		return usage_error(ctx, "--mem '%s' must be a size such as 512M or 1G (a bare number "
 		                   "is MiB)", o.mem_arg);
 	if (o.mem_arg && (mib < 1 || mib > MACHINE_MEM_MAX_MIB))
@@ -861,8 +867,9 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 /* The options of a run, not of the machine, that do not go together. */
 static int check_run_options(struct run_msg *ctx)
 {
-	if (o.script || o.eval || o.lua || o.allow_host)
-		return usage_error(ctx, "--script, --eval and --lua (after --allow-host) come first on "
+	if (o.script || o.eval || o.lua || o.allow_host || o.script_limit || o.script_mem)
+		return usage_error(ctx, "--script, --eval and --lua (after --allow-host, --script-limit "
+		                   "and --script-mem) come first on "
 		                   "the command line "
 		                   "(a script gives a machine its options in nestlab.machine{...}; "
 		                   "see docs/lua.md)%s", "");

@@ -1,10 +1,10 @@
 /*
  * run-script.c - nestlab-run's script modes: --script FILE [ARGS],
  * --eval CODE [ARGS] and --lua, on the Lua module of scripts/lua
- * (docs/lua.md). They come first on the command line (after
- * --allow-host, which gives the script os.execute, os.exit and io.popen),
- * so that everything after the script is the script's own; the machines
- * a script builds get their options from nestlab.machine{...}.
+ * (docs/lua.md). They come first on the command line (after the options
+ * of what a script may do: --allow-host, --script-limit, --script-mem), so
+ * that everything after the script is the script's own; the machines a
+ * script builds get their options from nestlab.machine{...}.
  */
 #include <glib.h>
 #include <stdio.h>
@@ -38,24 +38,65 @@ static int usage(const char *msg)
 	return EXIT_USAGE;
 }
 
+#define SCRIPT_MEM_DEFAULT_MIB 1024 /* --script-mem's default */
+
+/* The options before the mode (--allow-host, --script-limit N,
+ * --script-mem SIZE), taken off argv. Returns how many argv entries they
+ * were, or -1 after a usage message. */
+static int limit_options(int argc, char **argv, struct lnl_limits *lim)
+{
+	*lim = (struct lnl_limits){ .mem_bytes = (size_t)SCRIPT_MEM_DEFAULT_MIB << 20 };
+	int i = 1;
+	while (i < argc) {
+		int rest;
+		const char *v;
+		if (!strcmp(argv[i], "--allow-host")) {
+			lim->allow_host = true;
+			i++;
+		} else if ((v = value_of(argc - i + 1, argv + i - 1, "--script-limit", &rest))) {
+			char *end;
+			guint64 n = g_ascii_strtoull(v, &end, 10);
+			if (!g_ascii_isdigit(*v) || *end || n == 0)
+				return usage("--script-limit wants a number of Lua instructions (> 0)"), -1;
+			lim->insns = n;
+			i += rest - 1;
+		} else if ((v = value_of(argc - i + 1, argv + i - 1, "--script-mem", &rest))) {
+			uint32_t mib;
+			if (!run_parse_size_mib(v, &mib) || mib == 0)
+				return usage("--script-mem wants a size such as 64M or 1G"), -1;
+			lim->mem_bytes = (size_t)mib << 20;
+			i += rest - 1;
+		} else {
+			break;
+		}
+	}
+	return i - 1;
+}
+
 bool run_script_mode(int argc, char **argv, int *code)
 {
-	bool allow_host = argc >= 2 && !strcmp(argv[1], "--allow-host");
-	if (allow_host) {
-		argv++;
-		argc--;
+	struct lnl_limits lim;
+	int taken = limit_options(argc, argv, &lim);
+	if (taken < 0) {
+		*code = EXIT_USAGE;
+		return true;
 	}
+	bool limited = taken > 0;
+	argv += taken;
+	argc -= taken;
 	if (argc < 2) {
-		if (allow_host)
-			*code = usage("--allow-host goes before --script, --eval or --lua");
-		return allow_host;
+		if (limited)
+			*code = usage("--allow-host, --script-limit and --script-mem go before --script, "
+			              "--eval or --lua");
+		return limited;
 	}
 	int rest = argc;
 	const char *file = value_of(argc, argv, "--script", &rest);
 	const char *eval = file ? NULL : value_of(argc, argv, "--eval", &rest);
 	bool lua = !strcmp(argv[1], "--lua");
-	if (!file && !eval && !lua && allow_host) {
-		*code = usage("--allow-host goes before --script, --eval or --lua");
+	if (!file && !eval && !lua && limited) {
+		*code = usage("--allow-host, --script-limit and --script-mem go before --script, "
+		              "--eval or --lua");
 		return true;
 	}
 	if (!file && !eval && !lua) {
@@ -74,7 +115,7 @@ bool run_script_mode(int argc, char **argv, int *code)
 		*code = usage(file ? "--script needs a FILE (- for stdin)" : "--eval needs CODE");
 		return true;
 	}
-	lua_State *L = lnl_new_state(allow_host);
+	lua_State *L = lnl_new_state(&lim);
 	if (file)
 		*code = lnl_run_file(L, file, argv + rest, argc - rest);
 	else if (eval)

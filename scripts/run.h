@@ -108,6 +108,8 @@ struct opts {
 	gchar *eval;        /* first on the command line (run-script.c takes them) */
 	gboolean lua;
 	gboolean allow_host;
+	gchar *script_limit;
+	gchar *script_mem;
 };
 
 
@@ -171,6 +173,10 @@ int run_parse_options(int argc, char **argv, enum run_scope scope, uint16_t *pos
 
 /* --help: the whole text, wrapped to 80 columns. */
 void run_print_help(FILE *out);
+
+/* A size as --mem reads it (512M, 1G, a bare number is MiB), in MiB;
+ * false unless it is a whole number of MiB. */
+bool run_parse_size_mib(const char *s, uint32_t *mib);
 
 /* Keeps s (a g_malloc'd string) alive as long as the options; returns it. */
 char *keep(char *s);

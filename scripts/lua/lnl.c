@@ -256,13 +256,59 @@ static void refuse(lua_State *L, const char *lib, const char *name)
 	lua_pop(L, 1);
 }
 
-lua_State *lnl_new_state(bool allow_host)
+/* The limits of the state in use (one at a time), and what it has used. */
+static struct lnl_limits limits;
+static size_t heap_used;
+static uint64_t insns_run;
+
+#define HOOK_EVERY 1000 /* Lua instructions between two counts */
+
+/* The allocator: Lua's own, with the heap bounded by limits.mem_bytes. */
+static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-	lua_State *L = luaL_newstate();
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		heap_used -= old;
+		return NULL;
+	}
+	if (limits.mem_bytes && nsize > old && heap_used - old + nsize > limits.mem_bytes)
+		return NULL; /* Lua raises "not enough memory" */
+	void *p = realloc(ptr, nsize);
+	if (p)
+		heap_used = heap_used - old + nsize;
+	return p;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	insns_run += HOOK_EVERY;
+	if (limits.insns && insns_run > limits.insns) {
+		luaL_where(L, 0); /* the function the hook interrupts */
+		lua_pushfstring(L, "the script ran past its limit of %I Lua instructions (--script-limit)",
+		                (lua_Integer)limits.insns);
+		lua_concat(L, 2);
+		lua_error(L);
+	}
+}
+
+static int panic(lua_State *L)
+{
+	fprintf(stderr, "nestlab-run: Lua error outside a script: %s\n", lua_tostring(L, -1));
+	return 0; /* Lua aborts */
+}
+
+lua_State *lnl_new_state(const struct lnl_limits *lim)
+{
+	limits = *lim;
+	heap_used = 0;
+	insns_run = 0;
+	lua_State *L = lua_newstate(bounded_alloc, NULL);
 	if (!L) {
 		fprintf(stderr, "nestlab-run: out of memory for a Lua state\n");
 		abort();
 	}
+	lua_atpanic(L, panic);
 	luaL_openlibs(L);
 	luaL_requiref(L, "nestlab", luaopen_nestlab, 1);
 	lua_pop(L, 1);
@@ -273,7 +319,9 @@ lua_State *lnl_new_state(bool allow_host)
 	lua_pushinteger(L, 0);
 	lua_call(L, 1, 0);
 	lua_pop(L, 1);
-	if (!allow_host) {
+	if (limits.insns)
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	if (!limits.allow_host) {
 		refuse(L, "os", "execute");
 		refuse(L, "os", "exit");
 		refuse(L, "io", "popen");
@@ -301,10 +349,13 @@ int lnl_call(lua_State *L, int nargs, int nres)
 	lua_insert(L, base);
 	int status = lua_pcall(L, nargs, nres, base);
 	lua_remove(L, base);
-	if (status != LUA_OK) {
+	if (status == LUA_ERRMEM)
+		fprintf(stderr, "nestlab-run: the script ran out of memory (--script-mem %zu MiB)\n",
+		        limits.mem_bytes >> 20);
+	else if (status != LUA_OK)
 		fprintf(stderr, "nestlab-run: %s\n", lua_tostring(L, -1));
+	if (status != LUA_OK)
 		lua_pop(L, 1);
-	}
 	return status;
 }
 

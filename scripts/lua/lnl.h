@@ -23,6 +23,8 @@
 
 #include <lua.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* The exit status of a script that raised an error (docs/nestlab-run.md). */
 #define LNL_EXIT_SCRIPT_ERROR 92
@@ -30,11 +32,18 @@
 /* Opens the module: pushes its table (for luaL_requiref). */
 int luaopen_nestlab(lua_State *L);
 
-/* A new Lua state with the standard libraries and the module; aborts only
- * when the host is out of memory. Without allow_host, os.execute, os.exit
- * and io.popen raise an error instead (a script works on machines, not on
- * the host's processes). Close with lua_close. */
-lua_State *lnl_new_state(bool allow_host);
+/* What a script may do and use. */
+struct lnl_limits {
+	bool allow_host;   /* os.execute, os.exit and io.popen (else they raise an error) */
+	uint64_t insns;    /* Lua instructions in all (0: no limit), counted in thousands */
+	size_t mem_bytes;  /* the Lua heap's size at most (0: no limit) */
+};
+
+/* A new Lua state with the standard libraries and the module, within
+ * `limits`: past them the script gets an error ("not enough memory", or
+ * one naming --script-limit). Aborts only when the host is out of memory
+ * for the state itself. Close with lua_close. */
+lua_State *lnl_new_state(const struct lnl_limits *limits);
 
 /*
  * Runs the script FILE ("-": standard input) with `arg` set to

@@ -24,7 +24,7 @@ grep -q 'bare number is MiB' "$tmp/help"; check "--help says a bare --mem is MiB
 for opt in rom flat module cmdline disk serial input vga-dump state-hash rtc-epoch \
 	uart-out2-gate mem max-insns post-port trace-cpu itrace stats vectors form details \
 	known monitor cpu device faithful-i386 nest tinyvmm assist vm gdb no-history \
-	history-mib record replay snapshot-at restore vm-at vm-save-at vm-load script eval lua allow-host \
+	history-mib record replay snapshot-at restore vm-at vm-save-at vm-load script eval lua allow-host script-limit script-mem \
 	version; do
 	grep -q -- "^  --$opt\b" "$tmp/help" || { echo "# --help lacks --$opt"; fails=$((fails + 1)); }
 done

@@ -134,6 +134,16 @@ expect "os.execute without --allow-host" 1 "os.execute is not allowed in a scrip
 	"os.execute('true')"
 expect "io.popen without --allow-host" 1 "io.popen is not allowed in a script" "io.popen('true')"
 expect "os.exit without --allow-host" 1 "os.exit is not allowed in a script" "os.exit(3)"
+printf 'local n = 0\nwhile true do n = n + 1 end\n' >case.lua
+"$run" --script-limit 1000000 --script case.lua >out 2>err
+[ $? = 92 ] && grep -q "^nestlab-run: case.lua:2: the script ran past its limit of 1000000 Lua instructions" err
+check "a script that loops forever is stopped by --script-limit, at its line" $?
+printf 'local t = {}\nfor i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end\n' >case.lua
+"$run" --script-mem 32M --script case.lua >out 2>err
+[ $? = 92 ] && grep -q "^nestlab-run: the script ran out of memory (--script-mem 32 MiB)" err
+check "a script that allocates without bound is stopped by --script-mem" $?
+"$run" --script-limit 0 --eval 1 >out 2>err
+[ $? = 64 ] && grep -q "script-limit wants a number" err; check "--script-limit 0 is a usage error" $?
 "$run" --allow-host --eval 'os.exit(5)' >out 2>err
 check "--allow-host gives os.exit (exit $?, want 5)" $(($? != 5))
 
