@@ -175,14 +175,14 @@ static const struct run_option options[] = {
 	 "An interactive Lua prompt with the module nestlab, line editing and history; an "
 	 "expression prints its value", NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "allow-host", 0, 0, G_OPTION_ARG_NONE, &o.allow_host,
-	 "Before --script, --eval or --lua: let the script use os.execute, os.exit and io.popen "
-	 "(without it they raise an error)", NULL } },
+	 "A LIMIT (lifted), before --script, --eval or --lua: let the script use os.execute, "
+	 "os.exit and io.popen (without it they raise an error)", NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "script-limit", 0, 0, G_OPTION_ARG_STRING, &o.script_limit,
-	 "Before --script, --eval or --lua: stop the script with an error once it has run N Lua "
-	 "instructions (counted in thousands; default: no limit)", "N" } },
+	 "A LIMIT, before --script, --eval or --lua: stop the script with an error once it has "
+	 "run N Lua instructions (counted in thousands; default: no limit)", "N" } },
 	{ NULL, RUN_SCOPE_ALL, { "script-mem", 0, 0, G_OPTION_ARG_STRING, &o.script_mem,
-	 "Before --script, --eval or --lua: the Lua heap's size at most (default 1G); past it "
-	 "an allocation fails with the error 'not enough memory'", "SIZE" } },
+	 "A LIMIT: the Lua heap's size at most (default 1G); past it an allocation fails with "
+	 "the error 'not enough memory'", "SIZE" } },
 	{ "Help", RUN_SCOPE_ALL, { NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "help", 'h', 0, G_OPTION_ARG_NONE, &o.help, "Print this help and exit", NULL } },
 	{ NULL, RUN_SCOPE_ALL, { "version", 0, 0, G_OPTION_ARG_NONE, &o.version, "Print the version and exit", NULL } },
@@ -266,7 +266,8 @@ static void wrap(FILE *out, const char *text, int indent)
 void run_print_help(FILE *out)
 {
 	fputs("Usage: nestlab-run [OPTION...] [KERNEL]\n"
-	      "Run a guest on the nestlab PC.\n", out);
+	      "       nestlab-run [LIMIT...] --script FILE [ARG]...  (or --eval CODE, --lua)\n"
+	      "Run a guest on the nestlab PC, or a Lua script that runs machines.\n", out);
 	for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
 		const struct run_option *r = &options[i];
 		if (r->section) {
