@@ -12,7 +12,7 @@ packages=(
 	gcc gcc-multilib meson ninja-build nasm pkg-config
 	libglib2.0-dev libgtk-3-dev liblua5.4-dev libcapstone-dev libzstd-dev
 	qemu-system-x86 bochs bochsbios bochs-x vgabios xvfb
-	clang libclang-rt-14-dev python3 multiboot gdb
+	clang libclang-rt-14-dev python3 multiboot gdb libreadline-dev
 )
 
 missing=()
