@@ -28,13 +28,18 @@
  *     (with the root's place in the VMs' round of turns),
  *     A20, the debug port (exit status, POST code), shutdown reason,
  *     monitor (flag, bytes)
+ *   the CPUs' schedule (smp.c: count, whose turn, what is left of it, each
+ *   CPU's start-up status), then with several CPUs every CPU's image
+ *   (version 4; a version 3 state has neither and loads into a machine
+ *   with one CPU)
  */
 #include <string.h>
 
 #include "snapshot_int.h"
 
 #define SNAP_MAGIC 0x534d4c4eu /* "NLMS" */
-#define SNAP_VERSION 3u
+#define SNAP_VERSION 4u
+#define SNAP_VERSION_ONE_CPU 3u /* before --smp: still loadable with one CPU */
 #define CURRENT_NONE 0xffffffffu
 
 /* {====== writing ====== */
@@ -139,6 +144,7 @@ static guint vm_total(const struct machine *root)
 static void save(struct machine *m, GByteArray *out, bool with_ram)
 {
 	struct machine *root = m->root ? m->root : m;
+	smp_resume(root); /* the CPU whose turn it is, not the one a debugger shows */
 	struct machine *cur = root->current;
 	vm_switch_to(root, NULL); /* every VM's CPU state in its ctx */
 	uint32_t cur_i = CURRENT_NONE;
@@ -156,6 +162,13 @@ static void save(struct machine *m, GByteArray *out, bool with_ram)
 		save_ram(root, out);
 	for (guint i = 0; i < vm_total(root); i++)
 		snap_save_one(vm_nth(root, i), out);
+	GByteArray *b = g_byte_array_new();
+	smp_save_schedule(root, b);
+	put_blob(out, b->data, b->len);
+	g_byte_array_set_size(b, 0);
+	smp_save_cpus(root, b);
+	put_blob(out, b->data, b->len);
+	g_byte_array_unref(b);
 	vm_switch_to(root, cur);
 }
 
@@ -347,8 +360,12 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	struct snap_rd r = { buf, len, NULL };
 	if (get32(&r, "the header") != SNAP_MAGIC)
 		return fail(error, "not a nestlab machine state (%s)", "bad magic");
-	if (get32(&r, "the header") != SNAP_VERSION)
+	uint32_t version = get32(&r, "the header");
+	if (version != SNAP_VERSION && version != SNAP_VERSION_ONE_CPU)
 		return fail(error, "the machine state has another %s", "format version");
+	if (version == SNAP_VERSION_ONE_CPU && root->n_cpus > 1)
+		return fail(error, "the machine state was made %s: give no --smp option",
+		            "before several CPUs, with one");
 	if (get32(&r, "the header") != cpu_save_size())
 		return fail(error, "the snapshot's %s is from another nestlab build", "CPU state");
 	uint32_t n = get32(&r, "the header"), cur = get32(&r, "the header");
@@ -372,6 +389,25 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	for (guint i = 0; i < n && !r.bad; i++)
 		if (!snap_load_one(vm_nth(root, i), &r, error))
 			return false;
+	uint32_t sched_len = 0, cpus_len = 0;
+	const uint8_t *sched = NULL, *cpus = NULL;
+	if (version == SNAP_VERSION && !r.bad) {
+		sched = get_blob(&r, &sched_len, "the CPUs' schedule");
+		cpus = get_blob(&r, &cpus_len, "the CPUs' states");
+	}
+	if (sched && !r.bad) {
+		const char *bad = NULL;
+		if (!smp_load_schedule(root, sched, sched_len, &bad)) {
+			if (bad)
+				return fail(error, "the machine state is damaged (%s)", bad);
+			uint32_t had = 0;
+			memcpy(&had, sched, MIN(sched_len, 4u));
+			g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_STATE,
+			            "the snapshot has %u CPUs, this machine %u: give the same --smp option",
+			            GUINT32_FROM_LE(had), root->n_cpus);
+			return false;
+		}
+	}
 	if (r.bad)
 		return fail(error, "the machine state is cut short or damaged (in %s)", r.bad);
 	if (r.left)
@@ -379,6 +415,8 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	if (with_ram)
 		cpu_invalidate_phys(root->cpu, 0, pmem_total_size(root->cpu_pmem));
 	vm_switch_to(root, cur == CURRENT_NONE ? NULL : vm_nth(root, cur));
+	if (version == SNAP_VERSION && !smp_load_cpus(root, cpus, cpus_len))
+		return fail(error, "the snapshot's %s is from another nestlab build", "CPU states");
 	return true;
 }
 

@@ -78,6 +78,8 @@ struct opts {
 	gboolean faithful;
 	gboolean assist;
 	gint nest;
+	gint smp;
+	gint smp_quantum;
 	gchar *tinyvmm;
 	gchar *cpu;
 	gchar **devices;
@@ -96,6 +98,7 @@ struct opts {
 };
 
 static struct opts o;
+#define NOT_GIVEN G_MININT /* an integer option's value until it is given */
 
 static const GOptionEntry entries[] = {
 	{"rom", 0, 0, G_OPTION_ARG_FILENAME, &o.rom,
@@ -173,6 +176,13 @@ static const GOptionEntry entries[] = {
 	 "Run KERNEL at level D of a stack of monitors (1 to 8): 1 under the engine's monitor, "
 	 "each level more under one more tinyvmm (the engine's monitor with nested paging and "
 	 "the assist); --mem is then KERNEL's RAM (see docs/monitor.md section 8)", "D"},
+	{"smp", 0, 0, G_OPTION_ARG_INT, &o.smp,
+	 "N CPUs, 1 to 16, each with its local APIC (APIC ID 0 .. N-1), listed in the MP table; "
+	 "CPU 0 boots, the others wait for INIT and a start-up IPI; bare only "
+	 "(--monitor=none) for now (see docs/board.md)", "N"},
+	{"smp-quantum", 0, 0, G_OPTION_ARG_INT, &o.smp_quantum,
+	 "With --smp: the CPUs take turns of N instructions each, in a fixed order, so every "
+	 "run interleaves them alike (default 1000)", "N"},
 	{"tinyvmm", 0, 0, G_OPTION_ARG_FILENAME, &o.tinyvmm,
 	 "With --nest: the guest hypervisor to use (default: tinyvmm.elf of this build)", "FILE"},
 	{"assist", 0, 0, G_OPTION_ARG_NONE, &o.assist,
@@ -796,6 +806,17 @@ static int check_options(GOptionContext *ctx, int argc, char **argv, uint16_t *p
 		return usage_error(ctx, "--mem must be between 1 and 3072 MiB%s", "");
 	if (o.max_insns < 0)
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
+	if (o.smp == NOT_GIVEN)
+		o.smp = 0;
+	else if (o.smp < 1 || o.smp > MACHINE_MAX_CPUS)
+		return usage_error(ctx, "--smp must be a number of CPUs from 1 to 16%s", "");
+	if (o.smp_quantum == NOT_GIVEN)
+		o.smp_quantum = 0;
+	else if (o.smp_quantum < 1 || o.smp_quantum > (gint)MACHINE_SMP_QUANTUM_MAX)
+		return usage_error(ctx, "--smp-quantum must be from 1 to 100000000 instructions%s", "");
+	if (o.smp > 1 && (o.monitor ? strcmp(o.monitor, "none") != 0 : !o.rom))
+		return usage_error(ctx, "--smp: several CPUs run bare only, for now; add "
+		                   "--monitor=none%s", "");
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
 	if (o.cpu && !strcmp(o.cpu, "help")) {
@@ -1625,6 +1646,8 @@ static int run_guest(uint16_t post)
 		.faithful_i386 = o.faithful,
 		.assist = o.assist,
 		.cpu = o.cpu,
+		.n_cpus = (uint32_t)o.smp,
+		.smp_quantum = (uint32_t)o.smp_quantum,
 		.pc_testdev = o.devices && o.devices[0],
 		.vms = g.vms,
 		.n_vms = g.n_vms,
@@ -1809,6 +1832,7 @@ int main(int argc, char **argv)
 		gdb_given |= g_str_has_prefix(argv[i], "--gdb");
 	o.gdb = -1;
 	o.nest = -1; /* not given (0 is a bad level) */
+	o.smp = o.smp_quantum = NOT_GIVEN;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		int code = usage_error(ctx, "%s", error->message);
 		g_error_free(error);
