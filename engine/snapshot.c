@@ -20,7 +20,7 @@
  * are shared with VM snapshots (vmsnap.c) through snapshot_int.h.
  *
  *   "NLMS" version  cpu-image-size  vm-count  current  root-has-monitor
- *   has-memory (0 for machine_save_state)
+ *   has-memory (0 for machine_save_state)  CPU count (version 4)
  *   host memory size (RAM and monitor pages), then its non-zero pages:
  *   (page number, 4096 bytes)* until 0xffffffff   (if has-memory)
  *   per machine (root, then each VM in order):
@@ -158,6 +158,7 @@ static void save(struct machine *m, GByteArray *out, bool with_ram)
 	put32(out, cur_i);
 	put32(out, root->l0 != NULL);
 	put32(out, with_ram);
+	put32(out, root->n_cpus);
 	if (with_ram)
 		save_ram(root, out);
 	for (guint i = 0; i < vm_total(root); i++)
@@ -379,6 +380,13 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	if (!r.bad && has_ram != with_ram)
 		return fail(error, "%s", has_ram ? "the machine state holds memory: it is a full snapshot"
 		                                 : "the machine state holds no memory: it is a checkpoint's part");
+	uint32_t n_cpus = version == SNAP_VERSION ? get32(&r, "the header") : 1;
+	if (!r.bad && n_cpus != root->n_cpus) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_STATE,
+		            "the snapshot has %u CPU%s, this machine %u: give the same --smp option", n_cpus,
+		            n_cpus == 1 ? "" : "s", root->n_cpus);
+		return false;
+	}
 	/* A ROM guest the monitor had taken over: its monitor's pages first. */
 	if (!r.bad && root_l0 && !root->l0 && root->deferred_monitor.monitor != MACHINE_MONITOR_NONE)
 		machine_attach_monitor(root);
@@ -398,14 +406,8 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	if (sched && !r.bad) {
 		const char *bad = NULL;
 		if (!smp_load_schedule(root, sched, sched_len, &bad)) {
-			if (bad)
-				return fail(error, "the machine state is damaged (%s)", bad);
-			uint32_t had = 0;
-			memcpy(&had, sched, MIN(sched_len, 4u));
-			g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_STATE,
-			            "the snapshot has %u CPUs, this machine %u: give the same --smp option",
-			            GUINT32_FROM_LE(had), root->n_cpus);
-			return false;
+			return fail(error, "the machine state is damaged (%s)",
+			            bad ? bad : "the CPUs' schedule");
 		}
 	}
 	if (r.bad)
