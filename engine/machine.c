@@ -181,6 +181,11 @@ static void ioapic_deliver(void *opaque, int vector, bool level_triggered, int d
 
 static void set_a20(struct machine *m)
 {
+	if (m->n_cpus > 1) { /* the gate is the board's: every CPU sees it */
+		for (unsigned i = 0; i < m->n_cpus; i++)
+			cpu_set_a20(m->cpus[i].cpu, m->a20_kbd || m->a20_sysctl);
+		return;
+	}
 	cpu_set_a20(m->cpu, m->a20_kbd || m->a20_sysctl);
 }
 

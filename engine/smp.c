@@ -96,6 +96,7 @@ static void take_startup(struct smp_cpu *s)
 			return;
 		}
 		cpu_reset(s->cpu);
+		cpu_set_a20(s->cpu, m->a20_kbd || m->a20_sysctl); /* the board's gate, not the CPU's */
 		dev_lapic_init_state(s->lapic);
 		s->wait_sipi = s->index != 0; /* the BSP restarts at its reset vector */
 	}
@@ -107,6 +108,7 @@ static void take_startup(struct smp_cpu *s)
 			cpu_set_seg_real(s->cpu, SEG_CS, (uint16_t)(v << 8));
 			s->cpu->eip = 0;
 			s->cpu->halted = false;
+			s->cpu->nmi_pending = false; /* held off while it waited, and dropped */
 			cpu_state_changed(s->cpu);
 		}
 	}
