@@ -40,6 +40,13 @@ static void update_limit(struct clock *c)
 	*c->limit = c->head ? c->head->deadline : CLOCK_NEVER;
 }
 
+void clock_set_source(struct clock *c, const uint64_t *now, uint64_t *limit)
+{
+	c->now = now;
+	c->limit = limit;
+	update_limit(c);
+}
+
 void clock_timer_init(struct clock_timer *t, struct clock *c, const char *name,
                       clock_timer_fn fn, void *opaque)
 {

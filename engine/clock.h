@@ -60,6 +60,10 @@ struct clock_timer {
 struct clock *clock_new(const uint64_t *now, uint64_t *limit);
 void clock_free(struct clock *c);
 
+/* Reads time from *now and keeps *limit from now on (several CPUs: the
+ * CPU whose turn it is holds the machine's clock); sets *limit. */
+void clock_set_source(struct clock *c, const uint64_t *now, uint64_t *limit);
+
 /* The current cycle count. */
 uint64_t clock_now(const struct clock *c);
 

@@ -52,6 +52,11 @@ bool machine_set_insn_observer(struct machine *m, const struct machine_insn_obse
                                GError **error)
 {
 	struct insn_observer *old = (struct insn_observer *)m->cpu->obs;
+	if (obs && machine_cpu_count(m) > 1) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "an instruction trace follows one CPU, not yet several: run without --smp");
+		return false;
+	}
 	if (obs && m->vms) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "an instruction trace cannot follow more than one VM (each has its "

@@ -50,7 +50,10 @@
 #define LAPIC_BASE 0xfee00000u
 #define IOAPIC_BASE 0xfec00000u
 #define BSP_APIC_ID 0
-#define IOAPIC_ID 1 /* the MP table's and the IOAPIC's own ID register agree */
+/* The IOAPIC's ID: the first after the CPUs' APIC IDs (as SeaBIOS gives
+ * it), so 1 on the one-CPU PC; the MP table's and the IOAPIC's own ID
+ * register agree. */
+#define IOAPIC_ID(m) ((m)->n_cpus)
 #define BOOT_GDT_ADDR 0x500u /* a flat GDT for multiboot and flat entry */
 #define BOOT_STACK 0x7000u   /* ESP at entry: a harmless low address */
 
@@ -75,9 +78,24 @@ static bool pic_reaches_cpu(const struct machine *m)
 	return dev_pic_output(m->pic) && dev_lapic_accepts_pic(m->lapic);
 }
 
+/* With several CPUs the 8259A is wired to CPU 0's LINT0 only (the MP
+ * table says so: ExtINT to the bootstrap processor), and each CPU's INTR
+ * follows its own APIC. */
 static void update_intr(struct machine *m)
 {
+	if (m->n_cpus > 1) {
+		for (unsigned i = 0; i < m->n_cpus; i++)
+			cpu_set_irq(m->cpus[i].cpu, dev_lapic_pending(m->cpus[i].lapic) ||
+			                                    (i == 0 && pic_reaches_cpu(m)));
+		return;
+	}
 	cpu_set_irq(m->cpu, dev_lapic_pending(m->lapic) || pic_reaches_cpu(m));
+}
+
+/* The APIC of the CPU whose turn it is (the one running). */
+static struct dev_lapic *running_lapic(const struct machine *m)
+{
+	return m->n_cpus > 1 ? m->cpus[m->turn_cpu].lapic : m->lapic;
 }
 
 static void board_irq(void *opaque, int irq, bool level)
@@ -94,42 +112,66 @@ static void pic_output_changed(void *opaque, bool level)
 	update_intr(opaque);
 }
 
+/* The APIC hooks' opaque is the CPU's struct smp_cpu. */
 static void lapic_changed(void *opaque)
 {
-	update_intr(opaque);
+	struct smp_cpu *s = opaque;
+	update_intr(s->m);
 }
 
 static void lapic_nmi(void *opaque)
 {
-	struct machine *m = opaque;
-	cpu_raise_nmi(m->cpu);
+	struct smp_cpu *s = opaque;
+	cpu_raise_nmi(s->cpu);
 }
 
 static void lapic_eoi(void *opaque, int vector)
 {
-	struct machine *m = opaque;
-	dev_ioapic_eoi(m->ioapic, vector);
+	struct smp_cpu *s = opaque;
+	dev_ioapic_eoi(s->m->ioapic, vector);
 }
 
 static void lapic_init(void *opaque)
 {
-	/* INIT to itself on a one-CPU machine: documented as ignored. */
+	struct smp_cpu *s = opaque;
+	if (s->m->n_cpus > 1)
+		smp_init_ipi(s);
+	/* else INIT to itself on a one-CPU machine: documented as ignored. */
 }
 
+static void lapic_sipi(void *opaque, int vector)
+{
+	smp_startup_ipi(opaque, vector);
+}
+
+static struct dev_lapic *lapic_select(void *opaque)
+{
+	struct smp_cpu *s = opaque;
+	return running_lapic(s->m);
+}
+
+/* An IOAPIC message: to each APIC it names (one for a physical ID, those
+ * whose LDR matches for a logical one), or for lowest priority to the
+ * first of them. */
 static void ioapic_deliver(void *opaque, int vector, bool level_triggered, int dest, int mode)
 {
 	struct machine *m = opaque;
-	if (!dev_lapic_is_dest(m->lapic, dest))
-		return; /* addressed to a CPU this machine does not have */
-	switch (mode) {
-	case IOAPIC_DM_NMI:
-		cpu_raise_nmi(m->cpu);
-		break;
-	case IOAPIC_DM_EXTINT:
-		break; /* the 8259A reaches the CPU through LINT0 instead */
-	default:
-		dev_lapic_deliver(m->lapic, vector, level_triggered);
-		break;
+	for (unsigned i = 0; i < m->n_cpus; i++) {
+		struct smp_cpu *s = &m->cpus[i];
+		if (!dev_lapic_is_dest(s->lapic, dest))
+			continue; /* addressed to a CPU this machine does not have */
+		switch (mode) {
+		case IOAPIC_DM_NMI:
+			cpu_raise_nmi(s->cpu);
+			break;
+		case IOAPIC_DM_EXTINT:
+			break; /* the 8259A reaches the CPU through LINT0 instead */
+		default:
+			dev_lapic_deliver(s->lapic, vector, level_triggered);
+			break;
+		}
+		if (mode == IOAPIC_DM_LOWEST)
+			return;
 	}
 }
 
@@ -139,6 +181,11 @@ static void ioapic_deliver(void *opaque, int vector, bool level_triggered, int d
 
 static void set_a20(struct machine *m)
 {
+	if (m->n_cpus > 1) { /* the gate is the board's: every CPU sees it */
+		for (unsigned i = 0; i < m->n_cpus; i++)
+			cpu_set_a20(m->cpus[i].cpu, m->a20_kbd || m->a20_sysctl);
+		return;
+	}
 	cpu_set_a20(m->cpu, m->a20_kbd || m->a20_sysctl);
 }
 
@@ -162,6 +209,10 @@ static void kbd_a20(void *opaque, bool enabled)
 static void board_reset(void *opaque)
 {
 	struct machine *m = opaque;
+	if (m->has_rom && m->n_cpus > 1) {
+		smp_reset_all(m);
+		return;
+	}
 	if (m->has_rom) {
 		cpu_reset(m->cpu);
 		return;
@@ -208,9 +259,10 @@ static int bus_intr_ack(void *opaque)
 {
 	struct machine *m = opaque;
 	int v = -1;
-	if (dev_lapic_pending(m->lapic))
-		v = dev_lapic_ack(m->lapic);
-	else if (pic_reaches_cpu(m))
+	struct dev_lapic *l = running_lapic(m);
+	if (dev_lapic_pending(l))
+		v = dev_lapic_ack(l);
+	else if (l == m->lapic && pic_reaches_cpu(m))
 		v = dev_pic_ack(m->pic);
 	update_intr(m);
 	return v;
@@ -219,7 +271,7 @@ static int bus_intr_ack(void *opaque)
 static void bus_apic_base(void *opaque, uint64_t value)
 {
 	struct machine *m = opaque;
-	dev_lapic_set_base_msr(m->lapic, value);
+	dev_lapic_set_base_msr(running_lapic(m), value);
 	update_intr(m);
 }
 
@@ -564,6 +616,24 @@ static bool check_config(const struct machine_config *cfg, GError **error)
 		            "machine itself): no --vm beside it");
 		return false;
 	}
+	if (cfg->n_cpus > MACHINE_MAX_CPUS) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "%u CPUs is more than the board has APIC IDs for: give 1 to %d",
+		            cfg->n_cpus, MACHINE_MAX_CPUS);
+		return false;
+	}
+	if (cfg->smp_quantum > MACHINE_SMP_QUANTUM_MAX) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "a CPU turn of %u instructions is too long: give 1 to %u",
+		            cfg->smp_quantum, MACHINE_SMP_QUANTUM_MAX);
+		return false;
+	}
+	if (cfg->n_cpus > 1 && (cfg->monitor != MACHINE_MONITOR_NONE || cfg->assist)) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
+		            "several CPUs run bare only, for now: a monitor's VMs and the assist have "
+		            "one CPU (leave out --smp or --monitor/--assist)");
+		return false;
+	}
 	if (cfg->n_vms && cfg->monitor == MACHINE_MONITOR_NONE) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "more VMs (--vm) need a monitor: use --monitor=shadow or nested");
@@ -703,15 +773,31 @@ static bool build_devices(struct machine *m, const struct machine_config *cfg, G
 	if (!m->pit)
 		return false;
 	add_device(m, &m->pit->dev);
-	const struct dev_lapic_hooks hooks = {
-		.opaque = m, .changed = lapic_changed, .nmi = lapic_nmi, .eoi = lapic_eoi,
+	struct dev_lapic_hooks hooks = {
+		.opaque = &m->cpus[0], .changed = lapic_changed, .nmi = lapic_nmi, .eoi = lapic_eoi,
 		.init = lapic_init,
 	};
+	if (m->n_cpus > 1) {
+		hooks.sipi = lapic_sipi;
+		hooks.select = lapic_select;
+	}
 	m->lapic = dev_lapic_new(&m->board, BSP_APIC_ID, &hooks, error);
 	if (!m->lapic)
 		return false;
+	m->cpus[0].lapic = m->lapic;
 	add_device(m, &m->lapic->dev);
-	m->ioapic = dev_ioapic_new(&m->board, IOAPIC_ID, ioapic_deliver, m, error);
+	for (unsigned i = 1; i < m->n_cpus; i++) {
+		hooks.opaque = &m->cpus[i];
+		hooks.select = NULL;
+		m->cpus[i].lapic = dev_lapic_new_ap(&m->board, (uint8_t)i, &hooks);
+		add_device(m, &m->cpus[i].lapic->dev);
+	}
+	if (m->n_cpus > 1)
+		for (unsigned i = 0; i < m->n_cpus; i++) {
+			m->lapics[i] = m->cpus[i].lapic;
+			dev_lapic_set_peers(m->cpus[i].lapic, m->lapics, (int)m->n_cpus);
+		}
+	m->ioapic = dev_ioapic_new(&m->board, IOAPIC_ID(m), ioapic_deliver, m, error);
 	if (!m->ioapic)
 		return false;
 	add_device(m, &m->ioapic->dev);
@@ -784,7 +870,8 @@ static bool write_firmware_tables(struct machine *m, GError **error)
 	const struct mptable_config mc = {
 		.lapic_addr = LAPIC_BASE, .cpu_apic_id = BSP_APIC_ID, .cpu_apic_version = 0x14,
 		.cpu_signature = id[0], .cpu_features = id[3], /* CPUID.1:EAX, EDX */
-		.ioapic_id = IOAPIC_ID, .ioapic_version = 0x11, .ioapic_addr = IOAPIC_BASE,
+		.ioapic_id = (uint8_t)IOAPIC_ID(m), .ioapic_version = 0x11, .ioapic_addr = IOAPIC_BASE,
+		.n_cpus = m->n_cpus,
 	};
 	return mptable_write(m->pmem, &mc, error);
 }
@@ -986,6 +1073,7 @@ struct machine *machine_new(const struct machine_config *cfg, GError **error)
 	}
 	m->cpu->assist = cfg->assist && cfg->monitor == MACHINE_MONITOR_NONE; /* else virtualized */
 	m->current = m;
+	smp_new_cpus(m, cfg);
 	if (!build(m, cfg, error))
 		goto fail;
 	for (int i = 0; i < cfg->n_vms; i++) {
@@ -1036,6 +1124,7 @@ struct machine *machine_build_vm(struct machine *root, const struct machine_vm_c
 		.faithful_i386 = root->l0 && l0_vmm(root->l0)->faithful,
 		.uart_out2_gate = root->uart_out2_gate,
 	};
+	smp_new_cpus(m, &cfg);
 	bool ok = build(m, &cfg, error);
 	cpu_save(c, m->ctx);
 	m->ctx_guest = c->guest;
@@ -1084,7 +1173,7 @@ void machine_free_parts(struct machine *m)
 	clock_free(m->clock);
 	l0_free(m->l0);
 	if (!m->root)
-		cpu_free(m->cpu);
+		smp_free_cpus(m);
 	dev_sysctl_free(m->sysctl);
 	dev_debugport_free(m->dbg);
 	ioport_free(m->io);
@@ -1167,7 +1256,8 @@ static enum machine_stop idle(struct machine *m)
 	 * newline) must reach the terminal now. */
 	for (int i = 0; i < MACHINE_SERIAL_PORTS; i++)
 		chardev_flush(m->serial[i]);
-	bool can_wake = (cpu_get_eflags(m->cpu) & EFLAGS_IF) || m->cpu->nmi_pending;
+	bool can_wake = m->n_cpus > 1 ? smp_can_wake(m)
+	                              : (cpu_get_eflags(m->cpu) & EFLAGS_IF) || m->cpu->nmi_pending;
 	/* A VM's turn ending is no event its guest waits for. */
 	bool turn = clock_timer_armed(&m->slice_timer);
 	clock_timer_cancel(&m->slice_timer);
@@ -1201,11 +1291,78 @@ static enum machine_stop run_slice(struct machine *m, uint64_t budget)
 	return st;
 }
 
+/* Host input comes before the due timers fire: a replay's at its moment;
+ * stdin's between slices, or with a log only on the first pass, where
+ * machine_run() began. */
+static void take_host_input(struct machine *m)
+{
+	if (m->replay)
+		replay_due(m);
+	if (m->stdin_open && (!m->input_log || m->run_entry))
+		poll_stdin(m);
+	m->run_entry = false;
+}
+
+/*
+ * Several CPUs (smp.c has the model): the CPU whose turn it is runs until
+ * its quantum's instructions retired, it halts or waits for a start-up
+ * IPI, or the run stops; then the next CPU in index order has its turn.
+ * When every CPU in a row of turns was halted (or waiting) and retired
+ * nothing, the machine is idle: time moves to the next timer as for one
+ * halted CPU (idle()), or the halt is final. `max_insns` counts the
+ * machine's instructions (all CPUs'); a run cut anywhere goes on as one
+ * run, since the turn and what is left of it are machine state.
+ */
+static enum machine_stop run_smp(struct machine *m, uint64_t max_insns)
+{
+	enum machine_stop st = final_state(m);
+	if (st != MACHINE_LIMIT)
+		return st;
+	smp_resume(m);
+	const uint64_t start = smp_icount(m);
+	for (;;) {
+		if (m->stop_flag) {
+			m->stop_flag = 0;
+			return MACHINE_STOPPED;
+		}
+		uint64_t done = smp_icount(m) - start;
+		if (max_insns && done >= max_insns)
+			return MACHINE_LIMIT;
+		take_host_input(m);
+		struct smp_cpu *s = smp_turn(m);
+		if (s->wait_sipi) {
+			st = smp_end_turn(m, true);
+		} else {
+			uint64_t budget = MIN(m->turn_left, (uint64_t)RUN_CHUNK);
+			if (max_insns)
+				budget = MIN(budget, max_insns - done);
+			uint64_t before = s->cpu->icount;
+			clock_run_due(m->clock);
+			enum cpu_stop cs = budget == 1 ? cpu_step(s->cpu) : cpu_run(s->cpu, budget);
+			st = classify(m, cs);
+			uint64_t ran = s->cpu->icount - before;
+			m->turn_left -= MIN(ran, m->turn_left);
+			if (st == MACHINE_HALT)
+				st = smp_end_turn(m, ran == 0);
+			else if (st == MACHINE_LIMIT && (m->turn_left == 0 || s->init_pending))
+				st = smp_end_turn(m, false);
+			else if (ran)
+				m->idle_turns = 0;
+		}
+		if (st == MACHINE_HALT) /* every CPU halted: as one halted CPU */
+			st = idle(m);
+		if (st != MACHINE_LIMIT)
+			return st;
+	}
+}
+
 enum machine_stop machine_run(struct machine *m, uint64_t max_insns)
 {
 	m->run_entry = true;
 	if (m->vms)
 		return vm_run_all(m, max_insns);
+	if (m->n_cpus > 1)
+		return run_smp(m, max_insns);
 	return machine_run_one(m, max_insns);
 }
 
@@ -1256,14 +1413,7 @@ enum machine_stop machine_run_one(struct machine *m, uint64_t max_insns)
 				return MACHINE_LIMIT;
 			chunk = MIN(chunk, max_insns - done);
 		}
-		/* Host input comes here, before the due timers fire: a replay's
-		 * at its moment; stdin's between slices, or with a log only on
-		 * the first pass, where machine_run() began. */
-		if (m->replay)
-			replay_due(m);
-		if (m->stdin_open && (!m->input_log || m->run_entry))
-			poll_stdin(m);
-		m->run_entry = false;
+		take_host_input(m);
 		st = run_slice(m, chunk);
 		if (st != MACHINE_LIMIT)
 			return st;
@@ -1275,6 +1425,12 @@ enum machine_stop machine_step(struct machine *m)
 	enum machine_stop st = final_state(m);
 	if (st != MACHINE_LIMIT)
 		return st;
+	if (m->n_cpus > 1) { /* the next instruction of the machine, whichever CPU's */
+		smp_resume(m);
+		cpu_point_step_over(m->cpu);
+		m->run_entry = true;
+		return run_smp(m, 1);
+	}
 	/* A halted CPU waiting for a timer: move time on until it retires an
 	 * instruction or takes an interrupt, so that one step is one event. */
 	const uint64_t ic = m->cpu->icount;
@@ -1361,6 +1517,10 @@ void machine_get_regs(struct machine *m, struct machine_regs *r)
 	r->cpl = c->cpl;
 	r->icount = c->icount;
 	r->cycles = c->cycles;
+	if (m->n_cpus > 1) { /* the machine's count and clock, whichever CPU is shown */
+		r->icount = smp_icount(m);
+		r->cycles = m->cpus[m->turn_cpu].cpu->cycles;
+	}
 }
 
 void machine_get_guest_regs(struct machine *m, struct machine_regs *r)
@@ -1583,8 +1743,25 @@ void machine_state_hash(struct machine *m, char out[65])
 	struct whash h;
 	wh_init(&h);
 	struct guest_image g;
+	struct cpu *shown = m->cpu;
+	smp_resume(m); /* whichever CPU a debugger shows, the same hash */
 	guest_image(m, &g);
 	wh_update(&h, &g, sizeof g);
+	if (m->n_cpus > 1) { /* every CPU, and the schedule */
+		struct guest_image gi;
+		for (unsigned i = 0; i < m->n_cpus; i++) {
+			m->cpu = m->cpus[i].cpu;
+			guest_image(m, &gi);
+			gi.r.icount = m->cpu->icount;
+			wh_update(&h, &gi, sizeof gi);
+		}
+		smp_resume(m);
+		GByteArray *sched = g_byte_array_new();
+		smp_save_schedule(m, sched);
+		wh_update(&h, sched->data, sched->len);
+		g_byte_array_free(sched, TRUE);
+	}
+	m->cpu = shown;
 	uint32_t ram = pmem_ram_size(m->pmem);
 	for (uint32_t a = 0; a < ram; a += PMEM_PAGE_SIZE) {
 		const uint8_t *p = pmem_page_if_present(m->pmem, a);

@@ -26,7 +26,7 @@
 #include "vga.h"
 
 #define MIB (1024u * 1024u)
-#define MAX_DEVICES 16
+#define MAX_DEVICES (16 + MACHINE_MAX_CPUS) /* the PC's, and an APIC per further CPU */
 #define MONITOR_MIB 16 /* each VM's monitor pages, above its RAM share */
 #define VM_SLICE_CYCLES 1000000u /* a VM runs 10 ms of its virtual time per turn */
 
@@ -40,6 +40,20 @@ struct input {
 };
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_DESTROYED };
+
+#define SIPI_NONE (-1)
+
+/* One CPU of a machine with several (--smp), with its local APIC. */
+struct smp_cpu {
+	struct machine *m;
+	unsigned index;        /* 0: the bootstrap processor; its APIC ID too */
+	struct cpu *cpu;
+	struct dev_lapic *lapic;
+	/* state (saved) */
+	bool wait_sipi;        /* after INIT (an AP from power-on): waits for a start-up IPI */
+	bool init_pending;     /* an INIT arrived: taken before the CPU's next instruction */
+	int sipi_vector;       /* a start-up IPI arrived for a waiting CPU, or SIPI_NONE */
+};
 
 struct machine {
 	struct cpu *cpu;        /* a VM's is its root's: one CPU, switched between VMs */
@@ -62,8 +76,18 @@ struct machine {
 	struct dev_cmos *cmos;
 	struct dev_kbd *kbd;
 	struct dev_vga *vga;
-	struct dev_lapic *lapic;
+	struct dev_lapic *lapic; /* CPU 0's */
 	struct dev_ioapic *ioapic;
+
+	/* {====== several CPUs (--smp; machine.c "several CPUs") ====== */
+	unsigned n_cpus;        /* 1 for the one-CPU PC (cpus[0] is then unused but for cpu) */
+	struct smp_cpu cpus[MACHINE_MAX_CPUS];
+	struct dev_lapic *lapics[MACHINE_MAX_CPUS]; /* the APICs' peers, by index */
+	uint32_t quantum;       /* instructions of a turn */
+	unsigned turn_cpu;      /* whose turn it is (saved) */
+	uint64_t turn_left;     /* instructions left of it (saved) */
+	unsigned idle_turns;    /* turns in a row that ended halted, nothing retired (saved) */
+	/* }====== */
 	struct dev_ide *ide;
 	struct disk *disk[MACHINE_MAX_DISKS];
 	int n_disks;
@@ -131,6 +155,37 @@ void machine_free_parts(struct machine *m);
 /* A ROM guest's monitor, made before its time for a snapshot that has one
  * (its pages reserved, no guest state yet: snapshot.c restores it). */
 void machine_attach_monitor(struct machine *m);
+
+/* smp.c, for machine.c and snapshot.c (see smp.c for the model) */
+/* Sets up m's CPUs from cfg->n_cpus: CPU 0 is m->cpu, the others new ones
+ * sharing its caches, waiting for a start-up IPI. Before the devices. */
+void smp_new_cpus(struct machine *m, const struct machine_config *cfg);
+void smp_free_cpus(struct machine *m);
+/* The APIC hooks: an INIT or a start-up IPI reached CPU `s`. */
+void smp_init_ipi(struct smp_cpu *s);
+void smp_startup_ipi(struct smp_cpu *s, int vector);
+/* RESET of the board (port 0x92, the 8042) with a ROM: every CPU. */
+void smp_reset_all(struct machine *m);
+/* The machine's instruction count: the sum over its CPUs. */
+uint64_t smp_icount(const struct machine *m);
+/* m->cpu becomes the CPU whose turn it is (after machine_select_cpu). */
+void smp_resume(struct machine *m);
+/* The CPU whose turn it is, its pending INIT and start-up taken. */
+struct smp_cpu *smp_turn(struct machine *m);
+/* Ends the turn (`idle`: the CPU was halted or waiting and retired
+ * nothing) and gives the next CPU its turn. MACHINE_HALT when every CPU
+ * idled in a row, MACHINE_SHUTDOWN when an INIT ended the run, else
+ * MACHINE_LIMIT. */
+enum machine_stop smp_end_turn(struct machine *m, bool idle);
+/* Something could wake one of the halted CPUs (IF set, an NMI pending). */
+bool smp_can_wake(struct machine *m);
+/* Snapshot parts: the schedule (every machine), the CPUs' images (several
+ * CPUs). The loaders return false for bytes that do not fit, with *bad
+ * naming the part, or NULL when the CPU count differs. */
+void smp_save_schedule(struct machine *m, GByteArray *o);
+bool smp_load_schedule(struct machine *m, const uint8_t *p, size_t len, const char **bad);
+void smp_save_cpus(struct machine *m, GByteArray *o);
+bool smp_load_cpus(struct machine *m, const uint8_t *p, size_t len);
 
 /* vm.c, for machine.c */
 enum machine_stop vm_run_all(struct machine *root, uint64_t max_insns);

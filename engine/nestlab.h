@@ -50,6 +50,9 @@ enum nestlab_error {
 #define MACHINE_MAX_DISKS 2
 #define MACHINE_MAX_MODULES 16
 #define MACHINE_SERIAL_PORTS 2
+#define MACHINE_MAX_CPUS 16          /* --smp: APIC IDs 0 .. 15 */
+#define MACHINE_SMP_QUANTUM_DEFAULT 1000u /* instructions of a CPU's turn (docs/board.md) */
+#define MACHINE_SMP_QUANTUM_MAX 100000000u
 
 /* Receives what the guest writes to the debug console (port 0xE9). */
 typedef void (*machine_console_fn)(void *opaque, const uint8_t *buf, size_t len);
@@ -130,6 +133,9 @@ struct machine_config {
 	bool pc_testdev;            /* QEMU's pc-testdev, as kvm-unit-tests use it (engine/dev/pctestdev.h) */
 	const struct machine_vm_config *vms; /* more VMs beside the first (needs a monitor) */
 	int n_vms;
+	uint32_t n_cpus;            /* CPUs (--smp), 1 .. MACHINE_MAX_CPUS; 0 means 1. More than
+	                             * one: bare only, for now (docs/board.md, "Several CPUs") */
+	uint32_t smp_quantum;       /* instructions per CPU turn; 0: MACHINE_SMP_QUANTUM_DEFAULT */
 };
 
 struct machine;
@@ -202,6 +208,32 @@ struct machine_regs {
 };
 
 void machine_get_regs(struct machine *m, struct machine_regs *r);
+
+/* {====== several CPUs (--smp) ======
+ *
+ * The CPUs take turns on the one host thread, CPU 0 first, each for the
+ * configured quantum of its own instructions (less when it halts or waits
+ * for a start-up IPI); the machine's clock runs on through every turn, so
+ * time is the sum of all the CPUs' cycles. machine_run()'s count and the
+ * icount of machine_get_regs() are the machine's: the sum over its CPUs.
+ * The registers machine_get_regs() and the debugger see are those of the
+ * selected CPU: the one whose turn it is, unless machine_select_cpu()
+ * chose another. */
+
+/* Number of CPUs (1 for a machine without --smp). */
+unsigned machine_cpu_count(const struct machine *m);
+/* The CPU whose turn it is (0 .. count-1). */
+unsigned machine_current_cpu(const struct machine *m);
+/* Makes machine_get_regs(), machine_set_reg() and the memory views
+ * (machine_translate, machine_read_virt) look at CPU `i` until the next
+ * run; false if there is no such CPU. Changes nothing in the machine. */
+bool machine_select_cpu(struct machine *m, unsigned i);
+/* CPU `i`'s registers (icount: its own retired instructions); false if
+ * there is no such CPU. */
+bool machine_get_cpu_regs(struct machine *m, unsigned i, struct machine_regs *r);
+/* True if CPU `i` waits for a start-up IPI (an application processor
+ * before its start, or after an INIT). */
+bool machine_cpu_waiting(const struct machine *m, unsigned i);
 
 /* {====== the instruction observer (engine/insn_observer.c) ======
  *

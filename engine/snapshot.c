@@ -20,7 +20,7 @@
  * are shared with VM snapshots (vmsnap.c) through snapshot_int.h.
  *
  *   "NLMS" version  cpu-image-size  vm-count  current  root-has-monitor
- *   has-memory (0 for machine_save_state)
+ *   has-memory (0 for machine_save_state)  CPU count (version 5)
  *   host memory size (RAM and monitor pages), then its non-zero pages:
  *   (page number, 4096 bytes)* until 0xffffffff   (if has-memory)
  *   per machine (root, then each VM in order):
@@ -28,14 +28,19 @@
  *     (with the root's place in the VMs' round of turns),
  *     A20, the debug port (exit status, POST code), shutdown reason,
  *     monitor (flag, bytes)
- *   the tree guest monitors declared (engine/vm/tree.c: a blob)
+ *   the tree guest monitors declared (engine/vm/tree.c: a blob), the
+ *   CPUs' schedule (smp.c: count, whose turn, what is left of it, each
+ *   CPU's start-up status), then with several CPUs every CPU's image
+ *   (version 5; a version 3 state has none of these three and loads into a
+ *   machine with one CPU)
  */
 #include <string.h>
 
 #include "snapshot_int.h"
 
 #define SNAP_MAGIC 0x534d4c4eu /* "NLMS" */
-#define SNAP_VERSION 4u
+#define SNAP_VERSION 5u
+#define SNAP_VERSION_ONE_CPU 3u /* before the tree and --smp: still loadable with one CPU */
 #define CURRENT_NONE 0xffffffffu
 
 /* {====== writing ====== */
@@ -140,6 +145,7 @@ static guint vm_total(const struct machine *root)
 static void save(struct machine *m, GByteArray *out, bool with_ram)
 {
 	struct machine *root = m->root ? m->root : m;
+	smp_resume(root); /* the CPU whose turn it is, not the one a debugger shows */
 	struct machine *cur = root->current;
 	vm_switch_to(root, NULL); /* every VM's CPU state in its ctx */
 	uint32_t cur_i = CURRENT_NONE;
@@ -153,14 +159,21 @@ static void save(struct machine *m, GByteArray *out, bool with_ram)
 	put32(out, cur_i);
 	put32(out, root->l0 != NULL);
 	put32(out, with_ram);
+	put32(out, root->n_cpus);
 	if (with_ram)
 		save_ram(root, out);
 	for (guint i = 0; i < vm_total(root); i++)
 		snap_save_one(vm_nth(root, i), out);
-	GByteArray *t = g_byte_array_new();
-	vm_tree_save(root, t);
-	put_blob(out, t->data, t->len);
-	g_byte_array_unref(t);
+	GByteArray *b = g_byte_array_new();
+	vm_tree_save(root, b);
+	put_blob(out, b->data, b->len);
+	g_byte_array_set_size(b, 0);
+	smp_save_schedule(root, b);
+	put_blob(out, b->data, b->len);
+	g_byte_array_set_size(b, 0);
+	smp_save_cpus(root, b);
+	put_blob(out, b->data, b->len);
+	g_byte_array_unref(b);
 	vm_switch_to(root, cur);
 }
 
@@ -352,8 +365,12 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	struct snap_rd r = { buf, len, NULL };
 	if (get32(&r, "the header") != SNAP_MAGIC)
 		return fail(error, "not a nestlab machine state (%s)", "bad magic");
-	if (get32(&r, "the header") != SNAP_VERSION)
+	uint32_t version = get32(&r, "the header");
+	if (version != SNAP_VERSION && version != SNAP_VERSION_ONE_CPU)
 		return fail(error, "the machine state has another %s", "format version");
+	if (version == SNAP_VERSION_ONE_CPU && root->n_cpus > 1)
+		return fail(error, "the machine state was made %s: give no --smp option",
+		            "before several CPUs, with one");
 	if (get32(&r, "the header") != cpu_save_size())
 		return fail(error, "the snapshot's %s is from another nestlab build", "CPU state");
 	uint32_t n = get32(&r, "the header"), cur = get32(&r, "the header");
@@ -367,6 +384,13 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	if (!r.bad && has_ram != with_ram)
 		return fail(error, "%s", has_ram ? "the machine state holds memory: it is a full snapshot"
 		                                 : "the machine state holds no memory: it is a checkpoint's part");
+	uint32_t n_cpus = version == SNAP_VERSION ? get32(&r, "the header") : 1;
+	if (!r.bad && n_cpus != root->n_cpus) {
+		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_STATE,
+		            "the snapshot has %u CPU%s, this machine %u: give the same --smp option", n_cpus,
+		            n_cpus == 1 ? "" : "s", root->n_cpus);
+		return false;
+	}
 	/* A ROM guest the monitor had taken over: its monitor's pages first. */
 	if (!r.bad && root_l0 && !root->l0 && root->deferred_monitor.monitor != MACHINE_MONITOR_NONE)
 		machine_attach_monitor(root);
@@ -377,10 +401,23 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	for (guint i = 0; i < n && !r.bad; i++)
 		if (!snap_load_one(vm_nth(root, i), &r, error))
 			return false;
-	uint32_t tn = 0;
-	const uint8_t *tb = get_blob(&r, &tn, "the tree");
-	if (tb && !vm_tree_restore(root, tb, tn))
-		return fail(error, "the machine state is damaged (%s)", "in the tree");
+	uint32_t sched_len = 0, cpus_len = 0;
+	const uint8_t *sched = NULL, *cpus = NULL;
+	if (version == SNAP_VERSION && !r.bad) {
+		uint32_t tn = 0;
+		const uint8_t *tb = get_blob(&r, &tn, "the tree");
+		if (tb && !vm_tree_restore(root, tb, tn))
+			return fail(error, "the machine state is damaged (%s)", "in the tree");
+		sched = get_blob(&r, &sched_len, "the CPUs' schedule");
+		cpus = get_blob(&r, &cpus_len, "the CPUs' states");
+	}
+	if (sched && !r.bad) {
+		const char *bad = NULL;
+		if (!smp_load_schedule(root, sched, sched_len, &bad)) {
+			return fail(error, "the machine state is damaged (%s)",
+			            bad ? bad : "the CPUs' schedule");
+		}
+	}
 	if (r.bad)
 		return fail(error, "the machine state is cut short or damaged (in %s)", r.bad);
 	if (r.left)
@@ -388,6 +425,8 @@ static bool restore(struct machine *m, const uint8_t *buf, size_t len, bool with
 	if (with_ram)
 		cpu_invalidate_phys(root->cpu, 0, pmem_total_size(root->cpu_pmem));
 	vm_switch_to(root, cur == CURRENT_NONE ? NULL : vm_nth(root, cur));
+	if (version == SNAP_VERSION && !smp_load_cpus(root, cpus, cpus_len))
+		return fail(error, "the snapshot's %s is from another nestlab build", "CPU states");
 	return true;
 }
 

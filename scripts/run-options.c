@@ -14,6 +14,7 @@
 #include "run.h"
 
 struct opts o;
+#define NOT_GIVEN G_MININT /* an integer option's value until it is given */
 struct guest_opts g;
 GArray *g_vm_events;
 GArray *g_inputs;
@@ -83,6 +84,13 @@ static const struct run_option options[] = {
 	 "Run KERNEL at level D of a stack of monitors (1 to 8): 1 under the engine's monitor, "
 	 "each level more under one more tinyvmm (the engine's monitor with nested paging and "
 	 "the assist); --mem is then KERNEL's RAM (see docs/monitor.md section 8)", "D" } },
+	{ NULL, RUN_SCOPE_MACHINE, { "smp", 0, 0, G_OPTION_ARG_INT, &o.smp,
+	 "N CPUs, 1 to 16, each with its local APIC (APIC ID 0 .. N-1), listed in the MP table; "
+	 "CPU 0 boots, the others wait for INIT and a start-up IPI; bare only "
+	 "(--monitor=none) for now (see docs/board.md)", "N" } },
+	{ NULL, RUN_SCOPE_MACHINE, { "smp-quantum", 0, 0, G_OPTION_ARG_INT, &o.smp_quantum,
+	 "With --smp: the CPUs take turns of N instructions each, in a fixed order, so every "
+	 "run interleaves them alike (default 1000)", "N" } },
 	{ NULL, RUN_SCOPE_MACHINE, { "tinyvmm", 0, 0, G_OPTION_ARG_FILENAME, &o.tinyvmm,
 	 "With --nest: the guest hypervisor to use (default: tinyvmm.elf of this build)", "FILE" } },
 	{ NULL, RUN_SCOPE_MACHINE, { "vm", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.vms,
@@ -792,6 +800,17 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 	o.mem = (gint)mib;
 	if (o.max_insns < 0)
 		return usage_error(ctx, "--max-insns must be a positive number%s", "");
+	if (o.smp == NOT_GIVEN)
+		o.smp = 0;
+	else if (o.smp < 1 || o.smp > MACHINE_MAX_CPUS)
+		return usage_error(ctx, "--smp must be a number of CPUs from 1 to 16%s", "");
+	if (o.smp_quantum == NOT_GIVEN)
+		o.smp_quantum = 0;
+	else if (o.smp_quantum < 1 || o.smp_quantum > (gint)MACHINE_SMP_QUANTUM_MAX)
+		return usage_error(ctx, "--smp-quantum must be from 1 to 100000000 instructions%s", "");
+	if (o.smp > 1 && (o.monitor ? strcmp(o.monitor, "none") != 0 : !o.rom))
+		return usage_error(ctx, "--smp: several CPUs run bare only, for now; add "
+		                   "--monitor=none%s", "");
 	if (o.monitor && !parse_monitor(o.monitor, &g.monitor))
 		return usage_error(ctx, "--monitor '%s' must be shadow, nested or none", o.monitor);
 	if (o.cpu && !strcmp(o.cpu, "help")) {
@@ -959,6 +978,7 @@ static void reset_options(void)
 	g_vm_events = g_inputs = NULL;
 	o.gdb = -1;
 	o.nest = -1; /* not given (0 is a bad level) */
+	o.smp = o.smp_quantum = NOT_GIVEN;
 }
 
 int run_parse_options(int argc, char **argv, enum run_scope scope, uint16_t *post,
@@ -1017,6 +1037,8 @@ struct machine *run_new_machine(uint16_t post, GError **error)
 		.monitor = g.monitor,
 		.faithful_i386 = o.faithful,
 		.assist = o.assist,
+		.n_cpus = (uint32_t)o.smp,
+		.smp_quantum = (uint32_t)o.smp_quantum,
 		.cpu = o.cpu,
 		.pc_testdev = o.devices && o.devices[0],
 		.vms = g.vms,

@@ -88,6 +88,8 @@ struct opts {
 	gboolean faithful;
 	gboolean assist;
 	gint nest;
+	gint smp;
+	gint smp_quantum;
 	gchar *tinyvmm;
 	gchar *cpu;
 	gchar **devices;

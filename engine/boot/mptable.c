@@ -12,9 +12,21 @@
 #define MP_PRODUCT_ID "PC BOARD    " /* 12 bytes */
 #define MP_BUS_ISA "ISA   "         /* 6 bytes */
 #define MP_IO_INTS (MP_ISA_IRQS - 1) /* every ISA IRQ but the cascade */
-#define MP_ENTRIES (1 + 1 + 1 + MP_IO_INTS + 2)
-#define MP_CONFIG_LEN \
-	(MPTABLE_HEADER_SIZE + MPTABLE_CPU_ENTRY_SIZE + (MP_ENTRIES - 1) * MPTABLE_ENTRY_SIZE)
+#define MP_OTHER_ENTRIES (1 + 1 + MP_IO_INTS + 2) /* bus, IOAPIC, I/O and local ints */
+#define MP_MAX_CONFIG_LEN \
+	(MPTABLE_HEADER_SIZE + MPTABLE_MAX_CPUS * MPTABLE_CPU_ENTRY_SIZE + \
+	 MP_OTHER_ENTRIES * MPTABLE_ENTRY_SIZE)
+
+static unsigned cpus_of(const struct mptable_config *c)
+{
+	return c->n_cpus ? c->n_cpus : 1;
+}
+
+static uint32_t config_len(const struct mptable_config *c)
+{
+	return MPTABLE_HEADER_SIZE + cpus_of(c) * MPTABLE_CPU_ENTRY_SIZE +
+	       MP_OTHER_ENTRIES * MPTABLE_ENTRY_SIZE;
+}
 
 /* Offsets in the floating pointer and the configuration table header. */
 enum { MPF_ADDR = 4, MPF_LENGTH = 8, MPF_REV = 9, MPF_CHECKSUM = 10 };
@@ -51,12 +63,13 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 	return (uint8_t)-sum;
 }
 
-static void put_cpu(struct out *o, const struct mptable_config *c)
+/* CPU `i`: APIC ID cpu_apic_id + i; the first is the bootstrap processor. */
+static void put_cpu(struct out *o, const struct mptable_config *c, unsigned i)
 {
 	put8(o, MP_ENTRY_CPU);
-	put8(o, c->cpu_apic_id);
+	put8(o, c->cpu_apic_id + i);
 	put8(o, c->cpu_apic_version);
-	put8(o, MP_CPU_ENABLED | MP_CPU_BSP);
+	put8(o, MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0));
 	put32(o, c->cpu_signature);
 	put32(o, c->cpu_features);
 	put32(o, 0);
@@ -86,7 +99,8 @@ static void put_int(struct out *o, int type, int int_type, int irq, int dest, in
 
 static void put_entries(struct out *o, const struct mptable_config *c)
 {
-	put_cpu(o, c);
+	for (unsigned i = 0; i < cpus_of(c); i++)
+		put_cpu(o, c, i);
 	put8(o, MP_ENTRY_BUS);
 	put8(o, MP_ISA_BUS_ID);
 	memcpy(o->p, MP_BUS_ISA, 6);
@@ -102,20 +116,21 @@ static void put_entries(struct out *o, const struct mptable_config *c)
 
 static void build_config(uint8_t *t, const struct mptable_config *c)
 {
-	memset(t, 0, MP_CONFIG_LEN);
+	uint32_t len = config_len(c);
+	memset(t, 0, len);
 	memcpy(t, "PCMP", 4);
-	t[MPC_LENGTH] = MP_CONFIG_LEN & 0xff;
-	t[MPC_LENGTH + 1] = MP_CONFIG_LEN >> 8;
+	t[MPC_LENGTH] = len & 0xff;
+	t[MPC_LENGTH + 1] = (uint8_t)(len >> 8);
 	t[MPC_REV] = MPTABLE_SPEC_REV;
 	memcpy(t + MPC_OEM, MP_OEM_ID, 8);
 	memcpy(t + MPC_PRODUCT, MP_PRODUCT_ID, 12);
-	t[MPC_COUNT] = MP_ENTRIES;
+	t[MPC_COUNT] = (uint8_t)(cpus_of(c) + MP_OTHER_ENTRIES);
 	struct out o = { t + MPC_LAPIC };
 	put32(&o, c->lapic_addr);
 	o.p = t + MPTABLE_HEADER_SIZE;
 	put_entries(&o, c);
-	g_assert(o.p == t + MP_CONFIG_LEN);
-	t[MPC_CHECKSUM] = checksum(t, MP_CONFIG_LEN);
+	g_assert(o.p == t + len);
+	t[MPC_CHECKSUM] = checksum(t, len);
 }
 
 static void build_float(uint8_t *f)
@@ -130,9 +145,9 @@ static void build_float(uint8_t *f)
 	f[MPF_CHECKSUM] = checksum(f, MPTABLE_FLOAT_SIZE);
 }
 
-uint32_t mptable_config_length(void)
+uint32_t mptable_config_length(const struct mptable_config *cfg)
 {
-	return MP_CONFIG_LEN;
+	return config_len(cfg);
 }
 
 bool mptable_write(struct pmem *pm, const struct mptable_config *cfg, GError **error)
@@ -144,13 +159,15 @@ bool mptable_write(struct pmem *pm, const struct mptable_config *cfg, GError **e
 		            MPTABLE_FLOAT_ADDR, pmem_ram_size(pm) / 1024);
 		return false;
 	}
-	uint8_t buf[MPTABLE_FLOAT_SIZE + MP_CONFIG_LEN], back[sizeof buf];
+	g_assert(cpus_of(cfg) <= MPTABLE_MAX_CPUS);
+	uint8_t buf[MPTABLE_FLOAT_SIZE + MP_MAX_CONFIG_LEN], back[sizeof buf];
+	uint32_t size = MPTABLE_FLOAT_SIZE + config_len(cfg);
 	G_STATIC_ASSERT(MPTABLE_CONFIG_ADDR == MPTABLE_FLOAT_ADDR + MPTABLE_FLOAT_SIZE);
 	build_float(buf);
 	build_config(buf + MPTABLE_FLOAT_SIZE, cfg);
-	pmem_store(pm, MPTABLE_FLOAT_ADDR, buf, sizeof buf);
-	pmem_load(pm, MPTABLE_FLOAT_ADDR, back, sizeof back);
-	if (memcmp(buf, back, sizeof buf) != 0) {
+	pmem_store(pm, MPTABLE_FLOAT_ADDR, buf, size);
+	pmem_load(pm, MPTABLE_FLOAT_ADDR, back, size);
+	if (memcmp(buf, back, size) != 0) {
 		g_set_error(error, BOOT_ERROR, BOOT_ERROR_OVERLAP,
 		            "the MP table at 0x%x cannot be written: a ROM covers the BIOS area",
 		            MPTABLE_FLOAT_ADDR);

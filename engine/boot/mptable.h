@@ -6,7 +6,8 @@
  *   0xF0000  floating pointer "_MP_" (16 bytes) ---+
  *   0xF0010  configuration table "PCMP"  <---------+
  *              header (44 bytes)
- *              processor      BSP, enabled
+ *              processor      BSP, enabled (APIC ID cpu_apic_id)
+ *              processor      AP, enabled (cpu_apic_id + 1), ... one per CPU
  *              bus            0 "ISA   "
  *              I/O APIC       enabled, at ioapic_addr
  *              I/O interrupt  ISA IRQ 0 -> pin 2, IRQ n -> pin n (n = 1, 3..15)
@@ -32,6 +33,7 @@
 #define MPTABLE_HEADER_SIZE 44u
 #define MPTABLE_CPU_ENTRY_SIZE 20u
 #define MPTABLE_ENTRY_SIZE 8u        /* every other entry type */
+#define MPTABLE_MAX_CPUS 16
 
 /* Entry types. */
 enum { MP_ENTRY_CPU, MP_ENTRY_BUS, MP_ENTRY_IOAPIC, MP_ENTRY_IOINT, MP_ENTRY_LOCALINT };
@@ -56,6 +58,7 @@ struct mptable_config {
 	uint32_t cpu_features;  /* CPUID.1:EDX */
 	uint8_t ioapic_id, ioapic_version;
 	uint32_t ioapic_addr;
+	unsigned n_cpus;        /* CPUs listed (0 means 1), APIC IDs from cpu_apic_id on */
 };
 
 /*
@@ -67,6 +70,6 @@ struct mptable_config {
 bool mptable_write(struct pmem *pm, const struct mptable_config *cfg, GError **error);
 
 /* The number of bytes of the configuration table (header and entries). */
-uint32_t mptable_config_length(void);
+uint32_t mptable_config_length(const struct mptable_config *cfg);
 
 #endif

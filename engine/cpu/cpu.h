@@ -296,6 +296,9 @@ struct cpu {
 	/* The introspection ABI's call (cpu_set_abi_hook), or NULL. */
 	void (*abi_hook)(void *opaque, struct cpu *cpu);
 	void *abi_opaque;
+	struct cpu *sibling; /* the next CPU sharing this one's memory and decode cache
+	                      * (a ring; NULL for a CPU alone: cpu_share_caches) */
+	bool dcache_borrowed; /* the decode cache is another CPU's */
 };
 
 /* {====== lifecycle ====== */
@@ -303,6 +306,16 @@ struct cpu {
 /* Allocates a CPU in its power-on state on `bus`. Never fails (aborts on OOM). */
 struct cpu *cpu_new(const struct bus *bus);
 void cpu_free(struct cpu *cpu);
+
+/*
+ * Makes `cpu` a further CPU of the machine `with` is in: it uses the decode
+ * cache of `with` (decodes are by physical address, so every CPU may run
+ * them) and joins its ring of siblings, so that a page that comes to hold
+ * code loses its fast write path in every CPU's TLB, and a write by any of
+ * them drops the decodes it touches. Free `cpu` before `with`. The
+ * single-CPU hot path does not change.
+ */
+void cpu_share_caches(struct cpu *cpu, struct cpu *with);
 
 /* Power-on / RESET: the state the manual gives for after RESET (real mode,
  * CS.sel=F000 base FFFF0000, EIP=FFF0, EDX=signature). */
@@ -364,7 +377,8 @@ void cpu_seg_loaded(struct cpu *cpu, int sreg);
 /* Drops the TLB (all entries). */
 void cpu_tlb_flush(struct cpu *cpu);
 /* Drops only the fast write paths: the next write to each page walks (and
- * marks it in bus.dirty) again. Nothing the guest can see changes. */
+ * marks it in bus.dirty) again; on every CPU sharing caches with `cpu`.
+ * Nothing the guest can see changes. */
 void cpu_tlb_drop_writes(struct cpu *cpu);
 
 /* For guest.event only: the event it was given turns into fault `vec`

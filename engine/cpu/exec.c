@@ -35,11 +35,35 @@ struct cpu *cpu_new(const struct bus *bus)
 	return cpu;
 }
 
+void cpu_share_caches(struct cpu *cpu, struct cpu *with)
+{
+	if (!cpu->dcache_borrowed)
+		dcache_free(cpu->dcache);
+	cpu->dcache = with->dcache;
+	cpu->dcache_borrowed = true;
+	cpu->sibling = with->sibling ? with->sibling : with;
+	with->sibling = cpu;
+}
+
+/* Takes `cpu` out of its ring of siblings. */
+static void leave_ring(struct cpu *cpu)
+{
+	struct cpu *p = cpu->sibling;
+	if (!p)
+		return;
+	while (p->sibling != cpu)
+		p = p->sibling;
+	p->sibling = cpu->sibling == p ? NULL : cpu->sibling;
+	cpu->sibling = NULL;
+}
+
 void cpu_free(struct cpu *cpu)
 {
 	if (!cpu)
 		return;
-	dcache_free(cpu->dcache);
+	leave_ring(cpu);
+	if (!cpu->dcache_borrowed)
+		dcache_free(cpu->dcache);
 	free(cpu->points);
 	free(cpu);
 }

@@ -200,8 +200,12 @@ void cpu_tlb_flush(struct cpu *cpu)
 
 void cpu_tlb_drop_writes(struct cpu *cpu)
 {
-	for (int i = 0; i < TLB_SIZE; i++)
-		cpu->tlb[i].tag_write[0] = cpu->tlb[i].tag_write[1] = 0;
+	struct cpu *c = cpu;
+	do {
+		for (int i = 0; i < TLB_SIZE; i++)
+			c->tlb[i].tag_write[0] = c->tlb[i].tag_write[1] = 0;
+		c = c->sibling;
+	} while (c && c != cpu);
 }
 
 void mmu_invlpg(struct cpu *cpu, uint32_t lin)
@@ -216,9 +220,13 @@ void mmu_protect_code(struct cpu *cpu, uint32_t pa);
 void mmu_protect_code(struct cpu *cpu, uint32_t pa)
 {
 	pa &= ~0xfffu;
-	for (int i = 0; i < TLB_SIZE; i++)
-		if (cpu->tlb[i].host && cpu->tlb[i].phys == pa)
-			cpu->tlb[i].tag_write[0] = cpu->tlb[i].tag_write[1] = 0;
+	struct cpu *c = cpu;
+	do { /* the page's decodes are every sibling's: none may write it unseen */
+		for (int i = 0; i < TLB_SIZE; i++)
+			if (c->tlb[i].host && c->tlb[i].phys == pa)
+				c->tlb[i].tag_write[0] = c->tlb[i].tag_write[1] = 0;
+		c = c->sibling;
+	} while (c && c != cpu);
 }
 
 /* True if TLB tag `tag` maps the page of `lin`, watched or not (the slow

@@ -358,52 +358,104 @@ bool dev_lapic_is_dest(const struct dev_lapic *l, int dest)
 	}
 }
 
-/* Whether the message in ICR reaches this APIC. */
-static bool icr_to_self(const struct dev_lapic *l)
+/* Whether the message in ICR of `from` reaches APIC `to`. */
+static bool icr_reaches(const struct dev_lapic *from, const struct dev_lapic *to)
 {
-	uint32_t lo = l->st.icr_lo;
+	uint32_t lo = from->st.icr_lo;
 	switch ((lo & LAPIC_ICR_SHORTHAND_MASK) >> LAPIC_ICR_SHORTHAND_SHIFT) {
 	case LAPIC_SH_SELF:
+		return to == from;
 	case LAPIC_SH_ALL:
 		return true;
 	case LAPIC_SH_OTHERS:
-		return false;
+		return to != from;
 	default: {
-		int dest = (int)(l->st.icr_hi >> LAPIC_ICR_DEST_SHIFT);
+		int dest = (int)(from->st.icr_hi >> LAPIC_ICR_DEST_SHIFT);
 		if (lo & LAPIC_DEST_LOGICAL)
 			dest |= LAPIC_DEST_ID_LOGICAL;
-		return dev_lapic_is_dest(l, dest);
+		return dev_lapic_is_dest(to, dest);
 	}
+	}
+}
+
+/* The APICs the message in ICR reaches, in peer order, into `out` (room
+ * for every peer); returns how many. */
+static int icr_targets(struct dev_lapic *l, struct dev_lapic **out)
+{
+	int n = 0;
+	if (!l->peers)
+		return icr_reaches(l, l) ? (out[0] = l, 1) : 0;
+	for (int i = 0; i < l->n_peers; i++)
+		if (icr_reaches(l, l->peers[i]))
+			out[n++] = l->peers[i];
+	return n;
+}
+
+/* Lowest priority: of the targets, the one with the lowest task priority
+ * class (ties: the first in peer order, the lowest APIC ID). */
+static int lowest_priority(struct dev_lapic **t, int n)
+{
+	int best = 0;
+	for (int i = 1; i < n; i++)
+		if ((t[i]->st.tpr & PRIORITY_CLASS) < (t[best]->st.tpr & PRIORITY_CLASS))
+			best = i;
+	return best;
+}
+
+/* Message `lo` (ICR low) arrives at APIC `to`. */
+static void receive_ipi(struct dev_lapic *to, uint32_t lo)
+{
+	int vector = (int)(lo & LAPIC_VECTOR_MASK);
+	switch (lvt_mode(lo)) {
+	case LAPIC_DM_FIXED:
+	case LAPIC_DM_LOWEST:
+		accept(to, vector, (lo & LAPIC_TRIGGER_LEVEL) != 0);
+		break;
+	case LAPIC_DM_NMI:
+		if (to->hooks.nmi)
+			to->hooks.nmi(to->hooks.opaque);
+		break;
+	case LAPIC_DM_INIT:
+		if (to->hooks.init)
+			to->hooks.init(to->hooks.opaque);
+		break;
+	case LAPIC_DM_STARTUP:
+		if (to->hooks.sipi)
+			to->hooks.sipi(to->hooks.opaque, vector);
+		break;
+	default: /* SMI: no SMM */
+		break;
 	}
 }
 
 static void send_ipi(struct dev_lapic *l)
 {
 	uint32_t lo = l->st.icr_lo;
-	int vector = (int)(lo & LAPIC_VECTOR_MASK);
-	bool self = icr_to_self(l);
-	switch (lvt_mode(lo)) {
-	case LAPIC_DM_FIXED:
-	case LAPIC_DM_LOWEST: /* the lowest-priority CPU is the only one */
-		if (vector < LAPIC_FIRST_LEGAL_VECTOR)
-			raise_error(l, LAPIC_ESR_SEND_ILLEGAL_VECTOR |
-			                       (self ? LAPIC_ESR_RECV_ILLEGAL_VECTOR : 0));
-		else if (self)
-			accept(l, vector, (lo & LAPIC_TRIGGER_LEVEL) != 0);
-		break;
-	case LAPIC_DM_NMI:
-		if (self && l->hooks.nmi)
-			l->hooks.nmi(l->hooks.opaque);
-		break;
-	case LAPIC_DM_INIT:
-		if ((lo & LAPIC_TRIGGER_LEVEL) && !(lo & LAPIC_ICR_LEVEL_ASSERT))
-			break; /* INIT level de-assert: only synchronises arbitration IDs */
-		if (self && l->hooks.init)
-			l->hooks.init(l->hooks.opaque);
-		break;
-	default: /* start-up: the BSP is not waiting for one; SMI: no SMM */
-		break;
+	struct dev_lapic *self_only[1];
+	struct dev_lapic **t = l->peers ? g_newa(struct dev_lapic *, l->n_peers) : self_only;
+	int n = icr_targets(l, t);
+	uint32_t mode = lvt_mode(lo);
+	if (mode == LAPIC_DM_INIT && (lo & LAPIC_TRIGGER_LEVEL) && !(lo & LAPIC_ICR_LEVEL_ASSERT))
+		return; /* INIT level de-assert: only synchronises arbitration IDs */
+	if ((mode == LAPIC_DM_FIXED || mode == LAPIC_DM_LOWEST) &&
+	    (lo & LAPIC_VECTOR_MASK) < LAPIC_FIRST_LEGAL_VECTOR) {
+		/* refused by every receiver, and by the sender (one error for both
+		 * when it is its own receiver) */
+		bool self = false;
+		for (int i = 0; i < n; i++)
+			if (t[i] == l)
+				self = true;
+			else
+				raise_error(t[i], LAPIC_ESR_RECV_ILLEGAL_VECTOR);
+		raise_error(l, LAPIC_ESR_SEND_ILLEGAL_VECTOR | (self ? LAPIC_ESR_RECV_ILLEGAL_VECTOR : 0));
+		return;
 	}
+	if (mode == LAPIC_DM_LOWEST && n > 1) {
+		t[0] = t[lowest_priority(t, n)];
+		n = 1;
+	}
+	for (int i = 0; i < n; i++)
+		receive_ipi(t[i], lo);
 }
 
 /* }====================================================================== */
@@ -566,8 +618,17 @@ static void reg_write(struct dev_lapic *l, uint32_t reg, uint32_t v)
 
 /* MMIO: registers sit at 16-byte aligned offsets; a narrower read sees the
  * low bytes of the register, a narrower or unaligned write is ignored. */
+/* The APIC an access at LAPIC_MMIO_BASE reaches: with several CPUs, the
+ * running CPU's own. */
+static struct dev_lapic *mmio_target(void *opaque)
+{
+	struct dev_lapic *l = opaque;
+	return l->hooks.select ? l->hooks.select(l->hooks.opaque) : l;
+}
+
 static uint32_t mmio_read(void *opaque, uint32_t offset, int size)
 {
+	opaque = mmio_target(opaque);
 	uint32_t byte = offset & 0xfu;
 	if (byte + (uint32_t)size > 4)
 		return 0;
@@ -578,7 +639,7 @@ static uint32_t mmio_read(void *opaque, uint32_t offset, int size)
 static void mmio_write(void *opaque, uint32_t offset, uint32_t val, int size)
 {
 	if (size == 4 && (offset & 0xfu) == 0)
-		reg_write(opaque, offset, val);
+		reg_write(mmio_target(opaque), offset, val);
 }
 
 /* }====================================================================== */
@@ -618,6 +679,14 @@ static void lapic_reset(struct device *d)
 {
 	struct dev_lapic *l = (struct dev_lapic *)d;
 	reset_state(l);
+	notify(l);
+}
+
+void dev_lapic_init_state(struct dev_lapic *l)
+{
+	uint32_t id = l->st.id;
+	powerup_state(l);
+	l->st.id = id;
 	notify(l);
 }
 
@@ -661,8 +730,8 @@ static const struct device_ops lapic_ops = {
         .free = lapic_free,
 };
 
-struct dev_lapic *dev_lapic_new(const struct dev_board *b, uint8_t apic_id,
-                                const struct dev_lapic_hooks *hooks, GError **error)
+static struct dev_lapic *lapic_alloc(const struct dev_board *b, uint8_t apic_id,
+                                     const struct dev_lapic_hooks *hooks)
 {
 	struct dev_lapic *l = g_new0(struct dev_lapic, 1);
 	l->dev = (struct device){.ops = &lapic_ops, .name = "lapic"};
@@ -671,6 +740,13 @@ struct dev_lapic *dev_lapic_new(const struct dev_board *b, uint8_t apic_id,
 		l->hooks = *hooks;
 	l->reset_id = apic_id;
 	clock_timer_init(&l->timer, b->clock, "lapic-timer", timer_fire, l);
+	return l;
+}
+
+struct dev_lapic *dev_lapic_new(const struct dev_board *b, uint8_t apic_id,
+                                const struct dev_lapic_hooks *hooks, GError **error)
+{
+	struct dev_lapic *l = lapic_alloc(b, apic_id, hooks);
 	if (!pmem_map_mmio(b->pmem, LAPIC_MMIO_BASE, LAPIC_MMIO_SIZE, mmio_read, mmio_write, l)) {
 		g_set_error(error, NESTLAB_ERROR, NESTLAB_ERROR_CONFIG,
 		            "the local APIC's registers at 0x%08x-0x%08x overlap RAM or another "
@@ -681,6 +757,20 @@ struct dev_lapic *dev_lapic_new(const struct dev_board *b, uint8_t apic_id,
 	}
 	reset_state(l); /* no hook yet: the board has not got the pointer */
 	return l;
+}
+
+struct dev_lapic *dev_lapic_new_ap(const struct dev_board *b, uint8_t apic_id,
+                                   const struct dev_lapic_hooks *hooks)
+{
+	struct dev_lapic *l = lapic_alloc(b, apic_id, hooks);
+	reset_state(l);
+	return l;
+}
+
+void dev_lapic_set_peers(struct dev_lapic *l, struct dev_lapic *const *peers, int n)
+{
+	l->peers = peers;
+	l->n_peers = n;
 }
 
 /* }====================================================================== */

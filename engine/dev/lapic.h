@@ -38,13 +38,16 @@
  * The CPU takes an interrupt with dev_lapic_ack() (INTA); an EOI of a
  * level-triggered vector (TMR bit set) is broadcast with the `eoi` hook.
  *
- * ICR on a one-CPU machine: the destination (shorthand, physical ID or
- * 0xFF, logical flat/cluster match against LDR/DFR) either names this APIC
- * or nobody. Fixed and lowest-priority IPIs set IRR; NMI calls the `nmi`
- * hook; INIT calls the `init` hook (an INIT level de-assert does nothing);
- * start-up IPIs are ignored (the bootstrap processor never waits for one);
- * SMI is ignored (no SMM). The delivery status bit always reads 0: a
- * message is delivered at once.
+ * ICR: the destination (shorthand self, all, all but self; a physical ID
+ * or 0xFF; a logical flat/cluster match against each LDR/DFR) selects
+ * among the board's APICs (dev_lapic_set_peers; alone, this one or
+ * nobody). Fixed IPIs set IRR in every APIC selected; lowest-priority ones
+ * in the one with the lowest TPR class (ties: the lowest APIC ID); NMI
+ * calls each one's `nmi` hook; INIT its `init` hook (an INIT level
+ * de-assert does nothing); start-up its `sipi` hook (the board starts a
+ * CPU that waits for one); SMI is ignored (no SMM). The delivery status
+ * bit always reads 0: a message is delivered at once, as the ICR is
+ * written.
  *
  * Errors (ESR): send illegal vector (an IPI with a vector below 16),
  * receive illegal vector (such a vector reaching this APIC from the ICR,
@@ -152,6 +155,8 @@ enum lapic_lvt {
  * IOAPIC's deliver callback: bit 8 set means logical destination mode. */
 #define LAPIC_DEST_ID_LOGICAL 0x100
 
+struct dev_lapic;
+
 /* What the APIC asks of the board (every hook may be NULL). */
 struct dev_lapic_hooks {
 	void *opaque;
@@ -166,6 +171,14 @@ struct dev_lapic_hooks {
 	/* An INIT IPI reached this CPU: the board resets the CPU (on a one-CPU
 	 * machine it may as well ignore it; the APIC itself is unchanged). */
 	void (*init)(void *opaque);
+	/* A start-up IPI with `vector` reached this CPU: a CPU waiting for one
+	 * starts in real mode at vector << 12 (CS = vector << 8, IP = 0); any
+	 * other ignores it. NULL: ignored (a one-CPU board). */
+	void (*sipi)(void *opaque, int vector);
+	/* Several CPUs: the APIC of the CPU that is running, which is the one
+	 * an access to LAPIC_MMIO_BASE reaches (each CPU sees its own APIC at
+	 * the same address). NULL: always this one. */
+	struct dev_lapic *(*select)(void *opaque);
 };
 
 /* All guest-visible state; saved as is (no pointers, no padding). */
@@ -192,6 +205,8 @@ struct dev_lapic {
 	const struct dev_board *board;
 	struct dev_lapic_hooks hooks;
 	uint8_t reset_id; /* the ID the board gave (restored by reset) */
+	struct dev_lapic *const *peers; /* every APIC of the board, or NULL: only this one */
+	int n_peers;
 	struct clock_timer timer;
 };
 
@@ -204,6 +219,21 @@ struct dev_lapic {
  */
 struct dev_lapic *dev_lapic_new(const struct dev_board *b, uint8_t apic_id,
                                 const struct dev_lapic_hooks *hooks, GError **error);
+
+/* A further CPU's local APIC (an application processor's) with ID
+ * `apic_id`: as dev_lapic_new, but its registers are not mapped (the first
+ * APIC's mapping reaches it through its `select` hook). Never fails. */
+struct dev_lapic *dev_lapic_new_ap(const struct dev_board *b, uint8_t apic_id,
+                                   const struct dev_lapic_hooks *hooks);
+
+/* The APICs an IPI from `l` may reach: `peers` (kept by pointer, `n` of
+ * them, `l` among them), in the order lowest-priority ties are broken in. */
+void dev_lapic_set_peers(struct dev_lapic *l, struct dev_lapic *const *peers, int n);
+
+/* INIT: the APIC returns to its power-up state (SVR = 0xFF, every LVT
+ * masked), keeping its ID and its hardware enable (SDM "Local APIC State
+ * After It Receives an INIT-Deassert Message" and the INIT reset). */
+void dev_lapic_init_state(struct dev_lapic *l);
 
 /* True if IRR holds a vector whose priority class is above the PPR's and
  * the APIC is enabled (software and hardware): the CPU should be

@@ -53,6 +53,7 @@ static uint32_t find_floating(struct pmem *pm)
 struct parsed {
 	int cpus, buses, ioapics, ioints, localints;
 	uint8_t cpu[20], bus[8], ioapic[8];
+	uint8_t cpu_id[16], cpu_flags[16]; /* each CPU entry's APIC ID and flags */
 	int pin_of_irq[16]; /* -1: no entry */
 	uint8_t ioint_dest[16];
 	uint8_t local[2][8];
@@ -68,7 +69,11 @@ static void parse_entries(const uint8_t *t, int count, uint16_t len, struct pars
 		g_assert_true(e < t + len);
 		switch (e[0]) {
 		case MP_ENTRY_CPU:
-			memcpy(p->cpu, e, 20);
+			if (!p->cpus)
+				memcpy(p->cpu, e, 20);
+			g_assert_cmpint(p->cpus, <, 16);
+			p->cpu_id[p->cpus] = e[1];
+			p->cpu_flags[p->cpus] = e[3];
 			p->cpus++;
 			e += 20;
 			continue;
@@ -121,7 +126,7 @@ static void test_mp_tables(void)
 	pmem_load(pm, ca, t, MPTABLE_HEADER_SIZE);
 	g_assert_true(memcmp(t, "PCMP", 4) == 0);
 	uint16_t len = le16(t + 4);
-	g_assert_cmpuint(len, ==, mptable_config_length());
+	g_assert_cmpuint(len, ==, mptable_config_length(&board));
 	g_assert_cmpuint(len, <=, sizeof t);
 	pmem_load(pm, ca, t, len);
 	g_assert_cmpuint(sum(t, len), ==, 0);
@@ -173,7 +178,7 @@ static void test_mp_ids_from_config(void)
 	c.ioapic_id = 7;
 	g_assert_true(mptable_write(pm, &c, NULL));
 	uint8_t t[1024];
-	uint16_t len = (uint16_t)mptable_config_length();
+	uint16_t len = (uint16_t)mptable_config_length(&c);
 	pmem_load(pm, MPTABLE_CONFIG_ADDR, t, len);
 	g_assert_cmpuint(sum(t, len), ==, 0);
 	struct parsed p;
@@ -182,6 +187,39 @@ static void test_mp_ids_from_config(void)
 	g_assert_cmpuint(p.ioapic[1], ==, 7);
 	g_assert_cmpuint(p.ioint_dest[4], ==, 7);
 	g_assert_cmpuint(p.local[0][6], ==, 3);
+	pmem_free(pm);
+}
+
+/* Several CPUs: one enabled processor entry each, APIC IDs in order, the
+ * first alone flagged the bootstrap processor; the rest of the table (and
+ * its checksum) as before, ExtINT still to the BSP's LINT0 only. */
+static void test_mp_several_cpus(void)
+{
+	struct pmem *pm = pmem_new(2 * MIB);
+	struct mptable_config c = board;
+	c.n_cpus = 4;
+	c.ioapic_id = 4;
+	g_assert_true(mptable_write(pm, &c, NULL));
+	uint8_t t[1024];
+	pmem_load(pm, MPTABLE_CONFIG_ADDR, t, MPTABLE_HEADER_SIZE);
+	uint16_t len = le16(t + 4);
+	g_assert_cmpuint(len, ==, mptable_config_length(&c));
+	g_assert_cmpuint(len, ==, mptable_config_length(&board) + 3 * MPTABLE_CPU_ENTRY_SIZE);
+	pmem_load(pm, MPTABLE_CONFIG_ADDR, t, len);
+	g_assert_cmpuint(sum(t, len), ==, 0);
+	struct parsed p;
+	parse_entries(t, le16(t + 34), len, &p);
+	g_assert_cmpint(p.cpus, ==, 4);
+	for (int i = 0; i < 4; i++) {
+		g_assert_cmpuint(p.cpu_id[i], ==, i);
+		g_assert_cmpuint(p.cpu_flags[i], ==, i == 0 ? MP_CPU_ENABLED | MP_CPU_BSP : MP_CPU_ENABLED);
+	}
+	g_assert_cmpint(p.ioapics, ==, 1);
+	g_assert_cmpuint(p.ioapic[1], ==, 4);
+	g_assert_cmpint(p.ioints, ==, 15);
+	g_assert_cmpuint(p.local[0][1], ==, MP_INT_EXTINT);
+	g_assert_cmpuint(p.local[0][6], ==, 0);    /* the BSP's LINT0 */
+	g_assert_cmpuint(p.local[1][6], ==, 0xff); /* NMI: every LINT1 */
 	pmem_free(pm);
 }
 
@@ -240,6 +278,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/boot/mptable/found-parsed-and-checksummed", test_mp_tables);
 	g_test_add_func("/boot/mptable/ids-from-config", test_mp_ids_from_config);
+	g_test_add_func("/boot/mptable/several-cpus", test_mp_several_cpus);
 	g_test_add_func("/boot/mptable/errors", test_mp_errors);
 	g_test_add_func("/boot/bda/fields", test_bda);
 	return g_test_run();

@@ -1,7 +1,7 @@
 /*
  * test-lapic.c - the local APIC against the SDM: registers, priorities,
- * EOI, the timer, IPIs to self, errors, LINT inputs, the enable bits and
- * save/restore. Registers are reached through physical memory (MMIO), as
+ * EOI, the timer, IPIs to self and between the APICs of several CPUs,
+ * errors, LINT inputs, the enable bits and save/restore. Registers are reached through physical memory (MMIO), as
  * the CPU reaches them.
  */
 #include <glib.h>
@@ -541,6 +541,198 @@ static void test_save_restore(void)
 	board_free(t);
 }
 
+/* {====== several APICs (one per CPU) ====== */
+
+#define PEERS 4
+
+struct peers {
+	struct testboard tb;
+	struct dev_lapic *l[PEERS];
+	struct dev_lapic *all[PEERS];
+	unsigned running;          /* whose registers the MMIO page shows */
+	int nmis[PEERS], inits[PEERS], sipis[PEERS], sipi_vector[PEERS];
+	struct peer_ctx { struct peers *p; int i; } ctx[PEERS];
+};
+
+static void peer_nmi(void *o)
+{
+	struct peer_ctx *c = o;
+	c->p->nmis[c->i]++;
+}
+
+static void peer_init(void *o)
+{
+	struct peer_ctx *c = o;
+	c->p->inits[c->i]++;
+}
+
+static void peer_sipi(void *o, int vector)
+{
+	struct peer_ctx *c = o;
+	c->p->sipis[c->i]++;
+	c->p->sipi_vector[c->i] = vector;
+}
+
+static struct dev_lapic *peer_select(void *o)
+{
+	struct peer_ctx *c = o;
+	return c->p->l[c->p->running];
+}
+
+/* Four APICs, IDs 0-3, the first mapped, the others reached through it. */
+static struct peers *peers_new(void)
+{
+	struct peers *p = g_new0(struct peers, 1);
+	testboard_init(&p->tb);
+	for (int i = 0; i < PEERS; i++) {
+		p->ctx[i] = (struct peer_ctx){ p, i };
+		const struct dev_lapic_hooks h = {
+		        .opaque = &p->ctx[i], .nmi = peer_nmi, .init = peer_init, .sipi = peer_sipi,
+		        .select = i == 0 ? peer_select : NULL,
+		};
+		p->l[i] = i == 0 ? testboard_adopt(&p->tb, dev_lapic_new(&p->tb.board, 0, &h, &p->tb.err))
+		                 : testboard_adopt(&p->tb, dev_lapic_new_ap(&p->tb.board, (uint8_t)i, &h));
+		p->all[i] = p->l[i];
+	}
+	for (int i = 0; i < PEERS; i++)
+		dev_lapic_set_peers(p->l[i], p->all, PEERS);
+	return p;
+}
+
+static uint32_t prd(struct peers *p, unsigned cpu, uint32_t reg)
+{
+	p->running = cpu;
+	return pmem_read(p->tb.pm, LAPIC_MMIO_BASE + reg, 4);
+}
+
+static void pwr(struct peers *p, unsigned cpu, uint32_t reg, uint32_t v)
+{
+	p->running = cpu;
+	pmem_write(p->tb.pm, LAPIC_MMIO_BASE + reg, v, 4);
+}
+
+/* An IPI from `cpu`: ICR high (destination) then low. */
+static void send(struct peers *p, unsigned cpu, uint32_t dest, uint32_t lo)
+{
+	pwr(p, cpu, LAPIC_REG_ICR_HI, dest << 24);
+	pwr(p, cpu, LAPIC_REG_ICR_LO, lo);
+}
+
+/* Which APICs have `vector` in IRR, as a bit mask; clears them. */
+static unsigned irr_holders(struct peers *p, int vector)
+{
+	unsigned m = 0;
+	for (unsigned i = 0; i < PEERS; i++) {
+		uint32_t reg = LAPIC_REG_IRR + 0x10u * (uint32_t)(vector / 32);
+		if (prd(p, i, reg) & (1u << (vector % 32))) {
+			m |= 1u << i;
+			g_assert_cmpint(dev_lapic_ack(p->l[i]), ==, vector);
+			pwr(p, i, LAPIC_REG_EOI, 0);
+		}
+	}
+	return m;
+}
+
+/* Each CPU sees its own APIC at the one address: its own ID, and the
+ * registers it writes are its own. */
+static void test_peers_own_registers(void)
+{
+	struct peers *p = peers_new();
+	for (unsigned i = 0; i < PEERS; i++)
+		g_assert_cmphex(prd(p, i, LAPIC_REG_ID), ==, i << 24);
+	pwr(p, 2, LAPIC_REG_TPR, 0x30);
+	g_assert_cmphex(prd(p, 2, LAPIC_REG_TPR), ==, 0x30);
+	g_assert_cmphex(prd(p, 1, LAPIC_REG_TPR), ==, 0);
+	testboard_free(&p->tb);
+	g_free(p);
+}
+
+/* Fixed IPIs: physical ID, broadcast 0xFF, the shorthands, logical flat
+ * and cluster destinations; lowest priority to the lowest TPR class. */
+static void test_peers_fixed_destinations(void)
+{
+	struct peers *p = peers_new();
+	send(p, 0, 2, 0x4040);                       /* physical ID 2 */
+	g_assert_cmphex(irr_holders(p, 0x40), ==, 0x4);
+	send(p, 1, 0xff, 0x4041);                    /* physical broadcast */
+	g_assert_cmphex(irr_holders(p, 0x41), ==, 0xf);
+	send(p, 3, 0, 0x44042);                      /* self */
+	g_assert_cmphex(irr_holders(p, 0x42), ==, 0x8);
+	send(p, 1, 0, 0x84043);                      /* all including self */
+	g_assert_cmphex(irr_holders(p, 0x43), ==, 0xf);
+	send(p, 1, 0, 0xc4044);                      /* all excluding self */
+	g_assert_cmphex(irr_holders(p, 0x44), ==, 0xd);
+	send(p, 0, 9, 0x4045);                       /* no such ID */
+	g_assert_cmphex(irr_holders(p, 0x45), ==, 0);
+	/* logical flat: LDR bit i for CPU i */
+	for (unsigned i = 0; i < PEERS; i++)
+		pwr(p, i, LAPIC_REG_LDR, (1u << i) << 24);
+	send(p, 0, 0x6, 0x4846);                     /* logical, CPUs 1 and 2 */
+	g_assert_cmphex(irr_holders(p, 0x46), ==, 0x6);
+	/* logical cluster: cluster 1 holds CPUs 2 and 3 */
+	for (unsigned i = 0; i < PEERS; i++) {
+		pwr(p, i, LAPIC_REG_DFR, 0x0fffffff);
+		pwr(p, i, LAPIC_REG_LDR, ((i / 2) << 28 | (1u << (i % 2)) << 24));
+	}
+	send(p, 0, 0x12, 0x4847);                    /* cluster 1, member bit 1: CPU 3 */
+	g_assert_cmphex(irr_holders(p, 0x47), ==, 0x8);
+	/* lowest priority among all: the lowest TPR class, ties to the lowest ID */
+	pwr(p, 0, LAPIC_REG_TPR, 0x20);
+	pwr(p, 1, LAPIC_REG_TPR, 0x10);
+	pwr(p, 2, LAPIC_REG_TPR, 0x10);
+	pwr(p, 3, LAPIC_REG_TPR, 0x30);
+	send(p, 0, 0xff, 0x4150);                    /* physical broadcast, lowest priority */
+	g_assert_cmphex(irr_holders(p, 0x50), ==, 0x2);
+	testboard_free(&p->tb);
+	g_free(p);
+}
+
+/* NMI, INIT and start-up reach the hooks of the APICs addressed (the
+ * start-up vector with them); an INIT level de-assert reaches nobody; an
+ * illegal vector is refused by every receiver and the sender. */
+static void test_peers_nmi_init_startup(void)
+{
+	struct peers *p = peers_new();
+	send(p, 0, 0, 0xc4500);                      /* INIT, all but self */
+	send(p, 0, 0, 0xc4608);                      /* start-up 0x08, all but self */
+	send(p, 0, 0, 0xc8500);                      /* INIT level de-assert: nothing */
+	send(p, 2, 1, 0x4400);                       /* NMI to ID 1 */
+	for (int i = 0; i < PEERS; i++) {
+		g_assert_cmpint(p->inits[i], ==, i ? 1 : 0);
+		g_assert_cmpint(p->sipis[i], ==, i ? 1 : 0);
+		if (i)
+			g_assert_cmpint(p->sipi_vector[i], ==, 8);
+		g_assert_cmpint(p->nmis[i], ==, i == 1);
+	}
+	pwr(p, 0, LAPIC_REG_LVT_ERROR, 0x10000 | 0xfe); /* masked */
+	send(p, 0, 3, 0x4005);                       /* fixed vector 5 to ID 3 */
+	pwr(p, 0, LAPIC_REG_ESR, 0);
+	pwr(p, 3, LAPIC_REG_ESR, 0);
+	g_assert_cmphex(prd(p, 0, LAPIC_REG_ESR), ==, LAPIC_ESR_SEND_ILLEGAL_VECTOR);
+	g_assert_cmphex(prd(p, 3, LAPIC_REG_ESR), ==, LAPIC_ESR_RECV_ILLEGAL_VECTOR);
+	g_assert_cmphex(irr_holders(p, 5), ==, 0);
+	testboard_free(&p->tb);
+	g_free(p);
+}
+
+/* INIT's APIC state: power-up (SVR 0xFF, every LVT masked), the ID kept. */
+static void test_peers_init_state(void)
+{
+	struct peers *p = peers_new();
+	pwr(p, 2, LAPIC_REG_ID, 7u << 24);
+	pwr(p, 2, LAPIC_REG_TPR, 0x40);
+	dev_lapic_init_state(p->l[2]);
+	g_assert_cmphex(prd(p, 2, LAPIC_REG_ID), ==, 7u << 24);
+	g_assert_cmphex(prd(p, 2, LAPIC_REG_SVR), ==, 0xff);
+	g_assert_cmphex(prd(p, 2, LAPIC_REG_TPR), ==, 0);
+	for (uint32_t r = LAPIC_REG_LVT_TIMER; r <= LAPIC_REG_LVT_ERROR; r += 0x10)
+		g_assert_cmphex(prd(p, 2, r) & LAPIC_LVT_MASKED, ==, LAPIC_LVT_MASKED);
+	testboard_free(&p->tb);
+	g_free(p);
+}
+
+/* }====================================================================== */
+
 static void test_new_fails_on_taken_range(void)
 {
 	struct board *t = board_new();
@@ -578,5 +770,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/lapic/base-msr-disable", test_base_msr_disable);
 	g_test_add_func("/lapic/save-restore", test_save_restore);
 	g_test_add_func("/lapic/new-fails-on-taken-range", test_new_fails_on_taken_range);
+	g_test_add_func("/lapic/peers/own-registers-at-one-address", test_peers_own_registers);
+	g_test_add_func("/lapic/peers/fixed-destinations", test_peers_fixed_destinations);
+	g_test_add_func("/lapic/peers/nmi-init-startup-illegal", test_peers_nmi_init_startup);
+	g_test_add_func("/lapic/peers/init-state", test_peers_init_state);
 	return g_test_run();
 }

@@ -36,6 +36,7 @@ struct fake_target {
 	struct point points[MAX_POINTS];
 	GArray *history; /* struct record, oldest first */
 	size_t replay_end;
+	unsigned n_cpus, stop_cpu, selected_cpu; /* fake_target_set_cpus */
 };
 
 /* {====== memory ====== */
@@ -295,6 +296,42 @@ static bool monitor(void *opaque, const char *cmd, GString *out)
 	return false;
 }
 
+/* {====== threads (fake_target_set_cpus) ====== */
+
+static unsigned threads(void *opaque)
+{
+	struct fake_target *t = opaque;
+	return t->n_cpus ? t->n_cpus : 1;
+}
+
+static unsigned stop_thread(void *opaque)
+{
+	struct fake_target *t = opaque;
+	return t->selected_cpu = t->stop_cpu;
+}
+
+static bool select_thread(void *opaque, unsigned i)
+{
+	struct fake_target *t = opaque;
+	if (i >= threads(t))
+		return false;
+	t->selected_cpu = i;
+	return true;
+}
+
+void fake_target_set_cpus(struct fake_target *t, unsigned n, unsigned stop_cpu)
+{
+	t->n_cpus = n;
+	t->stop_cpu = t->selected_cpu = stop_cpu;
+}
+
+unsigned fake_target_selected_cpu(const struct fake_target *t)
+{
+	return t->selected_cpu;
+}
+
+/* }====================================================================== */
+
 const struct trc_gdb_target_ops fake_target_ops = {
 	.get_regs = get_regs,
 	.set_reg = set_reg,
@@ -304,6 +341,9 @@ const struct trc_gdb_target_ops fake_target_ops = {
 	.remove_point = remove_point,
 	.resume = resume,
 	.monitor = monitor,
+	.threads = threads,
+	.stop_thread = stop_thread,
+	.select_thread = select_thread,
 };
 
 /* {====== life ====== */

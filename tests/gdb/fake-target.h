@@ -75,6 +75,12 @@ size_t fake_target_history(const struct fake_target *t);
 /* Breakpoints and watchpoints in place. */
 unsigned fake_target_points(const struct fake_target *t);
 
+/* Several CPUs as gdb's threads: `n` of them (0: one), the last stop on
+ * CPU `stop_cpu` (0-based); and the CPU Hg selected last. The registers
+ * and memory stay the one machine's. */
+void fake_target_set_cpus(struct fake_target *t, unsigned n, unsigned stop_cpu);
+unsigned fake_target_selected_cpu(const struct fake_target *t);
+
 /* Direct access for tests. */
 struct trc_gdb_regs *fake_target_regs(struct fake_target *t);
 uint8_t *fake_target_mem(struct fake_target *t);

@@ -201,11 +201,43 @@ static void test_threads_and_misc(void)
 	check_cmd(&w, "Hc-1", "OK");
 	check_cmd(&w, "Hx", "E16");
 	check_cmd(&w, "T1", "OK");
+	check_cmd(&w, "T2", "E16"); /* one CPU: one thread */
+	check_cmd(&w, "Hg2", "E16");
 	check_cmd(&w, "vMustReplyEmpty", "");
 	check_cmd(&w, "qTStatus", "");
 	check_cmd(&w, "QNonStop:1", "");
 	check_cmd(&w, "!", "");
 	check_cmd(&w, "vCont?", "vCont;c;C;s;S");
+	wire_close(&w);
+}
+
+/* Several CPUs, as QEMU's stub shows them: qfThreadInfo lists threads
+ * 1 .. n, a stop reply names the thread it stopped on (which qC then
+ * gives), Hg selects a CPU of the target, T answers for existing threads
+ * only; any id, 0 and -1 still work for Hc. */
+static void test_threads_several_cpus(void)
+{
+	struct wire w;
+	wire_open(&w);
+	fake_target_set_cpus(w.target, 3, 1);
+	check_cmd(&w, "qfThreadInfo", "m1,2,3");
+	check_cmd(&w, "qsThreadInfo", "l");
+	check_cmd(&w, "qC", "QC2");
+	check_cmd(&w, "?", "T05thread:2;");
+	check_cmd(&w, "Hg3", "OK");
+	g_assert_cmpuint(fake_target_selected_cpu(w.target), ==, 2);
+	check_cmd(&w, "qC", "QC3");
+	check_cmd(&w, "Hg4", "E16");
+	check_cmd(&w, "Hg0", "OK");
+	check_cmd(&w, "Hc2", "OK");
+	check_cmd(&w, "Hc-1", "OK");
+	check_cmd(&w, "Hgzz", "E16");
+	check_cmd(&w, "T3", "OK");
+	check_cmd(&w, "T4", "E16");
+	check_cmd(&w, "T0", "E16");
+	check_cmd(&w, "s", "T05thread:2;");         /* the stop's CPU is selected again */
+	g_assert_cmpuint(fake_target_selected_cpu(w.target), ==, 1);
+	check_cmd(&w, "qC", "QC2");
 	wire_close(&w);
 }
 
@@ -705,6 +737,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/gdb/protocol/run-length-received", test_run_length_received);
 	g_test_add_func("/gdb/protocol/qsupported", test_qsupported);
 	g_test_add_func("/gdb/protocol/threads-and-misc", test_threads_and_misc);
+	g_test_add_func("/gdb/protocol/threads-several-cpus", test_threads_several_cpus);
 	g_test_add_func("/gdb/protocol/qxfer-target-xml-chunks", test_qxfer_target_xml);
 	g_test_add_func("/gdb/protocol/registers-read", test_registers_read);
 	g_test_add_func("/gdb/protocol/registers-write", test_registers_write);

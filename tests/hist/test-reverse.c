@@ -3,6 +3,7 @@
  * of the time-travel issue).
  *
  * Usage: test-reverse KERNEL DISK [POINTS] [END] [INTERVAL] [BUDGET-KIB] [shuffle]
+ *        test-reverse --smp N XV6-KERNEL MASTER,SLAVE [POINTS] [END] ...
  *
  * Boots miniOS (KERNEL, with DISK as the slave disk and its shell session
  * typed in) twice. The reference machine runs forward only and records
@@ -17,6 +18,10 @@
  * dropped one's pages merge into the next); with `shuffle` the points are
  * visited in random order, so restores go back and forth across the
  * incremental checkpoints, not mostly forward.
+ *
+ * With --smp N the guest is xv6 on N CPUs, bare (its two disks, `ls`
+ * typed at the prompt): the CPUs' turns must go the same way after every
+ * restore, so each point's state (every CPU's) is the forward run's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +30,36 @@
 #include "hist.h"
 #include "minios-boot.h"
 
+static unsigned smp; /* --smp N: xv6 on N CPUs */
+
+static struct machine *boot_xv6(const char *kernel, const char *disks)
+{
+	gchar **d = g_strsplit(disks, ",", 2);
+	if (!d[0] || !d[1]) {
+		fprintf(stderr, "test-reverse: --smp wants MASTER,SLAVE disk images\n");
+		exit(2);
+	}
+	const struct machine_disk dk[2] = { { .path = d[0] }, { .path = d[1], .slave = true } };
+	const struct machine_config cfg = {
+		.kernel_path = kernel, .disks = dk, .n_disks = 2, .mem_mib = 512,
+		.monitor = MACHINE_MONITOR_NONE, .console_quiet = true, .n_cpus = smp,
+	};
+	GError *error = NULL;
+	struct machine *m = machine_new(&cfg, &error);
+	g_strfreev(d);
+	if (!m) {
+		fprintf(stderr, "%s\n", error->message);
+		exit(1);
+	}
+	machine_add_input(m, MACHINE_INPUT_COM1, 0, "$ ", "ls\n");
+	return m;
+}
+
 static struct machine *boot(const char *kernel, const char *disk)
 {
 	static const char *const typed[] = { "ls\n", "cat hello.txt\n", "forktest\n" };
+	if (smp)
+		return boot_xv6(kernel, disk);
 	return minios_boot(kernel, disk, typed, G_N_ELEMENTS(typed));
 }
 
@@ -44,6 +76,11 @@ static int cmp_u64(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "--smp") == 0) {
+		smp = (unsigned)atoi(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: test-reverse KERNEL DISK [POINTS] [END] [INTERVAL]\n");
 		return 2;

@@ -8,7 +8,9 @@ XV6_DIR holds `kernel` (a multiboot ELF), xv6.img.gz (the IDE master) and
 fs.img.gz (the IDE slave), see ../shared/guests/xv6/README.md. The images
 are unpacked into a temporary directory at each run (the guest's writes go
 to a copy in memory anyway). MODE is a --monitor value: none, shadow or
-nested.
+nested; or smpN: bare on N CPUs (--monitor=none --smp N), where ls also
+checks that every CPU started (`cpuK: starting K`, printed by each CPU
+itself as it enters the scheduler).
 
 `ls`: boots to the shell, types `ls` on COM1, then `echo` on the
 keyboard, and stops after a fixed number of instructions (the run is
@@ -51,6 +53,9 @@ LS_INSNS = 60_000_000
 # Two monitors deep (mode depth2: tinyvmm under the engine's monitor), the
 # instructions of tinyvmm count too: the echo is typed at about 3.9 billion.
 LS_INSNS_DEPTH2 = 4_600_000_000
+# On N CPUs the count is the machine's (every CPU's), and xv6's idle CPUs
+# spin in the scheduler: the echo is done by about 45 million on two.
+LS_INSNS_SMP = 120_000_000
 TINYVMM = None  # --tinyvmm PATH: the guest hypervisor for mode depth2
 
 LS_ENTRIES = [
@@ -78,6 +83,8 @@ def base_cmd(nestlab, xv6_dir, mode, master, slave):
     if mode == 'depth2':  # the engine's monitor, tinyvmm, xv6 (docs/monitor.md section 8)
         return [nestlab, '--monitor=nested', '--assist', '--mem', '600', '--cmdline', 'mem=512'] + \
             disks + [TINYVMM, '--module', kernel]
+    if mode.startswith('smp'):
+        return [nestlab, '--monitor=none', '--smp', mode[3:], '--mem', '512'] + disks + [kernel]
     return [nestlab, '--monitor=' + mode, '--mem', '512'] + disks + [kernel]
 
 
@@ -85,7 +92,8 @@ def run_ls(nestlab, xv6_dir, mode, tmp):
     master, slave = unpack(xv6_dir, tmp)
     cmd = base_cmd(nestlab, xv6_dir, mode, master, slave) + [
         '--input', 'com1~$ :ls\\n', '--input', 'kbd~$ :echo typed on the keyboard\\n',
-        '--max-insns', str(LS_INSNS_DEPTH2 if mode == 'depth2' else LS_INSNS), '--stats']
+        '--max-insns', str(LS_INSNS_DEPTH2 if mode == 'depth2' else
+                           LS_INSNS_SMP if mode.startswith('smp') else LS_INSNS), '--stats']
     print('# ' + ' '.join(cmd))
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     out = p.stdout.decode('utf-8', 'replace')
@@ -98,6 +106,8 @@ def run_ls(nestlab, xv6_dir, mode, tmp):
         (any(l.startswith('$ ls') for l in lines), 'the shell prompt, ls typed on COM1'),
         ('panic' not in out, 'no kernel panic'),
     ]
+    for k in range(int(mode[3:]) if mode.startswith('smp') else 0):
+        checks.append((f'cpu{k}: starting {k}' in lines, f'CPU {k} started (cpu{k}: starting {k})'))
     for rx, what in LS_ENTRIES:
         checks.append((any(re.match(rx, l) for l in lines), 'ls lists ' + what))
     checks.append(('typed on the keyboard' in lines, 'echo typed on the 8042 keyboard'))

@@ -14,6 +14,7 @@ struct trc_dbg {
 	bool ended;
 	enum machine_stop end;
 	volatile int interrupted;
+	unsigned selected;     /* the CPU gdb selected (Hg); a stop selects the one it was on */
 };
 
 static uint64_t icount(const struct trc_dbg *d)
@@ -47,6 +48,14 @@ static bool read_mem(void *opaque, uint32_t addr, void *buf, size_t len, bool ph
 	return machine_read_virt(d->m, addr, buf, len);
 }
 
+/* The CPU gdb selected is the one whose turn it is: the one a logged
+ * write applies to when the history replays it (several CPUs: writes to
+ * another CPU's registers, or through its page tables, are not yet). */
+static bool on_running_cpu(struct trc_dbg *d)
+{
+	return d->selected == machine_current_cpu(d->m);
+}
+
 /* A debugger's write goes through the history, which logs it as an
  * input (trc_hist_set_reg): replays apply it again at the same count. */
 static bool set_reg(void *opaque, enum trc_gdb_reg reg, uint32_t v)
@@ -60,6 +69,8 @@ static bool set_reg(void *opaque, enum trc_gdb_reg reg, uint32_t v)
 		if ((r.eflags ^ v) & ~MACHINE_EFLAGS_WRITABLE)
 			return false; /* only the status flags and DF */
 	}
+	if (!on_running_cpu(d))
+		return false; /* a write is logged for the CPU whose turn it is */
 	enum machine_reg mr = (enum machine_reg)reg; /* same order */
 	return d->hist ? trc_hist_set_reg(d->hist, mr, v) : machine_set_reg(d->m, mr, v);
 }
@@ -67,6 +78,8 @@ static bool set_reg(void *opaque, enum trc_gdb_reg reg, uint32_t v)
 static bool write_mem(void *opaque, uint32_t addr, const void *buf, size_t len, bool phys)
 {
 	struct trc_dbg *d = opaque;
+	if (!phys && !on_running_cpu(d))
+		return false;
 	if (d->hist)
 		return trc_hist_write_mem(d->hist, addr, buf, len, phys);
 	if (phys) {
@@ -317,6 +330,7 @@ static void resume_with(struct trc_dbg *d, struct trc_gdb *stub, enum trc_gdb_re
 {
 	d->stub = stub;
 	d->interrupted = 0;
+	machine_select_cpu(d->m, machine_current_cpu(d->m));
 	switch (how) {
 	case TRC_GDB_STEP:
 		step(d, stop);
@@ -332,6 +346,8 @@ static void resume_with(struct trc_dbg *d, struct trc_gdb *stub, enum trc_gdb_re
 		break;
 	}
 	d->stub = NULL;
+	d->selected = machine_current_cpu(d->m);
+	machine_select_cpu(d->m, d->selected);
 }
 
 /* }====================================================================== */
@@ -379,10 +395,32 @@ static bool monitor(void *opaque, const char *cmd, GString *out)
 	return false;
 }
 
+static unsigned threads(void *opaque)
+{
+	struct trc_dbg *d = opaque;
+	return machine_cpu_count(d->m);
+}
+
+static unsigned stop_thread(void *opaque)
+{
+	struct trc_dbg *d = opaque;
+	return d->selected = machine_current_cpu(d->m);
+}
+
+static bool select_thread(void *opaque, unsigned i)
+{
+	struct trc_dbg *d = opaque;
+	if (!machine_select_cpu(d->m, i))
+		return false;
+	d->selected = i;
+	return true;
+}
+
 static const struct trc_gdb_target_ops ops = {
 	.get_regs = get_regs, .set_reg = set_reg, .read_mem = read_mem, .write_mem = write_mem,
 	.insert_point = insert_point, .remove_point = remove_point,
 	.resume = resume, .monitor = monitor,
+	.threads = threads, .stop_thread = stop_thread, .select_thread = select_thread,
 };
 
 const struct trc_gdb_target_ops *trc_dbg_ops(void)

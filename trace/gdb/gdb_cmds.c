@@ -14,7 +14,6 @@
 #define ADDR_MAX 0xffffffffull
 #define ADDR_SPACE_END 0x100000000ull
 #define HEX_DIGITS_MAX 16u /* gdb may zero-pad; the value still has to fit */
-#define THREAD_ID "1"      /* the one thread gdb sees */
 #define LAST_POINT_TYPE 4u /* Z4 */
 
 static const char supported[] = "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;"
@@ -40,6 +39,76 @@ static const char *watch_name(enum trc_gdb_point kind)
 	       : kind == TRC_GDB_WATCH_ACCESS ? "awatch"
 	                                      : "watch";
 }
+
+/* {====== threads: the CPUs ====== */
+
+static unsigned n_threads(const struct trc_gdb *stub)
+{
+	return stub->ops->threads ? stub->ops->threads(stub->opaque) : 1;
+}
+
+/* The thread a stop happened on (1-based), which becomes the selected one. */
+static unsigned stop_thread(struct trc_gdb *stub)
+{
+	unsigned t = stub->ops->stop_thread ? stub->ops->stop_thread(stub->opaque) + 1 : 1;
+	return t >= 1 && t <= n_threads(stub) ? t : 1;
+}
+
+static unsigned selected(struct trc_gdb *stub)
+{
+	if (!stub->thread)
+		stub->thread = stop_thread(stub);
+	return stub->thread;
+}
+
+/* Hg ID, Hc ID: ID in hex, 0 (any) or -1 (all). Hg selects the CPU whose
+ * registers and memory gdb reads next; Hc is accepted for any CPU (a
+ * resume runs the whole machine). */
+static void cmd_set_thread(struct trc_gdb *stub, const char *p)
+{
+	char op = *p++;
+	uint64_t id;
+	if ((op != 'g' && op != 'c') || !*p) {
+		reply(stub, GDB_E_INVAL);
+		return;
+	}
+	if (strcmp(p, "-1") == 0 || strcmp(p, "0") == 0) {
+		reply(stub, "OK");
+		return;
+	}
+	if (!trc_gdb_parse_hex(&p, HEX_DIGITS_MAX, UINT32_MAX, &id) || *p || id < 1 ||
+	    id > n_threads(stub)) {
+		reply(stub, GDB_E_INVAL);
+		return;
+	}
+	if (op == 'g') {
+		if (stub->ops->select_thread && !stub->ops->select_thread(stub->opaque, (unsigned)id - 1)) {
+			reply(stub, GDB_E_TARGET);
+			return;
+		}
+		stub->thread = (unsigned)id;
+	}
+	reply(stub, "OK");
+}
+
+/* T ID: whether the thread is alive (every CPU is, waiting or not). */
+static void cmd_thread_alive(struct trc_gdb *stub, const char *p)
+{
+	uint64_t id;
+	bool ok = trc_gdb_parse_hex(&p, HEX_DIGITS_MAX, UINT32_MAX, &id) && !*p && id >= 1 &&
+	          id <= n_threads(stub);
+	reply(stub, ok ? "OK" : GDB_E_INVAL);
+}
+
+/* qfThreadInfo: every CPU, 1 .. n. */
+static void cmd_thread_info(struct trc_gdb *stub)
+{
+	g_string_assign(stub->reply, "m");
+	for (unsigned i = 1; i <= n_threads(stub); i++)
+		g_string_append_printf(stub->reply, i > 1 ? ",%x" : "%x", i);
+}
+
+/* }====================================================================== */
 
 static void stop_reply(struct trc_gdb *stub, const struct trc_gdb_stop *st)
 {
@@ -72,6 +141,11 @@ static void stop_reply(struct trc_gdb *stub, const struct trc_gdb_stop *st)
 	case TRC_GDB_STOP_INTERRUPT:
 		g_string_printf(r, "T%02x", TRC_GDB_SIGINT);
 		break;
+	}
+	if (r->str[0] == 'T' && n_threads(stub) > 1) { /* which CPU stopped, as QEMU says it */
+		char t[24];
+		g_snprintf(t, sizeof t, "thread:%x;", selected(stub));
+		g_string_insert(r, 3, t);
 	}
 }
 
@@ -224,6 +298,7 @@ static void resume(struct trc_gdb *stub, enum trc_gdb_resume how)
 	if (stub->ops->resume)
 		stub->ops->resume(stub->opaque, stub, how, &st);
 	stub->interrupt = false;
+	stub->thread = stop_thread(stub); /* gdb follows the CPU that stopped */
 	stub->last_stop = st;
 	stub->exited = st.kind == TRC_GDB_STOP_EXITED;
 	stop_reply(stub, &st);
@@ -255,7 +330,7 @@ static void cmd_resume(struct trc_gdb *stub, const char *p)
 }
 
 /* vCont;action[:thread][;action[:thread]]...: the first action applies
- * (there is one thread). */
+ * (to the whole machine: with several CPUs every one runs in its turns). */
 static void cmd_vcont(struct trc_gdb *stub, const char *p)
 {
 	uint64_t sig;
@@ -347,9 +422,9 @@ static void cmd_query(struct trc_gdb *stub, const char *p)
 	else if (strcmp(p, "qAttached") == 0 || after(p, "qAttached:"))
 		reply(stub, "1");
 	else if (strcmp(p, "qC") == 0)
-		reply(stub, "QC" THREAD_ID);
+		g_string_printf(stub->reply, "QC%x", selected(stub));
 	else if (strcmp(p, "qfThreadInfo") == 0)
-		reply(stub, "m" THREAD_ID);
+		cmd_thread_info(stub);
 	else if (strcmp(p, "qsThreadInfo") == 0)
 		reply(stub, "l");
 	else
@@ -434,11 +509,11 @@ bool trc_gdb_dispatch(struct trc_gdb *stub, enum trc_gdb_end *end, bool *send)
 		break;
 	case 'v':
 		return cmd_v(stub, p, end);
-	case 'H': /* Hg, Hc: the one thread, whatever the id */
-		reply(stub, (p[1] == 'g' || p[1] == 'c') && p[2] ? "OK" : GDB_E_INVAL);
+	case 'H':
+		cmd_set_thread(stub, p + 1);
 		break;
-	case 'T': /* is the thread alive */
-		reply(stub, "OK");
+	case 'T':
+		cmd_thread_alive(stub, p + 1);
 		break;
 	case 'k':
 		*end = TRC_GDB_END_KILL;

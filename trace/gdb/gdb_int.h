@@ -57,6 +57,7 @@ struct trc_gdb {
 	GArray *points; /* struct trc_gdb_point_rec: inserted and not removed */
 	struct trc_gdb_stop last_stop;
 	bool exited; /* the target reported TRC_GDB_STOP_EXITED */
+	unsigned thread; /* the selected thread (Hg), 1-based; 0 until the first stop */
 };
 
 /* {====== gdb_packet.c ====== */

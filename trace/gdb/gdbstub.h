@@ -183,6 +183,14 @@ struct trc_gdb_target_ops {
 	 * *out and return true, or return false if the command is unknown.
 	 * For `help`, append one line per command. */
 	bool (*monitor)(void *opaque, const char *cmd, GString *out);
+	/* Several CPUs, gdb's threads 1 .. n as QEMU's stub shows them (all
+	 * three NULL: one thread). How many there are; the CPU (0-based) the
+	 * last stop happened on, which a stop makes the selected one; and
+	 * selecting CPU i for the registers and memory that follow (Hg).
+	 * Resuming runs the whole machine, every CPU in its turns. */
+	unsigned (*threads)(void *opaque);
+	unsigned (*stop_thread)(void *opaque);
+	bool (*select_thread)(void *opaque, unsigned i);
 };
 
 /* Why trc_gdb_serve() returned. */
