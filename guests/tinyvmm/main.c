@@ -54,7 +54,7 @@ struct options {
 	uint32_t mem_mib;
 	enum vmm_paging paging;
 	bool assist;   /* trap=assist: enter the guest with the CPU's run-guest operation */
-	uint32_t resv; /* resv=: the faithful path's reserved linear range */
+	uint32_t slot; /* slot=: the faithful path's reserved linear range and GDT entries */
 	bool quiet;
 };
 
@@ -91,22 +91,6 @@ static bool parse_u32(const char *s, uint32_t *out)
 	return true;
 }
 
-static bool parse_hex(const char *s, uint32_t *out)
-{
-	uint32_t v = 0;
-	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
-		return false;
-	for (s += 2; *s; s++) {
-		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
-		      : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
-		if (d < 0 || v > 0x0fffffffu)
-			return false;
-		v = v * 16 + (uint32_t)d;
-	}
-	*out = v;
-	return true;
-}
-
 _Noreturn void tv_die(const char *fmt, ...)
 {
 	va_list ap;
@@ -121,7 +105,7 @@ _Noreturn void tv_die(const char *fmt, ...)
 static void parse_options(const char *cmdline, struct options *o)
 {
 	char buf[32];
-	*o = (struct options){ .mem_mib = 32, .paging = VMM_SHADOW, .resv = TV_RESV_DEFAULT };
+	*o = (struct options){ .mem_mib = 32, .paging = VMM_SHADOW };
 	if (option(cmdline, "mem", buf, sizeof buf) &&
 	    (!parse_u32(buf, &o->mem_mib) || o->mem_mib < 2 || o->mem_mib > 3072))
 		tv_die("mem=%s is not a RAM size for the guest in MiB (2 to 3072)", buf);
@@ -137,10 +121,10 @@ static void parse_options(const char *cmdline, struct options *o)
 		else if (strcmp(buf, "faithful"))
 			tv_die("trap=%s: give trap=faithful (its own IDT, the default) or trap=assist", buf);
 	}
-	if (option(cmdline, "resv", buf, sizeof buf) &&
-	    (!parse_hex(buf, &o->resv) || (o->resv & (VMM_RESV_SIZE - 1)) || o->resv < 0x40000000u))
-		tv_die("resv=%s is not a 4 MiB aligned linear address from 0x40000000 up "
-		       "(as resv=0xfd800000, the default)", buf);
+	if (option(cmdline, "slot", buf, sizeof buf) &&
+	    (!parse_u32(buf, &o->slot) || o->slot >= TV_SLOTS))
+		tv_die("slot=%s: give a slot from 0 to %d for the linear range and GDT entries "
+		       "tinyvmm reserves (one of its own for each tinyvmm of a stack)", buf, TV_SLOTS - 1);
 	if (o->paging == VMM_NESTED && !o->assist)
 		tv_die("paging=nested needs the assist: give trap=assist too (nestlab-run --assist)");
 	o->quiet = option(cmdline, "quiet", buf, sizeof buf) && !strcmp(buf, "1");
@@ -582,8 +566,8 @@ int main(void)
 	              &entry, sel, false, &r))
 		tv_die("cannot start the guest: %s", vm.stop_why);
 	if (!o.assist) {
-		resv_base = o.resv;
-		tv_world_run(&vm, &r, o.resv);
+		resv_base = TV_RESV_TOP - o.slot * VMM_RESV_SIZE;
+		tv_world_run(&vm, &r, o.slot);
 	}
 	run.version = NL_RUN_VERSION;
 	rt_set_handler(VEC_NMI, on_nmi);

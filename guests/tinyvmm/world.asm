@@ -24,6 +24,7 @@ section .data.world progbits alloc exec write align=4096
 
 global world_start, world_end, world_stubs, world_enter, world_idt, world_tss
 global world_stack_top, world_host_cr3, world_host_event, world_frame
+global world_flat_ds, world_flat_es
 
 world_start:
 
@@ -31,6 +32,8 @@ world_host_cr3:   dd 0   ; tinyvmm's own page directory
 world_host_event: dd 0   ; void (*)(struct wregs *): an event at CPL 0, tinyvmm's own
 world_host_esp:   dd 0   ; tinyvmm's stack inside world_enter
 world_frame:      dd 0   ; where the last trap of the guest left its frame (reserved-range address)
+world_flat_ds:    dd 0   ; the guest's DS selector if its segment is flat read/write data, else -1
+world_flat_es:    dd 0   ; ... the same for ES
 
 align 16
 world_stubs:
@@ -56,12 +59,16 @@ world_trap:
 	jnz .guest
 	; An event while tinyvmm itself ran (an NMI, an interrupt while it waits
 	; in HLT, or a fault of its own): handled on the current stack with
-	; tinyvmm's own CR3 and data segments, then back where it came from.
+	; tinyvmm's own CR3, then back where it came from. In tinyvmm's world
+	; DS and ES are flat already; in world_enter, once the guest's CR3 is
+	; loaded, they may be the guest's: tinyvmm's data segment meanwhile.
 	call .pic1
 .pic1:	pop ebx
 	sub ebx, .pic1
 	mov eax, cr3
 	push eax
+	cmp eax, [ss:ebx + world_host_cr3]
+	je .own
 	push ds
 	push es
 	mov ax, ss
@@ -77,7 +84,12 @@ world_trap:
 	pop ds
 	pop eax
 	mov cr3, eax
-	popa
+	jmp .back
+.own:	lea eax, [esp + 4]
+	push eax
+	call [ss:ebx + world_host_event]
+	add esp, 8
+.back:	popa
 	add esp, 8
 	iret
 
@@ -90,10 +102,19 @@ world_trap:
 .pic2:	pop ebx
 	sub ebx, .pic2
 	mov [ss:ebx + world_frame], esp
-	mov ax, ss                      ; SS0 from the TSS: tinyvmm's data segment
+	; DS and ES must be flat data for tinyvmm's C code: the guest's are
+	; kept if they are (a segment load is an exit of its own when tinyvmm
+	; runs under a monitor), else SS0 from the TSS, tinyvmm's data segment.
+	mov ax, ss
+	mov ecx, ds
+	cmp ecx, [ss:ebx + world_flat_ds]
+	je .ds_ok
 	mov ds, ax
+.ds_ok:	mov ecx, es
+	cmp ecx, [ss:ebx + world_flat_es]
+	je .es_ok
 	mov es, ax
-	mov eax, [ebx + world_host_cr3]
+.es_ok:	mov eax, [ebx + world_host_cr3]
 	mov cr3, eax
 	mov esp, [world_host_esp]       ; tinyvmm's own memory is mapped again
 	pop edi
@@ -114,10 +135,19 @@ world_enter:
 	mov ecx, [esp + 24]
 	mov esp, eax
 	mov cr3, ecx                    ; from here on only the reserved range is tinyvmm's
-	pop gs
-	pop fs
-	pop es
-	pop ds
+	; The guest's data segments, each loaded only if it is not the one
+	; there (the shadow entries hold them: vmm_install_segments).
+%macro load_seg 1
+	mov eax, %1
+	cmp ax, [esp]
+	je %%same
+	mov %1, [esp]
+%%same:	add esp, 4
+%endmacro
+	load_seg gs
+	load_seg fs
+	load_seg es
+	load_seg ds
 	popa
 	add esp, 8
 	iret

@@ -9,7 +9,7 @@
  * but for the reserved slot), ring 0, interrupts off. The guest's: the
  * shadow CR3, the shadow GDT/LDT of the current view, MSR_NESTLAB_CTL as
  * the core asks, the guest at real CPL 3. In both, the reserved 4 MiB slot
- * of linear space (`resv=`, default 0xFD800000) holds, supervisor-only:
+ * of linear space (slot=K: TV_RESV_TOP - K * 4 MiB) holds, supervisor-only:
  *
  *   resv + 0x00000   the core's shadow GDT, kernel view (16 pages)
  *   resv + 0x10000   ... user view
@@ -17,8 +17,8 @@
  *   resv + 0x30000   ... user view
  *   resv + 0x40000   world.asm's block: entry stubs, IDT, TSS, trap stack
  *
- * and GDT entries 8184-8188 of both shadow GDTs are tinyvmm's ring-0 code
- * and data, its TSS and the two LDTs. world_to_guest() loads what the core
+ * and five GDT entries of both shadow GDTs (from TV_GDT_TOP - 8K) are
+ * tinyvmm's ring-0 code and data, its TSS and the two LDTs. world_to_guest() loads what the core
  * chose and IRETs; world_from_guest() turns what the trap saved back into
  * the core's struct vmm_regs and event, exactly as the assist's run block
  * and l0.c feed vmm_trap().
@@ -32,11 +32,8 @@
 #include "tinyvmm.h"
 #include "vmm.h"
 
-#define MON_CS ((VMM_RESV_GDT_FIRST + 0) << 3)
-#define MON_DS ((VMM_RESV_GDT_FIRST + 1) << 3)
-#define MON_TSS ((VMM_RESV_GDT_FIRST + 2) << 3)
-#define MON_LDT_K ((VMM_RESV_GDT_FIRST + 3) << 3)
-#define MON_LDT_U ((VMM_RESV_GDT_FIRST + 4) << 3)
+/* tinyvmm's selectors: its reserved GDT entries, in this order. */
+enum { MON_CS, MON_DS, MON_TSS, MON_LDT_K, MON_LDT_U };
 
 #define RESV_GDT_K 0x00000u
 #define RESV_GDT_U 0x10000u
@@ -78,13 +75,14 @@ extern char world_start[], world_end[], world_stubs[], world_stack_top[];
 extern void world_enter(uint32_t frame, uint32_t cr3);
 extern uint64_t world_idt[256];
 extern uint32_t world_tss[26];
-extern uint32_t world_host_cr3, world_frame;
+extern uint32_t world_host_cr3, world_frame, world_flat_ds, world_flat_es;
 extern void (*world_host_event)(struct wregs *);
 
 /* }====================================================================== */
 
 static struct vmm *vm;
 static uint32_t resv;        /* the reserved slot's linear base */
+static uint16_t gdt_first;   /* ... and its first GDT entry */
 static uint32_t delta;       /* world.asm's block: reserved-range address - own address */
 static uint32_t host_pd[1024] __attribute__((aligned(4096)));
 static uint32_t resv_pt[1024] __attribute__((aligned(4096)));
@@ -99,6 +97,11 @@ static struct vmm_seg entered[VMM_NSEG];
 static bool entered_v86;
 
 static volatile int pending_irq = -1; /* an interrupt that came while tinyvmm waited */
+
+static uint16_t sel(int which)
+{
+	return (uint16_t)((gdt_first + which) << 3);
+}
 
 static uint32_t lin(const void *p)
 {
@@ -154,18 +157,19 @@ static void build_tables(void)
 		 * the guest's INT3/INTO); every other vector's gate is DPL 0, and
 		 * INT n traps anyway in strict mode. */
 		uint8_t type = (v == VEC_BP || v == VEC_OF) ? 0xEE : 0x8E;
-		world_idt[v] = (uint64_t)(off & 0xffff) | (uint64_t)MON_CS << 16 |
+		world_idt[v] = (uint64_t)(off & 0xffff) | (uint64_t)sel(MON_CS) << 16 |
 		               (uint64_t)type << 40 | (uint64_t)(off >> 16) << 48;
 	}
 	memset(world_tss, 0, sizeof world_tss[0] * 26);
 	world_tss[1] = lin(world_stack_top); /* ESP0 */
-	world_tss[2] = MON_DS;               /* SS0 */
+	world_tss[2] = sel(MON_DS);          /* SS0 */
 	world_tss[25] = 104u << 16;          /* no I/O bitmap: every port traps at CPL 3 */
 }
 
 static void reserve(struct vmm_regs *r)
 {
-	struct vmm_resv rv = { .base = resv, .pde = (uint32_t)(uintptr_t)resv_pt | PTE_P | PTE_W | PTE_A };
+	struct vmm_resv rv = { .base = resv, .pde = (uint32_t)(uintptr_t)resv_pt | PTE_P | PTE_W | PTE_A,
+	                       .gdt_first = gdt_first };
 	rv.desc[0] = rt_make_desc(0, 0xfffff, 0x9b, 0xc);            /* ring-0 code */
 	rv.desc[1] = rt_make_desc(0, 0xfffff, 0x93, 0xc);            /* ring-0 data */
 	rv.desc[2] = rt_make_desc(lin(world_tss), 103, 0x89, 0);     /* TSS */
@@ -195,14 +199,14 @@ static void enter_own_world(const struct vmm_regs *r)
 	write_cr3((uint32_t)(uintptr_t)host_pd);
 	write_cr0(read_cr0() | CR0_PG);
 	load_gdt(resv_of_table(r->gdtr.base));
-	__asm__ volatile("ljmp %0, $1f\n1:\n\t"
+	__asm__ volatile("pushl %0\n\tpushl $1f\n\tlret\n1:\n\t"
 	                 "mov %1, %%ds\n\tmov %1, %%es\n\tmov %1, %%ss\n\t"
 	                 "mov %1, %%fs\n\tmov %1, %%gs"
-	                 : : "i"(MON_CS), "r"((uint32_t)MON_DS) : "memory");
+	                 : : "r"((uint32_t)sel(MON_CS)), "r"((uint32_t)sel(MON_DS)) : "memory");
 	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idt = {
 		sizeof(uint64_t) * 256 - 1, lin(world_idt)
 	};
-	__asm__ volatile("lidt %0\n\tltr %w1" : : "m"(idt), "r"(MON_TSS) : "memory");
+	__asm__ volatile("lidt %0\n\tltr %w1" : : "m"(idt), "r"(sel(MON_TSS)) : "memory");
 	cur.cr0 = read_cr0();
 	cur.cr4 = read_cr4();
 	cur.ctl = 0;
@@ -239,6 +243,16 @@ static struct vmm_seg seg_after(const struct vmm_regs *r, int s, uint16_t sel, b
 	                         (attr & DESC_G) ? (lim << 12) | 0xfff : lim };
 }
 
+/* The selector of segment `s` if tinyvmm's own code can use it as it is
+ * (present writable data, base 0, limit 4 GiB, expand-up), else ~0. */
+static uint32_t flat_data(const struct vmm_seg *s, bool v86)
+{
+	uint16_t want = DESC_P | DESC_S | DESC_TYPE_W, mask = want | DESC_TYPE_CODE | DESC_TYPE_E;
+	if (v86 || !(s->sel & 0xfffc) || (s->attr & mask) != want || s->base || s->limit != ~0u)
+		return ~0u;
+	return s->sel;
+}
+
 /*
  * The world switch to the guest: the guest's CR0, CR4, MSR_NESTLAB_CTL,
  * shadow GDT and LDT as the core chose, its segments' shadow entries,
@@ -258,7 +272,7 @@ static void world_to_guest(const struct vmm_regs *r, bool step)
 		wrmsr(MSR_NESTLAB_CTL, cur.ctl = r->mode.ctl);
 	if (resv_of_table(r->gdtr.base) != cur.gdt)
 		load_gdt(resv_of_table(r->gdtr.base));
-	uint16_t ldt = !(r->ldtr.sel & 0xfffc) ? 0 : r->ldtr.base == vm->ldt_u ? MON_LDT_U : MON_LDT_K;
+	uint16_t ldt = !(r->ldtr.sel & 0xfffc) ? 0 : sel(r->ldtr.base == vm->ldt_u ? MON_LDT_U : MON_LDT_K);
 	if (ldt != cur.ldt) {
 		__asm__ volatile("lldt %w0" : : "r"(ldt) : "memory");
 		cur.ldt = ldt;
@@ -288,6 +302,8 @@ static void world_to_guest(const struct vmm_regs *r, bool step)
 	for (int s = 0; s < VMM_NSEG; s++)
 		entered[s] = r->seg[s];
 	entered_v86 = v86;
+	world_flat_ds = flat_data(&r->seg[VMM_DS], v86);
+	world_flat_es = flat_data(&r->seg[VMM_ES], v86);
 	/* The introspection ABI's "running child" word is set here, just
 	 * before the guest runs. */
 	((void (*)(uint32_t, uint32_t))(uintptr_t)lin((const void *)world_enter))(at, r->cr3);
@@ -354,10 +370,11 @@ static int wait_for_interrupt(const struct vmm_regs *r)
 	return pending_irq;
 }
 
-_Noreturn void tv_world_run(struct vmm *v, struct vmm_regs *r, uint32_t resv_base)
+_Noreturn void tv_world_run(struct vmm *v, struct vmm_regs *r, unsigned slot)
 {
 	vm = v;
-	resv = resv_base;
+	resv = TV_RESV_TOP - slot * VMM_RESV_SIZE;
+	gdt_first = (uint16_t)(TV_GDT_TOP - slot * 8);
 	build_tables();
 	reserve(r);
 	enter_own_world(r);

@@ -117,7 +117,7 @@ void vdesc_install_resv(struct vmm *vm)
 	if (!vm->resv.base)
 		return;
 	for (uint32_t i = 0; i < VMM_RESV_GDT_SLOTS; i++) {
-		uint32_t off = (VMM_RESV_GDT_FIRST + i) * 8;
+		uint32_t off = (vm->resv.gdt_first + i) * 8;
 		vm->ops->write(vm->ops->opaque, vm->gdt_k + off, &vm->resv.desc[i], 8);
 		vm->ops->write(vm->ops->opaque, vm->gdt_u + off, &vm->resv.desc[i], 8);
 	}
@@ -126,8 +126,15 @@ void vdesc_install_resv(struct vmm *vm)
 static bool resv_sel(const struct vmm *vm, uint16_t sel)
 {
 	uint32_t i = (uint32_t)(sel >> 3);
-	return vm->resv.base && !(sel & SEL_TI) && i >= VMM_RESV_GDT_FIRST &&
-	       i < VMM_RESV_GDT_FIRST + VMM_RESV_GDT_SLOTS;
+	return vm->resv.base && !(sel & SEL_TI) && i >= vm->resv.gdt_first &&
+	       i < vm->resv.gdt_first + (uint32_t)VMM_RESV_GDT_SLOTS;
+}
+
+static vfault resv_stop(struct vmm *vm, uint16_t sel)
+{
+	vm->stop_why = "the guest loads a selector of a GDT entry its monitor reserves for "
+	               "itself (a monitor under this one needs entries of its own: tinyvmm's slot=)";
+	return VF(X_GP, sel & 0xfffc);
 }
 
 void vdesc_shadow_ldt(struct vmm *vm)
@@ -179,11 +186,8 @@ vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec)
 	uint64_t d;
 	if ((sel & 0xfffc) == 0)
 		return VF(vec, sel);
-	if (resv_sel(vm, sel)) {
-		vm->stop_why = "the guest loads a selector of a GDT entry its monitor reserves for "
-		               "itself (entries 8184 to 8188)";
-		return VF(X_GP, sel & 0xfffc);
-	}
+	if (resv_sel(vm, sel))
+		return resv_stop(vm, sel);
 	vfault f = vdesc_read(vm, sel, &d);
 	if (f)
 		return f;
@@ -320,6 +324,8 @@ static void load_real(struct vmm_regs *regs, int sreg, uint16_t sel, uint64_t d)
 
 vfault vdesc_load_cs(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_t d, int cpl)
 {
+	if (resv_sel(vm, sel))
+		return resv_stop(vm, sel);
 	if (!(vdesc_attr(d) & DESC_P))
 		return VF(X_NP, sel & 0xfffc);
 	set_accessed(vm, sel, &d);

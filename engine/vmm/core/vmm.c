@@ -86,7 +86,8 @@ void vmm_destroy(struct vmm *vm)
 
 bool vmm_reserve(struct vmm *vm, const struct vmm_resv *r, struct vmm_regs *regs)
 {
-	if (vm->paging != VMM_SHADOW || !r->base || (r->base & (VMM_RESV_SIZE - 1)))
+	if (vm->paging != VMM_SHADOW || !r->base || (r->base & (VMM_RESV_SIZE - 1)) ||
+	    r->gdt_first + VMM_RESV_GDT_SLOTS > 8192)
 		return false;
 	vm->resv = *r;
 	vdesc_install_resv(vm);
@@ -195,7 +196,7 @@ static void page_fault(struct vmm *vm, struct vmm_regs *regs, int err, uint32_t 
 	if (kind == VMM_EXIT_RESV &&
 	    ((err & PFEC_I) || resv_contains(vm, regs->seg[VMM_CS].base + regs->eip))) {
 		vm->stop_why = "the guest ran code in the linear range its monitor reserves for itself "
-		               "(a monitor under this one needs a range of its own: tinyvmm's resv=)";
+		               "(a monitor under this one needs a range of its own: tinyvmm's slot=)";
 		return;
 	}
 	if (kind == VMM_EXIT_MMIO || kind == VMM_EXIT_PT_WRITE || kind == VMM_EXIT_RESV)

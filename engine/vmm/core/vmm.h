@@ -229,18 +229,19 @@ struct vmm_nest {
  * entries, TSS, trap stack and entry code in the address space the CPU
  * uses while the guest runs. It reserves one 4 MiB slot of linear space
  * (`base`, 4 MiB aligned; 0: none) that every shadow root maps with `pde`
- * (supervisor-only), and the GDT entries from VMM_RESV_GDT_FIRST up, which
- * both shadow GDTs hold as `desc` (the shadow GDT's limit is then 0xFFFF).
+ * (supervisor-only), and VMM_RESV_GDT_SLOTS GDT entries from `gdt_first`
+ * up, which both shadow GDTs hold as `desc` (the shadow GDT's limit is then
+ * 0xFFFF). Monitors stacked on each other choose different ones.
  * The guest is kept out: its accesses to the range fault and are emulated
  * with its own mapping; code fetched there, or a load of a reserved
  * selector, stops the VM with a message.
  */
-#define VMM_RESV_GDT_FIRST 8184 /* selectors 0xFFC0-0xFFE0: not the last entry, which guests probe */
 #define VMM_RESV_GDT_SLOTS 5
 #define VMM_RESV_SIZE 0x400000u
 struct vmm_resv {
 	uint32_t base;
 	uint32_t pde;
+	uint16_t gdt_first;
 	uint64_t desc[VMM_RESV_GDT_SLOTS];
 };
 
