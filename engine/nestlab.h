@@ -531,7 +531,7 @@ void machine_print_tree(struct machine *m, FILE *out);
  * order of the monitor's exit table) and the modelled cycles its monitor
  * counts for them (the engine's monitor does; tinyvmm counts none). False
  * for the machine, a destroyed VM, or one whose monitor gave no stats. */
-#define MACHINE_EXIT_REASONS 12
+#define MACHINE_EXIT_REASONS 13
 bool machine_tree_exit_counts(struct machine *m, unsigned node,
                               uint64_t exits[MACHINE_EXIT_REASONS],
                               uint64_t cycles[MACHINE_EXIT_REASONS]);

@@ -82,8 +82,9 @@ static const struct run_option options[] = {
 	 "(--monitor=nested); see docs/cpu.md", NULL } },
 	{ NULL, RUN_SCOPE_MACHINE, { "nest", 0, 0, G_OPTION_ARG_INT, &o.nest,
 	 "Run KERNEL at level D of a stack of monitors (1 to 8): 1 under the engine's monitor, "
-	 "each level more under one more tinyvmm (the engine's monitor with nested paging and "
-	 "the assist); --mem is then KERNEL's RAM (see docs/monitor.md section 8)", "D" } },
+	 "each level more under one more tinyvmm, each taking its guest's traps through its own "
+	 "IDT (faithful recursion); with --assist the engine's monitor uses nested paging and "
+	 "the tinyvmms the assist; --mem is then KERNEL's RAM (see docs/monitor.md section 8)", "D" } },
 	{ NULL, RUN_SCOPE_MACHINE, { "smp", 0, 0, G_OPTION_ARG_INT, &o.smp,
 	 "N CPUs, 1 to 16, each with its local APIC (APIC ID 0 .. N-1), listed in the MP table; "
 	 "CPU 0 boots, the others wait for INIT and a start-up IPI; bare only "
@@ -722,14 +723,28 @@ static gchar *default_tinyvmm(void)
 }
 
 /* --nest D: KERNEL at level D. Level 1 is the run under the engine's
- * monitor as it is; each level more puts one tinyvmm between them (the
- * engine's monitor with nested paging offers the outermost the assist; each
- * tinyvmm that runs another uses nested paging, so it offers it in turn;
- * the innermost shadow-pages KERNEL). KERNEL and its modules become the
+ * monitor as it is; each level more puts one tinyvmm between them. By
+ * default the stack is faithful: the engine's monitor as given (shadow
+ * paging unless --monitor says otherwise), every tinyvmm with its own
+ * trap path and shadow paging, each in a reserved slot of its own (slot=,
+ * docs/monitor.md section 8). With --assist the engine's monitor uses
+ * nested paging and offers the outermost tinyvmm the assist; each tinyvmm
+ * that runs another uses nested paging, so it offers it in turn; the
+ * innermost shadow-pages KERNEL. KERNEL and its modules become the
  * innermost tinyvmm's, --mem is KERNEL's RAM, and every tinyvmm gets 24 MiB
  * more than the one it runs (itself, its modules, its monitor pages). */
 #define NEST_MAX 8
 #define NEST_LEVEL_MIB 24
+
+/* The command line of level k's tinyvmm (k = 1 outermost) of n. */
+static char *tinyvmm_args(int k, int n, int mib, gboolean assist)
+{
+	int guest_mib = mib + NEST_LEVEL_MIB * (n - k);
+	if (assist)
+		return g_strdup_printf("trap=assist %smem=%d", k < n ? "paging=nested " : "", guest_mib);
+	return g_strdup_printf("slot=%d mem=%d", k - 1, guest_mib);
+}
+
 static int build_stack(struct run_msg *ctx)
 {
 	if (o.nest < 0 && !o.tinyvmm)
@@ -747,9 +762,12 @@ static int build_stack(struct run_msg *ctx)
 			                   "--monitor=none%s", "");
 		return 0;
 	}
-	if (o.monitor && g.monitor != MACHINE_MONITOR_NESTED)
-		return usage_error(ctx, "--nest runs tinyvmm under the engine's monitor with nested "
-		                   "paging: leave out --monitor or give --monitor=nested%s", "");
+	if (o.assist && o.monitor && g.monitor != MACHINE_MONITOR_NESTED)
+		return usage_error(ctx, "--nest with --assist runs tinyvmm under the engine's monitor "
+		                   "with nested paging: leave out --monitor or give --monitor=nested%s", "");
+	if (g.monitor == MACHINE_MONITOR_NONE)
+		return usage_error(ctx, "--nest runs the stack under the engine's monitor: leave out "
+		                   "--monitor=none%s", "");
 	int n = o.nest - 1; /* tinyvmms */
 	if (g.n_modules + n > MACHINE_MAX_MODULES)
 		return usage_error(ctx, "--nest makes KERNEL and the inner tinyvmms modules: too many "
@@ -762,22 +780,18 @@ static int build_stack(struct run_msg *ctx)
 	if (mib + NEST_LEVEL_MIB * n > (gint)MACHINE_MEM_MAX_MIB)
 		return usage_error(ctx, "--nest: KERNEL's --mem and 24 MiB for each tinyvmm must fit the "
 		                   "machine's 3072 MiB%s", "");
-	/* Level k's tinyvmm (k = 1 outermost) runs a guest of mib + 24 (n - k) MiB. */
 	memmove(&g.modules[n], &g.modules[0], (size_t)g.n_modules * sizeof g.modules[0]);
 	g.modules[n - 1] = (struct machine_module){ .path = g.kernel, .args = o.cmdline };
 	for (int k = 2; k <= n; k++)
 		g.modules[k - 2] = (struct machine_module){
-			.path = tinyvmm,
-			.args = keep(g_strdup_printf("%smem=%d", k < n ? "paging=nested " : "",
-			                             mib + NEST_LEVEL_MIB * (n - k))),
+			.path = tinyvmm, .args = keep(tinyvmm_args(k, n, mib, o.assist)),
 		};
 	g.n_modules += n;
 	g.kernel = tinyvmm;
-	o.cmdline = keep(g_strdup_printf("%smem=%d", n > 1 ? "paging=nested " : "",
-	                                 mib + NEST_LEVEL_MIB * (n - 1)));
+	o.cmdline = keep(tinyvmm_args(1, n, mib, o.assist));
 	o.mem = mib + NEST_LEVEL_MIB * n;
-	g.monitor = MACHINE_MONITOR_NESTED;
-	o.assist = TRUE;
+	if (o.assist)
+		g.monitor = MACHINE_MONITOR_NESTED;
 	return 0;
 }
 
@@ -888,7 +902,7 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
 		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
 		                   "(--monitor=shadow or nested)%s", "");
-	if (o.assist && g.monitor == MACHINE_MONITOR_SHADOW)
+	if (o.assist && g.monitor == MACHINE_MONITOR_SHADOW && o.nest < 2) /* --nest: build_stack */
 		return usage_error(ctx, "--assist under the engine's monitor needs --monitor=nested (its "
 		                   "shadow paging does not virtualize the assist yet), or --monitor=none%s", "");
 	if (o.post_port && !parse_port(o.post_port, post))

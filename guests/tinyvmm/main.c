@@ -5,16 +5,19 @@
  * It runs the multiboot kernel handed to it as its first module (the
  * module's string is that kernel's command line; further modules are the
  * kernel's own) under trap-and-emulate with shadow paging, or nested
- * paging with `paging=nested` on its own command line. This version needs
- * the assist (docs/cpu.md, "The assist": nestlab-run --assist) to enter its
- * guest, and gives the guest the PC's devices directly: its ports, its
+ * paging with `paging=nested` on its own command line. By default
+ * (`trap=faithful`) the guest runs deprivileged on the CPU itself and its
+ * traps come through tinyvmm's own IDT (world.c); with `trap=assist` it
+ * enters the guest with the CPU's run-guest operation (docs/cpu.md, "The
+ * assist": nestlab-run --assist), which nested paging needs. It gives the
+ * guest the PC's devices directly: its ports, its
  * interrupts, the pages above its RAM (local APIC, I/O APIC), and the
  * PC's BIOS data area and MP table copied into its low memory. Its RAM is
  * a share of tinyvmm's own (`mem=MIB`, default 32): guest-physical p is
  * tinyvmm-physical base + p. docs/monitor.md, "tinyvmm", says what is left.
  *
- * tinyvmm itself runs with paging off at ring 0, interrupts off: every
- * interrupt reaches it as an exit of its guest.
+ * tinyvmm itself runs at ring 0, interrupts off (with the assist: paging
+ * off; every interrupt reaches it as an exit of its guest).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +26,7 @@
 #include "abi.h"
 #include "assist.h"
 #include "rt.h"
+#include "tinyvmm.h"
 #include "vmm.h"
 
 #define MIB (1024u * 1024u)
@@ -34,7 +38,7 @@
 
 static struct vmm vm;
 static struct nl_run run __attribute__((aligned(0x200)));
-static volatile bool nmi_pending; /* an NMI came while tinyvmm itself ran: the guest's */
+volatile bool tv_nmi_pending; /* an NMI came while tinyvmm itself ran: the guest's */
 
 /* tinyvmm runs with interrupts off, but an NMI comes anyway (a guest's
  * self-NMI through the pass-through local APIC can land after its exit):
@@ -42,7 +46,7 @@ static volatile bool nmi_pending; /* an NMI came while tinyvmm itself ran: the g
 static void on_nmi(struct rt_frame *f)
 {
 	(void)f;
-	nmi_pending = true;
+	tv_nmi_pending = true;
 }
 
 /* {====== options ====== */
@@ -50,6 +54,8 @@ static void on_nmi(struct rt_frame *f)
 struct options {
 	uint32_t mem_mib;
 	enum vmm_paging paging;
+	bool assist;   /* trap=assist: enter the guest with the CPU's run-guest operation */
+	uint32_t slot; /* slot=: the faithful path's reserved linear range and GDT entries */
 	bool quiet;
 };
 
@@ -86,7 +92,7 @@ static bool parse_u32(const char *s, uint32_t *out)
 	return true;
 }
 
-static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt, ...)
+_Noreturn void tv_die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -103,13 +109,25 @@ static void parse_options(const char *cmdline, struct options *o)
 	*o = (struct options){ .mem_mib = 32, .paging = VMM_SHADOW };
 	if (option(cmdline, "mem", buf, sizeof buf) &&
 	    (!parse_u32(buf, &o->mem_mib) || o->mem_mib < 2 || o->mem_mib > 3072))
-		die("mem=%s is not a RAM size for the guest in MiB (2 to 3072)", buf);
+		tv_die("mem=%s is not a RAM size for the guest in MiB (2 to 3072)", buf);
 	if (option(cmdline, "paging", buf, sizeof buf)) {
 		if (!strcmp(buf, "nested"))
 			o->paging = VMM_NESTED;
 		else if (strcmp(buf, "shadow"))
-			die("paging=%s: give paging=shadow or paging=nested", buf);
+			tv_die("paging=%s: give paging=shadow or paging=nested", buf);
 	}
+	if (option(cmdline, "trap", buf, sizeof buf)) {
+		if (!strcmp(buf, "assist"))
+			o->assist = true;
+		else if (strcmp(buf, "faithful"))
+			tv_die("trap=%s: give trap=faithful (its own IDT, the default) or trap=assist", buf);
+	}
+	if (option(cmdline, "slot", buf, sizeof buf) &&
+	    (!parse_u32(buf, &o->slot) || o->slot >= TV_SLOTS))
+		tv_die("slot=%s: give a slot from 0 to %d for the linear range and GDT entries "
+		       "tinyvmm reserves (one of its own for each tinyvmm of a stack)", buf, TV_SLOTS - 1);
+	if (o->paging == VMM_NESTED && !o->assist)
+		tv_die("paging=nested needs the assist: give trap=assist too (nestlab-run --assist)");
 	o->quiet = option(cmdline, "quiet", buf, sizeof buf) && !strcmp(buf, "1");
 }
 
@@ -159,11 +177,17 @@ static void op_io_out(void *opaque, uint16_t port, uint32_t val, int size)
  * at the same physical addresses; below that nothing (reads all ones), so
  * that no guest reaches tinyvmm's memory or its monitor pages. */
 static uint32_t machine_ram_end;
+static uint32_t resv_base; /* the faithful path's reserved slot: tinyvmm's own there, not the PC's */
+
+static bool mmio_hole(uint32_t gpa)
+{
+	return gpa < machine_ram_end || (resv_base && gpa - resv_base < VMM_RESV_SIZE);
+}
 
 static uint32_t op_mmio_read(void *opaque, uint32_t gpa, int size)
 {
 	(void)opaque;
-	if (gpa < machine_ram_end)
+	if (mmio_hole(gpa))
 		return size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu;
 	volatile void *p = (volatile void *)(uintptr_t)gpa;
 	return size == 1 ? *(volatile uint8_t *)p : size == 2 ? *(volatile uint16_t *)p
@@ -173,7 +197,7 @@ static uint32_t op_mmio_read(void *opaque, uint32_t gpa, int size)
 static void op_mmio_write(void *opaque, uint32_t gpa, uint32_t val, int size)
 {
 	(void)opaque;
-	if (gpa < machine_ram_end)
+	if (mmio_hole(gpa))
 		return;
 	volatile void *p = (volatile void *)(uintptr_t)gpa;
 	if (size == 1)
@@ -271,11 +295,11 @@ static void load_elf(struct guest *g, const struct mb_module *mod)
 	uint32_t len = mod->mod_end - mod->mod_start;
 	const struct elf32_ehdr *eh = (const void *)img;
 	if (len < sizeof *eh || eh->magic != ELF_MAGIC || eh->cls != 1 || eh->machine != 3)
-		die("the guest kernel (module 1: %s) is not a 32-bit x86 ELF file",
+		tv_die("the guest kernel (module 1: %s) is not a 32-bit x86 ELF file",
 		    (const char *)(uintptr_t)mod->string);
 	if (eh->phentsize != sizeof(struct elf32_phdr) ||
 	    eh->phoff + (uint32_t)eh->phnum * sizeof(struct elf32_phdr) > len)
-		die("the guest kernel's program headers lie outside the file (%s)",
+		tv_die("the guest kernel's program headers lie outside the file (%s)",
 		    (const char *)(uintptr_t)mod->string);
 	g->entry = eh->entry;
 	g->end = 0;
@@ -285,11 +309,11 @@ static void load_elf(struct guest *g, const struct mb_module *mod)
 			continue;
 		if (ph->filesz > ph->memsz || ph->offset + ph->filesz > len ||
 		    ph->offset + ph->filesz < ph->offset)
-			die("a segment of the guest kernel lies outside its file (%s)",
+			tv_die("a segment of the guest kernel lies outside its file (%s)",
 			    (const char *)(uintptr_t)mod->string);
 		if (ph->paddr < GUEST_LOW_END || ph->paddr + ph->memsz > g->size ||
 		    ph->paddr + ph->memsz < ph->paddr)
-			die("a segment of the guest kernel lies outside the guest's RAM above 1 MiB "
+			tv_die("a segment of the guest kernel lies outside the guest's RAM above 1 MiB "
 			    "(give tinyvmm a larger mem=): %s", (const char *)(uintptr_t)mod->string);
 		memcpy(gphys(g, ph->paddr), img + ph->offset, ph->filesz);
 		memset(gphys(g, ph->paddr + ph->filesz), 0, ph->memsz - ph->filesz);
@@ -297,7 +321,7 @@ static void load_elf(struct guest *g, const struct mb_module *mod)
 			g->end = ph->paddr + ph->memsz;
 	}
 	if (!g->end)
-		die("the guest kernel has no segment to load (%s)", (const char *)(uintptr_t)mod->string);
+		tv_die("the guest kernel has no segment to load (%s)", (const char *)(uintptr_t)mod->string);
 }
 
 /* Bytes into the guest's information area, which grows from GUEST_INFO. */
@@ -310,7 +334,7 @@ static uint32_t info_put(struct info_area *a, const void *data, uint32_t len)
 {
 	uint32_t at = (a->next + 3) & ~3u;
 	if (at + len > GUEST_INFO_END)
-		die("the guest's command lines do not fit its boot information area");
+		tv_die("the guest's command lines do not fit its boot information area");
 	memcpy(gphys(a->g, at), data, len);
 	a->next = at + len;
 	return at;
@@ -344,12 +368,12 @@ static void build_info(struct guest *g, const struct mb_info *mi)
 	struct mb_module gm[16];
 	uint32_t n = mi->mods_count - 1;
 	if (n > 16)
-		die("the guest has more than 16 modules");
+		tv_die("the guest has more than 16 modules");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mb_module *m = &mods[i + 1];
 		uint32_t len = m->mod_end - m->mod_start;
 		if (at + len > g->size || at + len < at)
-			die("the guest's modules do not fit its RAM (give tinyvmm a larger mem=): %s",
+			tv_die("the guest's modules do not fit its RAM (give tinyvmm a larger mem=): %s",
 			    (const char *)(uintptr_t)m->string);
 		memcpy(gphys(g, at), (const void *)(uintptr_t)m->mod_start, len);
 		gm[i] = (struct mb_module){ at, at + len, info_str(&a, (const char *)(uintptr_t)m->string), 0 };
@@ -436,8 +460,8 @@ static _Noreturn void run_guest(struct vmm_regs *r)
 	unsigned flags = 0;
 	uint32_t cr2 = 0, gpa = 0;
 	for (;;) {
-		if (vec < 0 && nmi_pending) {
-			nmi_pending = false;
+		if (vec < 0 && tv_nmi_pending) {
+			tv_nmi_pending = false;
 			vec = 2;
 			err = -1;
 			flags = NL_EXIT_EXT;
@@ -485,16 +509,16 @@ int main(void)
 {
 	const struct mb_info *mi = rt_mb_info();
 	if (!mi)
-		die("was not started by a multiboot loader");
+		tv_die("was not started by a multiboot loader");
 	const char *cmdline = (mi->flags & MB_INFO_CMDLINE) ? (const char *)(uintptr_t)mi->cmdline : "";
 	struct options o;
 	parse_options(cmdline, &o);
 	if (!(mi->flags & MB_INFO_MODS) || mi->mods_count < 1)
-		die("has no guest: give the guest kernel as the first module "
-		    "(nestlab-run --assist --monitor=none tinyvmm.elf --module KERNEL)");
-	if (!(rdmsr(MSR_NESTLAB_CTL) & NESTLAB_CTL_ASSIST))
-		die("needs the assist, the CPU's run-guest operation: run it with nestlab-run --assist "
-		    "--monitor=none (its trap path without the assist is not built yet)");
+		tv_die("has no guest: give the guest kernel as the first module "
+		    "(nestlab-run --monitor=none tinyvmm.elf --module KERNEL)");
+	if (o.assist && !(rdmsr(MSR_NESTLAB_CTL) & NESTLAB_CTL_ASSIST))
+		tv_die("trap=assist needs the assist, the CPU's run-guest operation: run it with "
+		       "nestlab-run --assist (or give trap=faithful)");
 
 	/* The guest's RAM: above tinyvmm and its modules, 4 MiB aligned; the
 	 * monitor's pages after it. */
@@ -509,7 +533,7 @@ int main(void)
 	machine_ram_end = ram_end;
 	uint32_t mon_pages = VMM_MON_PAGES;
 	if (g.base + g.size + 256 * 4096u > ram_end || g.base + g.size < g.base)
-		die("has too little RAM for a guest of %u MiB at %p and its monitor's pages: "
+		tv_die("has too little RAM for a guest of %u MiB at %p and its monitor's pages: "
 		    "the machine has %u MiB (give it more --mem, or tinyvmm a smaller mem=)",
 		    (unsigned)o.mem_mib, (void *)(uintptr_t)g.base, (unsigned)(ram_end / MIB));
 	if (g.base + g.size + mon_pages * 4096u > ram_end)
@@ -521,9 +545,10 @@ int main(void)
 	copy_firmware(&g);
 	memcpy(gphys(&g, GUEST_GDT), guest_gdt, sizeof guest_gdt);
 	if (!o.quiet)
-		rt_printf("tinyvmm: guest %s: %u MiB at %p, %s paging\n",
+		rt_printf("tinyvmm: guest %s: %u MiB at %p, %s paging, %s\n",
 		          (const char *)(uintptr_t)mods[0].string, (unsigned)o.mem_mib,
-		          (void *)(uintptr_t)g.base, o.paging == VMM_NESTED ? "nested" : "shadow");
+		          (void *)(uintptr_t)g.base, o.paging == VMM_NESTED ? "nested" : "shadow",
+		          o.assist ? "the assist" : "its own IDT");
 
 	struct vmm_vcpu entry = {
 		.cr0 = CR0_PE | 0x10u /* ET */, .cpl = 0, .cs_sel = 0x08, .ss_sel = 0x10,
@@ -542,7 +567,11 @@ int main(void)
 		r.seg[s] = (struct vmm_seg){ sel[s], s == VMM_CS ? 0xcf9b : 0xcf93, 0, 0xffffffffu };
 	if (!vmm_init(&vm, &host_ops, o.paging, false, g.base, g.size, g.base + g.size, mon_pages,
 	              &entry, sel, false, &r))
-		die("cannot start the guest: %s", vm.stop_why);
+		tv_die("cannot start the guest: %s", vm.stop_why);
+	if (!o.assist) {
+		resv_base = TV_RESV_TOP - o.slot * VMM_RESV_SIZE;
+		tv_world_run(&vm, &r, o.slot);
+	}
 	run.version = NL_RUN_VERSION;
 	rt_set_handler(VEC_NMI, on_nmi);
 	/* tinyvmm offers its guest the assist in turn (the core virtualizes it

@@ -44,7 +44,7 @@ def check(ok, what):
 
 
 def run(nestlab_run, tinyvmm, treemark, extra):
-    cmd = [nestlab_run, '--nest', '3', '--tinyvmm', tinyvmm] + extra + [treemark]
+    cmd = [nestlab_run, '--nest', '3', '--assist', '--tinyvmm', tinyvmm] + extra + [treemark]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=240)
     if p.returncode != 1:  # the guest's exit status 0 (nestlab-run: 2 * status + 1)
@@ -219,7 +219,7 @@ def main():
     check(m is not None, 'level 2 (tinyvmm) translates with paging off')
 
     # Destroying the engine's VM takes the levels under it with it.
-    p = subprocess.run([nestlab_run, '--nest', '3', '--tinyvmm', tinyvmm, '--vm-at',
+    p = subprocess.run([nestlab_run, '--nest', '3', '--assist', '--tinyvmm', tinyvmm, '--vm-at',
                         'destroy:vm0@%d' % at, '--tree', treemark], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=240)
     gone, _ = parse_tree(p.stderr.split('tree at the end:')[1] if 'tree at the end:' in p.stderr

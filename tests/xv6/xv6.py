@@ -81,7 +81,8 @@ def base_cmd(nestlab, xv6_dir, mode, master, slave):
     kernel = os.path.join(xv6_dir, 'kernel')
     disks = ['--disk', master, '--disk', slave + ',slave']
     if mode == 'depth2':  # the engine's monitor, tinyvmm, xv6 (docs/monitor.md section 8)
-        return [nestlab, '--monitor=nested', '--assist', '--mem', '600', '--cmdline', 'mem=512'] + \
+        return [nestlab, '--monitor=nested', '--assist', '--mem', '600', '--cmdline',
+                'trap=assist mem=512'] + \
             disks + [TINYVMM, '--module', kernel]
     if mode.startswith('smp'):
         return [nestlab, '--monitor=none', '--smp', mode[3:], '--mem', '512'] + disks + [kernel]

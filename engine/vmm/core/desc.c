@@ -104,10 +104,37 @@ void vdesc_shadow_gdt(struct vmm *vm)
 	for (uint32_t i = 0; i < 8192; i++)
 		vm->dt_gpa[0][i] = 0;
 	vm->dt_top[0] = 0;
-	if (!alloc_tables(vm, &vm->gdt_k, &vm->gdt_u))
+	if (!alloc_tables(vm, &vm->gdt_k, &vm->gdt_u)) {
 		vm->stop_why = "the monitor ran out of pages for shadow descriptor tables";
-	else
-		clear_tables(vm, vm->gdt_k, vm->gdt_u);
+		return;
+	}
+	clear_tables(vm, vm->gdt_k, vm->gdt_u);
+	vdesc_install_resv(vm);
+}
+
+void vdesc_install_resv(struct vmm *vm)
+{
+	if (!vm->resv.base)
+		return;
+	for (uint32_t i = 0; i < VMM_RESV_GDT_SLOTS; i++) {
+		uint32_t off = (vm->resv.gdt_first + i) * 8;
+		vm->ops->write(vm->ops->opaque, vm->gdt_k + off, &vm->resv.desc[i], 8);
+		vm->ops->write(vm->ops->opaque, vm->gdt_u + off, &vm->resv.desc[i], 8);
+	}
+}
+
+static bool resv_sel(const struct vmm *vm, uint16_t sel)
+{
+	uint32_t i = (uint32_t)(sel >> 3);
+	return vm->resv.base && !(sel & SEL_TI) && i >= vm->resv.gdt_first &&
+	       i < vm->resv.gdt_first + (uint32_t)VMM_RESV_GDT_SLOTS;
+}
+
+static vfault resv_stop(struct vmm *vm, uint16_t sel)
+{
+	vm->stop_why = "the guest loads a selector of a GDT entry its monitor reserves for "
+	               "itself (a monitor under this one needs entries of its own: tinyvmm's slot=)";
+	return VF(X_GP, sel & 0xfffc);
 }
 
 void vdesc_shadow_ldt(struct vmm *vm)
@@ -126,7 +153,10 @@ void vdesc_set_view(struct vmm *vm, struct vmm_regs *regs)
 	const struct vmm_vcpu *v = &vm->vcpu;
 	bool user = v->cpl == 3;
 	regs->gdtr.base = user ? vm->gdt_u : vm->gdt_k;
-	regs->gdtr.limit = v->gdtr.limit;
+	/* With reserved entries the limit covers them; a guest selector past
+	 * the guest's own limit finds an empty shadow entry and gets the #GP
+	 * the guest's table gives (vdesc_fault). */
+	regs->gdtr.limit = vm->resv.base ? 0xffff : v->gdtr.limit;
 	regs->ldtr = v->ldtr;
 	regs->ldtr.base = user ? vm->ldt_u : vm->ldt_k;
 	regs->dirty |= VMM_DIRTY_CTL;
@@ -156,6 +186,8 @@ vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec)
 	uint64_t d;
 	if ((sel & 0xfffc) == 0)
 		return VF(vec, sel);
+	if (resv_sel(vm, sel))
+		return resv_stop(vm, sel);
 	vfault f = vdesc_read(vm, sel, &d);
 	if (f)
 		return f;
@@ -178,6 +210,50 @@ vfault vdesc_fault(struct vmm *vm, uint16_t sel, int vec)
 		track(vm, ldt, off / 8, gva);
 	vm->ops->write(vm->ops->opaque, (v->cpl == 3 ? u : k) + off, &s, 8);
 	return 0;
+}
+
+/* The descriptor whose load gives cache `s` (the inverse of vdesc_seg_from). */
+static uint64_t desc_of(const struct vmm_seg *s)
+{
+	uint32_t lim = (s->attr & DESC_G) ? s->limit >> 12 : s->limit;
+	uint32_t lo = (lim & 0xffff) | (s->base << 16);
+	uint32_t hi = ((s->base >> 16) & 0xff) | (s->base & 0xff000000u) | (lim & 0xf0000u) |
+	              ((uint32_t)(s->attr & 0xf0ff) << 8);
+	return ((uint64_t)hi << 32) | lo;
+}
+
+void vdesc_install_segments(struct vmm *vm, const struct vmm_regs *regs)
+{
+	if (regs->eflags & EFLAGS_VM)
+		return; /* v86 segments are not loaded from tables */
+	for (int s = 0; s < VMM_NSEG; s++) {
+		const struct vmm_seg *sg = &regs->seg[s];
+		if ((sg->sel & 0xfffc) == 0 || resv_sel(vm, sg->sel))
+			continue;
+		bool ldt = (sg->sel & SEL_TI) != 0, user = vm->vcpu.cpl == 3;
+		uint32_t t = ldt ? (user ? vm->ldt_u : vm->ldt_k) : (user ? vm->gdt_u : vm->gdt_k);
+		uint32_t off = sg->sel & SEL_INDEX;
+		uint64_t want = desc_of(sg) | (1ull << 40), have = 0;
+		vm->ops->read(vm->ops->opaque, t + off, &have, 8);
+		if (have == want)
+			continue;
+		/* Not a copy of the guest's table but of a cache: it lives until
+		 * the next trap (vdesc_uninstall), so a write to the guest's
+		 * table in between is not seen by a native reload of the selector
+		 * until then (docs/monitor.md, section 8). */
+		vm->ops->write(vm->ops->opaque, t + off, &want, 8);
+		vm->installed[s] = t + off;
+	}
+}
+
+void vdesc_uninstall(struct vmm *vm)
+{
+	static const uint64_t none = 0;
+	for (int s = 0; s < VMM_NSEG; s++) {
+		if (vm->installed[s])
+			vm->ops->write(vm->ops->opaque, vm->installed[s], &none, 8);
+		vm->installed[s] = 0;
+	}
 }
 
 /* }====================================================================== */
@@ -248,6 +324,8 @@ static void load_real(struct vmm_regs *regs, int sreg, uint16_t sel, uint64_t d)
 
 vfault vdesc_load_cs(struct vmm *vm, struct vmm_regs *regs, uint16_t sel, uint64_t d, int cpl)
 {
+	if (resv_sel(vm, sel))
+		return resv_stop(vm, sel);
 	if (!(vdesc_attr(d) & DESC_P))
 		return VF(X_NP, sel & 0xfffc);
 	set_accessed(vm, sel, &d);

@@ -1009,6 +1009,18 @@ static vfault do_load_ss(struct op *o, uint32_t sel)
 	return 0;
 }
 
+/* A load of `sel` into data segment `sreg` with the guest's own
+ * SEGLOAD_TRAP set at CPL > 0: #GP(0) for the guest (its monitor checks the
+ * load), as the CPU raises it. */
+static vfault guest_segload(const struct op *o, int sreg, uint32_t sel)
+{
+	const struct vmm_vcpu *v = &o->vm->vcpu;
+	if (sreg != VMM_SS && (sel & 0xfffc) && (v->msr_ctl & NESTLAB_CTL_SEGLOAD_TRAP_) &&
+	    v->cpl > 0 && !(o->regs->eflags & EFLAGS_VM))
+		return VF(X_GP, 0);
+	return 0;
+}
+
 static vfault do_segments(struct op *o)
 {
 	uint32_t v, sp = o->regs->r[VMM_ESP];
@@ -1026,7 +1038,7 @@ static vfault do_segments(struct op *o)
 	case 0x8e: /* MOV Sreg, Ew */
 		if (o->in.reg > VMM_GS || o->in.reg == VMM_CS)
 			return VF_NOT_EMULATED; /* #UD */
-		if ((f = rm_read(o, 2, &v)))
+		if ((f = rm_read(o, 2, &v)) || (f = guest_segload(o, o->in.reg, v)))
 			return f;
 		if ((f = o->in.reg == VMM_SS ? do_load_ss(o, v) : vdesc_load(o->vm, o->regs, o->in.reg, (uint16_t)v)))
 			return f;
@@ -1034,7 +1046,8 @@ static vfault do_segments(struct op *o)
 	case 0x1f: case 0x07: case 0x1a1: case 0x1a9: { /* POP DS, ES, FS, GS */
 		int sreg = o->in.op == 0x1f ? VMM_DS : o->in.op == 0x07 ? VMM_ES
 		         : o->in.op == 0x1a1 ? VMM_FS : VMM_GS;
-		if ((f = pop(o, osz(o), &v)) || (f = vdesc_load(o->vm, o->regs, sreg, (uint16_t)v))) {
+		if ((f = pop(o, osz(o), &v)) || (f = guest_segload(o, sreg, v)) ||
+		    (f = vdesc_load(o->vm, o->regs, sreg, (uint16_t)v))) {
 			o->regs->r[VMM_ESP] = sp;
 			return f;
 		}
@@ -1044,7 +1057,7 @@ static vfault do_segments(struct op *o)
 		int sreg = o->in.op == 0xc5 ? VMM_DS : o->in.op == 0xc4 ? VMM_ES
 		         : o->in.op == 0x1b4 ? VMM_FS : o->in.op == 0x1b5 ? VMM_GS : VMM_SS;
 		uint32_t off, sel;
-		if ((f = read_far_ptr(o, &off, &sel)) ||
+		if ((f = read_far_ptr(o, &off, &sel)) || (f = guest_segload(o, sreg, sel)) ||
 		    (f = sreg == VMM_SS ? do_load_ss(o, sel) : vdesc_load(o->vm, o->regs, sreg, (uint16_t)sel)))
 			return f;
 		set_reg(o, o->in.reg, off, osz(o));
@@ -1243,6 +1256,42 @@ static vfault dispatch(struct op *o)
 	return VF_NOT_EMULATED; /* not an instruction the monitor stands in for */
 }
 
+/*
+ * The guest's own MSR_NESTLAB_CTL (kept virtual; docs/cpu.md, "Strict
+ * mode") applies to the guest's code at CPL > 0 as the CPU applies it: with
+ * STRICT a sensitive instruction (in v86 mode only SGDT, SIDT and SMSW),
+ * with CPUID_FAULT a CPUID, raises #GP(0) for the guest instead of being
+ * emulated. A guest monitor that runs its own guest deprivileged relies on
+ * it to take that guest's sensitive instructions as traps.
+ */
+static bool guest_ctl_traps(const struct op *o)
+{
+	const struct vmm_vcpu *v = &o->vm->vcpu;
+	const struct vx_insn *in = &o->in;
+	bool strict = (v->msr_ctl & NESTLAB_CTL_STRICT_) != 0;
+	if (!v->msr_ctl || v->cpl == 0)
+		return false;
+	if (in->op == 0x1a2)
+		return (v->msr_ctl & NESTLAB_CTL_CPUID_FAULT_) != 0;
+	if (in->op == 0x101 && in->reg <= 4 && in->reg != 2 && in->reg != 3)
+		return strict; /* SGDT, SIDT, SMSW */
+	if (!strict || (o->regs->eflags & EFLAGS_VM))
+		return false;
+	switch (in->op) {
+	case 0x100: return in->reg <= 1 || in->reg == 4 || in->reg == 5; /* SLDT STR VERR VERW */
+	case 0x102: case 0x103:                                          /* LAR LSL */
+	case 0x9c: case 0x9d:                                            /* PUSHF POPF */
+	case 0x0e: case 0x16: case 0x17:                                 /* PUSH CS/SS, POP SS */
+	case 0x9a: case 0xea: case 0xca: case 0xcb:                      /* far CALL JMP RET */
+	case 0xcd: case 0xcf:                                            /* INT n, IRET */
+		return true;
+	case 0x8c: return in->reg == VMM_CS || in->reg == VMM_SS;        /* MOV Ev, CS/SS */
+	case 0x8e: return in->reg == VMM_SS;                             /* MOV SS, Ew */
+	case 0xff: return in->reg == 3 || in->reg == 5;                  /* far CALL/JMP m */
+	default: return false;
+	}
+}
+
 vfault emu_insn(struct vmm *vm, struct vmm_regs *regs, struct vmm_result *res, bool mem_access)
 {
 	struct op o = { .vm = vm, .regs = regs, .res = res };
@@ -1259,6 +1308,8 @@ vfault emu_insn(struct vmm *vm, struct vmm_regs *regs, struct vmm_result *res, b
 	if (mem_access)
 		return do_memory(&o);
 	res->reason = VMM_EXIT_PRIV;
+	if (guest_ctl_traps(&o))
+		return VF(X_GP, 0);
 	return dispatch(&o);
 }
 

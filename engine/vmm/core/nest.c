@@ -316,7 +316,10 @@ void vnest_mode(const struct vmm *vm, struct vmm_regs *regs)
 		             : (struct vmm_mode){ true, 3, vm->npt_root, vm->nest.ctl };
 		return;
 	}
-	uint32_t ctl = vm->faithful ? 0 : 1u /* STRICT */ | 2u /* CPUID_FAULT */ |
-	                                  (regs->vcpl < 3 ? 4u /* SEGLOAD_TRAP */ : 0);
+	/* SEGLOAD_TRAP in the kernel view (ring compression), and in the user
+	 * view if the guest set it for its own user code (emulate.c). */
+	bool segload = regs->vcpl < 3 || (vm->vcpu.msr_ctl & NESTLAB_CTL_SEGLOAD_TRAP_);
+	uint32_t ctl = vm->faithful ? 0 : NESTLAB_CTL_STRICT_ | NESTLAB_CTL_CPUID_FAULT_ |
+	                                  (segload ? NESTLAB_CTL_SEGLOAD_TRAP_ : 0);
 	regs->mode = (struct vmm_mode){ vm->paging == VMM_NESTED, regs->vcpl, vm->npt_root, ctl };
 }

@@ -90,6 +90,8 @@ void spt_flush_all(struct vmm *vm)
 /* Drops the shadow page table under PDE `idx` of root `r`. */
 static void drop_pde(struct vmm *vm, int r, uint32_t idx)
 {
+	if (resv_pde_index(vm, idx))
+		return; /* the monitor's own, not a shadow of anything */
 	uint32_t a = vm->roots[r].hpa + idx * 4;
 	uint32_t pde = vmem_rd_hpa(vm, a);
 	if (!(pde & PTE_P))
@@ -171,6 +173,8 @@ void spt_switch(struct vmm *vm, struct vmm_regs *regs)
 		                                          .paging = paging, .wp = wp };
 		if (!hpa)
 			vm->stop_why = "the monitor ran out of pages for shadow page tables";
+		else if (vm->resv.base)
+			vmem_wr_hpa(vm, hpa + (vm->resv.base >> 22) * 4, vm->resv.pde);
 	}
 	vm->roots[found].used = ++vm->lru;
 	vm->cur_root = found;
@@ -307,6 +311,12 @@ vfault spt_fault(struct vmm *vm, uint32_t gva, uint32_t err, enum vmm_exit *kind
 		*kind = VMM_EXIT_PF_TRUE;
 		return f;
 	}
+	if (resv_contains(vm, gva)) {
+		/* The monitor's range: never filled; the access is emulated with
+		 * the guest's own mapping. */
+		*kind = VMM_EXIT_RESV;
+		return 0;
+	}
 	uint32_t hpa;
 	if (acc != VACC_WRITE && vmem_gpa_rom(vm, *gpa, &hpa)) {
 		*kind = VMM_EXIT_PF_HIDDEN;
@@ -377,8 +387,18 @@ void spt_guest_wrote(struct vmm *vm, uint32_t gpa)
 		unprotect(vm, frame);
 }
 
+void spt_install_resv(struct vmm *vm)
+{
+	for (int r = 0; r < VMM_SPT_ROOTS; r++)
+		if (vm->roots[r].hpa)
+			vmem_wr_hpa(vm, vm->roots[r].hpa + (vm->resv.base >> 22) * 4, vm->resv.pde);
+	vm->tlb_stale = true;
+}
+
 void spt_invlpg(struct vmm *vm, uint32_t gva)
 {
+	if (resv_contains(vm, gva))
+		return; /* never the guest's: nothing of it is shadowed there */
 	for (int r = 0; r < VMM_SPT_ROOTS; r++) {
 		if (!vm->roots[r].hpa)
 			continue;

@@ -25,6 +25,7 @@ static const char *const exit_names[VMM_EXIT_COUNT] = {
 	"privileged instruction", "port I/O", "device memory (MMIO)", "hidden page fault",
 	"true page fault", "page-table write", "exception reflected", "interrupt delivered",
 	"HLT", "nested page fault", "descriptor-table write", "nested guest exit",
+	"reserved-range access",
 };
 
 const char *vmm_exit_name(enum vmm_exit e)
@@ -83,6 +84,24 @@ void vmm_destroy(struct vmm *vm)
 		vmem_page_free(vm, vm->mon_base + i * PAGE);
 }
 
+bool vmm_reserve(struct vmm *vm, const struct vmm_resv *r, struct vmm_regs *regs)
+{
+	if (vm->paging != VMM_SHADOW || !r->base || (r->base & (VMM_RESV_SIZE - 1)) ||
+	    r->gdt_first + VMM_RESV_GDT_SLOTS > 8192)
+		return false;
+	vm->resv = *r;
+	vdesc_install_resv(vm);
+	spt_install_resv(vm);
+	vdesc_set_view(vm, regs);
+	regs->dirty |= VMM_DIRTY_TLB;
+	return true;
+}
+
+void vmm_install_segments(struct vmm *vm, const struct vmm_regs *regs)
+{
+	vdesc_install_segments(vm, regs);
+}
+
 bool vmm_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size)
 {
 	vm->rom_base = gpa;
@@ -97,6 +116,7 @@ int vmm_intr_shadow(const struct vmm_result *res, unsigned flags)
 	                               res->reason == VMM_EXIT_PT_WRITE ||
 	                               res->reason == VMM_EXIT_NPF ||
 	                               res->reason == VMM_EXIT_DT_WRITE ||
+	                               res->reason == VMM_EXIT_RESV ||
 	                               (res->reason == VMM_EXIT_PRIV && !(flags & CPU_EV_SOFT_)));
 	if (res->intr_shadow || again)
 		return 1;
@@ -173,7 +193,13 @@ static void page_fault(struct vmm *vm, struct vmm_regs *regs, int err, uint32_t 
 		reflect(vm, regs, f, res);
 		return;
 	}
-	if (kind == VMM_EXIT_MMIO || kind == VMM_EXIT_PT_WRITE)
+	if (kind == VMM_EXIT_RESV &&
+	    ((err & PFEC_I) || resv_contains(vm, regs->seg[VMM_CS].base + regs->eip))) {
+		vm->stop_why = "the guest ran code in the linear range its monitor reserves for itself "
+		               "(a monitor under this one needs a range of its own: tinyvmm's slot=)";
+		return;
+	}
+	if (kind == VMM_EXIT_MMIO || kind == VMM_EXIT_PT_WRITE || kind == VMM_EXIT_RESV)
 		emulate(vm, regs, X_PF, err, res, true);
 	if (!res->stop)
 		res->reason = kind;
@@ -183,6 +209,8 @@ struct vmm_result vmm_trap(struct vmm *vm, struct vmm_regs *regs, int vec, int e
                            unsigned flags, uint32_t cr2, uint32_t gpa)
 {
 	struct vmm_result res = { .reason = VMM_EXIT_EXCEPTION };
+	if (vm->resv.base)
+		vdesc_uninstall(vm);
 	regs->dirty = 0;
 	regs->halt = false;
 	regs->vcpl = vm->vcpu.cpl;

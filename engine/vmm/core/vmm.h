@@ -126,6 +126,7 @@ enum vmm_exit {
 	VMM_EXIT_NPF,        /* nested paging: a guest-physical miss */
 	VMM_EXIT_DT_WRITE,   /* a write to a guest descriptor table in use, emulated */
 	VMM_EXIT_NEST,       /* the guest's own guest (the assist, virtualized) left for it */
+	VMM_EXIT_RESV,       /* an access to the monitor's reserved linear range, emulated */
 	VMM_EXIT_COUNT
 };
 
@@ -246,6 +247,28 @@ struct vmm_nest {
 	uint64_t flushes;       /* ... and times a composed map was emptied */
 };
 
+/*
+ * A monitor that takes its guest's traps through its own IDT (tinyvmm
+ * without the assist, docs/monitor.md section 8) needs its IDT, GDT
+ * entries, TSS, trap stack and entry code in the address space the CPU
+ * uses while the guest runs. It reserves one 4 MiB slot of linear space
+ * (`base`, 4 MiB aligned; 0: none) that every shadow root maps with `pde`
+ * (supervisor-only), and VMM_RESV_GDT_SLOTS GDT entries from `gdt_first`
+ * up, which both shadow GDTs hold as `desc` (the shadow GDT's limit is then
+ * 0xFFFF). Monitors stacked on each other choose different ones.
+ * The guest is kept out: its accesses to the range fault and are emulated
+ * with its own mapping; code fetched there, or a load of a reserved
+ * selector, stops the VM with a message.
+ */
+#define VMM_RESV_GDT_SLOTS 5
+#define VMM_RESV_SIZE 0x400000u
+struct vmm_resv {
+	uint32_t base;
+	uint32_t pde;
+	uint16_t gdt_first;
+	uint64_t desc[VMM_RESV_GDT_SLOTS];
+};
+
 struct vmm {
 	const struct vmm_host_ops *ops;
 	enum vmm_paging paging;
@@ -286,6 +309,8 @@ struct vmm {
 	bool assist;            /* the core offers its guest the assist (set by the host; nested
 	                         * paging only) */
 	struct vmm_nest nest;
+	struct vmm_resv resv;   /* the monitor's reserved linear range (vmm_reserve) */
+	uint32_t installed[VMM_NSEG]; /* shadow entries vmm_install_segments wrote (hpa; 0: none) */
 	uint32_t scratch[1024];  /* a page read whole (no state: used within one call) */
 };
 
@@ -312,6 +337,22 @@ bool vmm_init(struct vmm *vm, const struct vmm_host_ops *ops, enum vmm_paging pa
  * writes (ignored by a ROM). False if the nested map has no room.
  */
 bool vmm_map_rom(struct vmm *vm, uint32_t gpa, uint32_t size);
+
+/*
+ * Reserves the linear range and GDT entries of `r` for the monitor in
+ * every shadow from now on (shadow paging only: false otherwise, or if
+ * r->base is not 4 MiB aligned). `regs` gets the current shadow root and
+ * GDTR again.
+ */
+bool vmm_reserve(struct vmm *vm, const struct vmm_resv *r, struct vmm_regs *regs);
+
+/*
+ * For a host that enters the guest by loading its segment registers from
+ * the shadow tables (IRET) rather than from `regs` directly: makes the
+ * shadow entry of each selector in `regs->seg` (current view) hold the
+ * descriptor of its cache, so the loads give the caches the core chose.
+ */
+void vmm_install_segments(struct vmm *vm, const struct vmm_regs *regs);
 
 /* Releases every page the monitor holds for this VM. */
 void vmm_destroy(struct vmm *vm);

@@ -28,11 +28,27 @@ enum {
 	X_TS = 10, X_NP = 11, X_SS = 12, X_GP = 13, X_PF = 14,
 };
 
+/* MSR_NESTLAB_CTL's bits (engine/cpu/cpu.h, which the core does not include). */
+#define NESTLAB_CTL_STRICT_ 1u
+#define NESTLAB_CTL_CPUID_FAULT_ 2u
+#define NESTLAB_CTL_SEGLOAD_TRAP_ 4u
+
 #define PAGE 4096u
 #define PAGE_MASK 0xfffff000u
 
 /* How the core accesses guest-virtual memory. */
 enum vacc { VACC_READ, VACC_WRITE, VACC_FETCH };
+
+/* The monitor's reserved linear range (vmm_reserve): its page-directory
+ * index, and whether `gva` lies in it. */
+static inline bool resv_pde_index(const struct vmm *vm, uint32_t idx)
+{
+	return vm->resv.base && idx == vm->resv.base >> 22;
+}
+static inline bool resv_contains(const struct vmm *vm, uint32_t gva)
+{
+	return vm->resv.base && gva - vm->resv.base < VMM_RESV_SIZE;
+}
 
 /* {====== mem.c: the monitor's pages, guest memory ====== */
 /* A zeroed page (or `n` contiguous ones) of the monitor's own; 0 if none. */
@@ -88,6 +104,8 @@ void spt_guest_wrote(struct vmm *vm, uint32_t gpa);
 bool spt_is_pt_frame(const struct vmm *vm, uint32_t gpa);
 /* Makes guest frame `gpa` read-only in every shadow (or in the nested map). */
 void spt_write_protect(struct vmm *vm, uint32_t gpa);
+/* Puts the reserved range's PDE into every shadow root. */
+void spt_install_resv(struct vmm *vm);
 /* Nested paging: makes guest frame `gpa` writable or read-only in the map. */
 void npt_set_writable(struct vmm *vm, uint32_t gpa, bool w);
 /* Nested paging: builds the map of the share. False if out of pages. */
@@ -120,6 +138,12 @@ void vdesc_guest_wrote(struct vmm *vm, uint32_t gpa, int size);
 /* The guest writes to frame `gpa` itself: drops every shadow descriptor
  * copied from it and stops protecting it (until a load copies one again). */
 void vdesc_release_frame(struct vmm *vm, uint32_t gpa);
+/* Writes the monitor's reserved entries (vm->resv) into both shadow GDTs. */
+void vdesc_install_resv(struct vmm *vm);
+/* vmm_install_segments: the shadow entries for the selectors in `regs`. */
+void vdesc_install_segments(struct vmm *vm, const struct vmm_regs *regs);
+/* At a trap: empties the shadow entries vdesc_install_segments wrote. */
+void vdesc_uninstall(struct vmm *vm);
 /* Points the real GDTR/LDTR at the shadow tables of the current view. */
 void vdesc_set_view(struct vmm *vm, struct vmm_regs *regs);
 /* Loads segment `sreg` with the guest's selector `sel` as a MOV/POP would

@@ -141,7 +141,7 @@ _Static_assert(sizeof(struct nl_mark) == 0x2c, "struct nl_mark");
 #define NL_RUN_EFLAGS 0x34
 #define NL_RUN_SEG 0x38
 #define NL_RUN_SIZE 0x80
-#define NL_EXIT_REASONS 12    /* VMM_EXIT_COUNT */
+#define NL_EXIT_REASONS 13    /* VMM_EXIT_COUNT */
 
 #if defined(__i386__)
 /* The call itself, for C guests: returns EAX. */
