@@ -343,24 +343,33 @@ static uint32_t running_child(struct machine *root, unsigned node)
 	return ok ? w : 0;
 }
 
-/* Whether `node` is in its world switch to a VM of its own, as its
- * monitor's core records it (vmm_nest.active): the CPU at node 0 in the
- * assist's guest mode, the engine's monitor running an L1 VM's guest, a
- * declared VM's `nest` block. That is exact to the instruction, where the
- * running-child word is set a few instructions before the switch; a VM
- * without a nest block (a trap path without the assist) has only the word. */
+/* Whether `node` is in its world switch to a VM of its own. With the
+ * assist, as its monitor's core records it (vmm_nest.active): the CPU at
+ * node 0 in the assist's guest mode, the engine's monitor running an L1
+ * VM's guest, a declared VM's `nest` block. Without it (tinyvmm's
+ * faithful trap path, which declares no nest block), while `node` runs at
+ * CPL 3 as its own monitor holds it: its guest runs deprivileged there,
+ * and its own code at CPL 0. Both are exact to the instruction, where the
+ * running-child word is set a few instructions before the switch. */
 static bool in_world_switch(struct machine *root, unsigned node)
 {
 	if (node == 0)
-		return root->cpu->assist_run != 0;
+		return root->cpu->assist ? root->cpu->assist_run != 0 : root->cpu->cpl == 3;
 	struct machine *vm = l1_vm(root, node);
-	if (vm)
-		return vm->l0 && l0_vmm(vm->l0)->nest.active;
+	if (vm) {
+		if (!vm->l0)
+			return false;
+		const struct vmm *v = l0_vmm(vm->l0);
+		return v->assist ? v->nest.active : v->vcpu.cpl == 3;
+	}
 	struct tree_decl *d = decl_of(root, node);
-	if (!d || !d->nest)
+	if (!d)
 		return true;
-	uint8_t active = 0;
-	return phys_access(root, d->parent, d->nest + NL_NEST_ACTIVE, &active, 1, false) && active;
+	uint8_t flag = 0;
+	if (!d->nest)
+		return d->vcpu && phys_access(root, d->parent, d->vcpu + NL_VCPU_CPL, &flag, 1, false) &&
+		       flag == 3;
+	return phys_access(root, d->parent, d->nest + NL_NEST_ACTIVE, &flag, 1, false) && flag;
 }
 
 static unsigned current_node(struct machine *root)

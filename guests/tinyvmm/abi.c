@@ -61,7 +61,7 @@ void abi_start(const struct vmm *vm, const struct nl_run *run, uint32_t ram_base
 	vc = (struct nl_vm_create){
 		.version = NL_ABI_VERSION, .size = sizeof vc, .id = GUEST_ID,
 		.vcpu = (uint32_t)(uintptr_t)&vm->vcpu, .regs = (uint32_t)(uintptr_t)run,
-		.nest = (uint32_t)(uintptr_t)&vm->nest, .stats = (uint32_t)(uintptr_t)&vm->stats,
+		.nest = run ? (uint32_t)(uintptr_t)&vm->nest : 0, .stats = (uint32_t)(uintptr_t)&vm->stats,
 		.n_ranges = 1, .ranges = { { 0, ram_size, ram_base } },
 	};
 	copy_name(vc.name, name);

@@ -15,8 +15,9 @@
 /* HELLO, then VM_CREATE for the guest (id 1) whose RAM is tinyvmm's
  * [ram_base, ram_base + ram_size), with the core's blocks for it: `vm`
  * (its vCPU, nested-run record and exit counts) and `run` (its registers
- * between runs). `name`: the guest's, from its module's path. On a CPU
- * without the ABI the calls do nothing. */
+ * between runs; NULL on the faithful trap path, which has neither a run
+ * block nor the assist's world-switch record). `name`: the guest's, from
+ * its module's path. On a CPU without the ABI the calls do nothing. */
 void abi_start(const struct vmm *vm, const struct nl_run *run, uint32_t ram_base,
                uint32_t ram_size, const char *name);
 

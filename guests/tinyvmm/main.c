@@ -570,6 +570,7 @@ int main(void)
 		tv_die("cannot start the guest: %s", vm.stop_why);
 	if (!o.assist) {
 		resv_base = TV_RESV_TOP - o.slot * VMM_RESV_SIZE;
+		abi_start(&vm, NULL, g.base, g.size, (const char *)(uintptr_t)mods[0].string);
 		tv_world_run(&vm, &r, o.slot);
 	}
 	run.version = NL_RUN_VERSION;

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi.h"
 #include "assist.h"
 #include "rt.h"
 #include "tinyvmm.h"
@@ -304,8 +305,7 @@ static void world_to_guest(const struct vmm_regs *r, bool step)
 	entered_v86 = v86;
 	world_flat_ds = flat_data(&r->seg[VMM_DS], v86);
 	world_flat_es = flat_data(&r->seg[VMM_ES], v86);
-	/* The introspection ABI's "running child" word is set here, just
-	 * before the guest runs. */
+	abi_child_running(1); /* the introspection ABI: the guest runs from here */
 	((void (*)(uint32_t, uint32_t))(uintptr_t)lin((const void *)world_enter))(at, r->cr3);
 }
 
@@ -319,8 +319,7 @@ static void world_to_guest(const struct vmm_regs *r, bool step)
 static void world_from_guest(struct vmm_regs *r, bool step, uint32_t guest_if, int *vec,
                              int *err, unsigned *flags, uint32_t *cr2)
 {
-	/* The introspection ABI's "running child" word is cleared here, first
-	 * thing after the trap. */
+	abi_child_stopped(); /* ... and has stopped, first thing after the trap */
 	const struct wframe *f = frame_at(world_frame);
 	bool v86 = (f->r.eflags & EFLAGS_VM) != 0;
 	r->r[VMM_EAX] = f->r.eax;

@@ -43,8 +43,9 @@ def check(ok, what):
         failures.append(what)
 
 
-def run(nestlab_run, tinyvmm, treemark, extra):
-    cmd = [nestlab_run, '--nest', '3', '--assist', '--tinyvmm', tinyvmm] + extra + [treemark]
+def run(nestlab_run, tinyvmm, treemark, extra, assist=True):
+    cmd = ([nestlab_run, '--nest', '3'] + (['--assist'] if assist else []) +
+           ['--tinyvmm', tinyvmm] + extra + [treemark])
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=240)
     if p.returncode != 1:  # the guest's exit status 0 (nestlab-run: 2 * status + 1)
@@ -239,6 +240,28 @@ def main():
     end = tree_lines(err)
     check(p.returncode == 1 and end and tree_lines(p.stderr) == end,
           'restored from a snapshot at MARK regs, the run ends with the same tree and events')
+
+    # The faithful stack (no assist: each tinyvmm takes its guest's traps
+    # through its own IDT) gives the same tree, and the same level at MARK.
+    out_f, err_f = run(nestlab_run, tinyvmm, treemark, ['--tree'], assist=False)
+    nodes_f, events_f = parse_tree(err_f.split('tree at the end:')[1])
+    check(all(nodes_f.get(i, {}).get('name') == name and nodes_f[i]['level'] == level and
+              nodes_f[i]['parent'] == parent for i, name, level, parent in want),
+          'faithful stack: names, levels and parents of the tree')
+    marks_f = [e for e in events_f if e.get('name') == 'regs']
+    check(len(marks_f) == 1 and marks_f[0]['level'] == 3 and marks_f[0]['node'] == 3,
+          'faithful stack: MARK regs comes from level 3, node 3')
+    if marks_f:
+        at_f = marks_f[0]['icount']
+        _, err_f2 = run(nestlab_run, tinyvmm, treemark, ['--tree-at', str(at_f)], assist=False)
+        tree_f = err_f2.split('tree at %d instructions:' % at_f)[1]
+        nodes_f2, _ = parse_tree(tree_f)
+        check(re.search(r'tree: level 3 executing \(node 3\)', tree_f) is not None,
+              'faithful stack: at MARK regs, level 3 executes')
+        r3f = nodes_f2.get(3, {}).get('regs', {})
+        check(r3f.get('esp') == marks['regs'] and r3f.get('esi') == ESI_VALUE and
+              r3f.get('eip') == marks['eip'] and r3f.get('eax') == 0,
+              'faithful stack: level 3\'s live registers are the guest\'s, EAX = NL_OK')
 
     if failures:
         print('%d check(s) failed' % len(failures))
