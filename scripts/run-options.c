@@ -760,6 +760,12 @@ static int build_stack(struct run_msg *ctx)
 		if (g.monitor == MACHINE_MONITOR_NONE)
 			return usage_error(ctx, "--nest 1 runs KERNEL under the engine's monitor: leave out "
 			                   "--monitor=none%s", "");
+		if (o.assist && o.monitor && g.monitor != MACHINE_MONITOR_NESTED)
+			return usage_error(ctx, "--nest 1 with --assist runs KERNEL under the engine's "
+			                   "monitor with nested paging: leave out --monitor or give "
+			                   "--monitor=nested%s", "");
+		if (o.assist)
+			g.monitor = MACHINE_MONITOR_NESTED; /* the assisted stack's level 1 */
 		return 0;
 	}
 	if (o.assist && o.monitor && g.monitor != MACHINE_MONITOR_NESTED)
@@ -902,7 +908,7 @@ static int check_options(struct run_msg *ctx, int argc, char **argv, uint16_t *p
 	if (o.faithful && g.monitor == MACHINE_MONITOR_NONE)
 		return usage_error(ctx, "--faithful-i386 only makes sense under a monitor "
 		                   "(--monitor=shadow or nested)%s", "");
-	if (o.assist && g.monitor == MACHINE_MONITOR_SHADOW && o.nest < 2) /* --nest: build_stack */
+	if (o.assist && g.monitor == MACHINE_MONITOR_SHADOW && o.nest < 1) /* --nest: build_stack */
 		return usage_error(ctx, "--assist under the engine's monitor needs --monitor=nested (its "
 		                   "shadow paging does not virtualize the assist yet), or --monitor=none%s", "");
 	if (o.post_port && !parse_port(o.post_port, post))
